@@ -1,0 +1,300 @@
+//! The syntax tree of one `.flow` file, as written, with the byte span of
+//! every node. Produced by [`crate::parse`]; consumed by [`crate::load`] and
+//! [`crate::check`]. Nothing here is resolved or validated beyond syntax.
+
+use crate::span::Span;
+
+/// A value with the byte span of the text it was parsed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub node: T,
+    /// Byte range in the source file.
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    /// Wraps `node` with `span`.
+    pub fn new(node: T, span: Span) -> Self {
+        Spanned { node, span }
+    }
+}
+
+/// An identifier (flow, stage, param, template … name).
+pub type Ident = Spanned<String>;
+
+/// One parsed file: its imports, its flows and its templates, in source order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    /// `use std` / `use "path" as name`.
+    pub uses: Vec<Use>,
+    /// `flow NAME { … }` blocks (a runnable file has exactly one).
+    pub flows: Vec<Flow>,
+    /// `template NAME(…) { … }` blocks.
+    pub templates: Vec<Template>,
+}
+
+/// `use std` (path `None`, alias `std`) or `use "path" as alias`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Use {
+    /// The quoted path, or `None` for the bundled `std`.
+    pub path: Option<Spanned<String>>,
+    /// The name templates are referred by (`std` for `use std`).
+    pub alias: Ident,
+    /// The whole `use` item.
+    pub span: Span,
+}
+
+/// `flow NAME { … }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// The flow's name.
+    pub name: Ident,
+    /// Items in source order.
+    pub items: Vec<FlowItem>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One item at flow level.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowItem {
+    /// `description "…"`.
+    Description(Spanned<String>),
+    /// `param NAME: TYPE [= DEFAULT]`.
+    Param(ParamDecl),
+    /// `timeout D` (the whole run).
+    Timeout(Spanned<DurationLit>),
+    /// `concurrency N`.
+    Concurrency(Spanned<i64>),
+    /// `skip if EXPR`.
+    SkipIf(Expr),
+    /// `let NAME = EXPR`.
+    Let(Ident, Expr),
+    /// `env NAME = EXPR`.
+    Env(Ident, Expr),
+    /// `secret NAME`.
+    Secret(Ident),
+    /// `stage NAME [: TEMPLATE(ARGS)] { … }`.
+    Stage(StageDecl),
+    /// `finally NAME { … }` (a stage with [`StageDecl::finally`] set).
+    Finally(StageDecl),
+}
+
+/// `param NAME: TYPE [= DEFAULT]`, also used for template parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamDecl {
+    /// The parameter's name.
+    pub name: Ident,
+    /// Its declared type.
+    pub ty: Spanned<TypeName>,
+    /// Its default value, if any.
+    pub default: Option<Spanned<Literal>>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A type as written. Unknown names are kept (`Other`) so the checker can
+/// report them with a span.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TypeName {
+    /// `int`: a 64-bit signed integer.
+    Int,
+    /// `float`: a 64-bit float.
+    Float,
+    /// `bool`.
+    Bool,
+    /// `str`.
+    Str,
+    /// `path`: a string naming a file, folder or URL.
+    Path,
+    /// `duration`: seconds in expressions.
+    Duration,
+    /// `list<str>`.
+    ListStr,
+    /// `skill`: the name of `skills/NAME.md` in the template's library (template parameters only).
+    Skill,
+    /// Any other spelling, kept for the diagnostic.
+    Other(String),
+}
+
+/// A literal: a default value or a template argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// `"text"` (escapes resolved).
+    Str(String),
+    /// `42`, `-1`.
+    Int(i64),
+    /// `1.5`.
+    Float(f64),
+    /// `true` / `false`.
+    Bool(bool),
+    /// `30s`, `1h30m` (unvalidated text).
+    Duration(DurationLit),
+    /// `["a", "b"]`.
+    List(Vec<Spanned<Literal>>),
+}
+
+/// A duration as written (`"1h30m"`); validated by the checker with humantime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationLit(pub String);
+
+/// A rhai expression kept as source text with its span (trimmed, without the
+/// trailing comment). Compiled by the checker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// The rhai source.
+    pub source: String,
+    /// Where `source` starts and ends in the file.
+    pub span: Span,
+}
+
+/// `stage NAME [: lib.template(args)] { … }` or `finally NAME { … }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageDecl {
+    /// The stage's name.
+    pub name: Ident,
+    /// `: std.agent(skill: "plan")`, if built from a template.
+    pub template: Option<TemplateCall>,
+    /// Items in source order.
+    pub items: Vec<StageItem>,
+    /// True for `finally NAME { … }`.
+    pub finally: bool,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// `lib.name(arg: value, …)` or `name(…)` (a template in the same file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateCall {
+    /// `std` in `std.agent`, `None` for a template of the same file.
+    pub library: Option<Ident>,
+    /// `agent`.
+    pub name: Ident,
+    /// Named arguments in order.
+    pub args: Vec<TemplateArg>,
+    /// From the library name to the closing parenthesis.
+    pub span: Span,
+}
+
+/// `name: literal` in a template call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateArg {
+    /// The parameter it sets.
+    pub name: Ident,
+    /// The value.
+    pub value: Spanned<Literal>,
+}
+
+/// One item in a stage (or template) body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StageItem {
+    /// `needs A, B`.
+    Needs(Vec<Ident>),
+    /// `run "…"` or `run """…"""`: the script after unescaping / dedent.
+    Run(Spanned<String>),
+    /// `timeout D`.
+    Timeout(Spanned<DurationLit>),
+    /// `grace D`.
+    Grace(Spanned<DurationLit>),
+    /// `retry N [delay D] [backoff F]`.
+    Retry(RetryDecl),
+    /// `outputs a, "b c", dir/*.txt`.
+    Outputs(Vec<Spanned<String>>),
+    /// `when EXPR`.
+    When(Expr),
+    /// `env NAME = EXPR`.
+    Env(Ident, Expr),
+    /// `status json` (the format name is kept for the diagnostic).
+    Status(Ident),
+    /// `max N`.
+    Max(Spanned<i64>),
+    /// `allow_failure`.
+    AllowFailure(Span),
+    /// `ends run NAME`.
+    EndsRun(Ident),
+    /// `on OUTCOME -> TARGET`.
+    Route(RouteDecl),
+}
+
+impl StageItem {
+    /// The keyword that starts the item (for "duplicate setting" diagnostics).
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StageItem::Needs(_) => "needs",
+            StageItem::Run(_) => "run",
+            StageItem::Timeout(_) => "timeout",
+            StageItem::Grace(_) => "grace",
+            StageItem::Retry(_) => "retry",
+            StageItem::Outputs(_) => "outputs",
+            StageItem::When(_) => "when",
+            StageItem::Env(..) => "env",
+            StageItem::Status(_) => "status",
+            StageItem::Max(_) => "max",
+            StageItem::AllowFailure(_) => "allow_failure",
+            StageItem::EndsRun(_) => "ends run",
+            StageItem::Route(_) => "on",
+        }
+    }
+}
+
+/// `retry N [delay D] [backoff F]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryDecl {
+    /// Extra attempts after the first.
+    pub count: Spanned<i64>,
+    /// Wait before the first retry.
+    pub delay: Option<Spanned<DurationLit>>,
+    /// Factor applied to the delay at each further retry.
+    pub backoff: Option<Spanned<f64>>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `on OUTCOME -> TARGET`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteDecl {
+    /// What the route matches.
+    pub on: Spanned<RouteOn>,
+    /// Where it goes.
+    pub target: RouteTargetDecl,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// The outcome a route matches, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteOn {
+    /// `success`.
+    Success,
+    /// `failure`.
+    Failure,
+    /// `timeout`.
+    Timeout,
+    /// `exit 2, 3` (codes unvalidated; the checker requires 0–255).
+    Exit(Vec<Spanned<i64>>),
+    /// `status "BLOCKED"`.
+    Status(Spanned<String>),
+}
+
+/// The target of a route, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteTargetDecl {
+    /// A stage name.
+    Stage(Ident),
+    /// `again after D`.
+    Again(Spanned<DurationLit>),
+}
+
+/// `template NAME(PARAMS) { stage items }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// The template's name.
+    pub name: Ident,
+    /// Its typed parameters.
+    pub params: Vec<ParamDecl>,
+    /// The stage body it provides.
+    pub items: Vec<StageItem>,
+    /// The whole block.
+    pub span: Span,
+}

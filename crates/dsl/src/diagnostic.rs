@@ -1,0 +1,300 @@
+//! Diagnostics are data: a stable [`Code`], a severity, labelled spans in one
+//! source file and a help line. Renderers (miette for people, JSON for tools)
+//! live in the CLI; [`Diagnostic`] implements [`miette::Diagnostic`] through
+//! [`Rendered`].
+
+use crate::span::{SourceId, SourceMap, Span};
+use serde::Serialize;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The flow still checks; shown to the user.
+    Warning,
+    /// The flow cannot run.
+    Error,
+}
+
+/// A labelled span. The first label of a diagnostic is its primary one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// Byte range in the diagnostic's file.
+    pub span: Span,
+    /// Short text shown at the span.
+    pub message: String,
+}
+
+/// One problem found in a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Stable code (`F0003`), explained by `flow explain`.
+    pub code: Code,
+    /// Error or warning (defaults from the code).
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// The file the labels point into.
+    pub source: SourceId,
+    /// Primary label first.
+    pub labels: Vec<Label>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with `code`'s default severity and a primary label.
+    pub fn new(code: Code, source: SourceId, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            source,
+            labels: vec![Label { span, message: String::new() }],
+            help: None,
+        }
+    }
+
+    /// Sets the primary label's text.
+    pub fn label(mut self, text: impl Into<String>) -> Self {
+        self.labels[0].message = text.into();
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn secondary(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label { span, message: text.into() });
+        self
+    }
+
+    /// Sets the help line.
+    pub fn help(mut self, text: impl Into<String>) -> Self {
+        self.help = Some(text.into());
+        self
+    }
+
+    /// The primary span.
+    pub fn span(&self) -> Span {
+        self.labels[0].span
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Pairs this diagnostic with its source text for miette.
+    pub fn render<'a>(&'a self, sources: &'a SourceMap) -> Rendered<'a> {
+        Rendered { diag: self, sources }
+    }
+}
+
+/// A [`Diagnostic`] with its source, ready for miette's report handlers.
+/// Label spans are clamped into the text (miette drops a zero-length label at
+/// the very end of a file and may panic past it).
+#[derive(Debug)]
+pub struct Rendered<'a> {
+    diag: &'a Diagnostic,
+    sources: &'a SourceMap,
+}
+
+impl std::fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for Rendered<'_> {}
+
+impl miette::Diagnostic for Rendered<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.sources.get(self.diag.source).text as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let text = &self.sources.get(self.diag.source).text;
+        let labels = self.diag.labels.iter().enumerate().map(move |(i, l)| {
+            let span = clamp(text, l.span);
+            let msg = (!l.message.is_empty()).then(|| l.message.clone());
+            if i == 0 {
+                miette::LabeledSpan::new_primary_with_span(msg, span)
+            } else {
+                miette::LabeledSpan::new_with_span(msg, span)
+            }
+        });
+        Some(Box::new(labels))
+    }
+}
+
+/// Moves a span into `text`: within bounds, on char boundaries, and a span at
+/// or past the end onto the last non-blank character.
+pub fn clamp(text: &str, span: Span) -> miette::SourceSpan {
+    let len = text.len();
+    let mut start = span.start.min(len);
+    let mut end = span.end.clamp(start, len);
+    if start >= len || (start == end && text[start..].trim().is_empty()) {
+        let last = text.trim_end().len();
+        start = text[..last].char_indices().next_back().map_or(0, |(i, _)| i);
+        end = last.max(start);
+    }
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    (start, end - start).into()
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $sev:ident, $title:literal, $explain:literal; )*) => {
+        /// Every diagnostic code. Codes are stable: never renumber, only add.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $( #[doc = $title] $variant, )*
+        }
+
+        impl Code {
+            /// All codes in order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// `"F0003"`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// The default severity.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// A one-line title.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+
+            /// The long explanation shown by `flow explain` (markdown: what it
+            /// means, an example that triggers it, the fix).
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$variant => $explain,)* }
+            }
+
+            /// Looks a code up by its text, case-insensitively (`f0003`).
+            pub fn parse(s: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+            }
+        }
+
+        impl Serialize for Code {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl std::fmt::Display for Code {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+codes! {
+    Syntax = "F0001", Error, "syntax error",
+"The text does not follow the grammar of the .flow language.\n\nExample:\n\n    stage build {\n      run \"make\"\n    # missing closing brace\n\nFix: add or remove what the message names at the marked position (see docs/language.md).";
+    Duplicate = "F0002", Error, "duplicate name",
+"Two stages, params, lets, env variables, secrets or templates share one name, or a single-valued setting (timeout, run, retry …) appears twice in one stage.\n\nExample:\n\n    stage build { run \"make\" }\n    stage build { run \"make test\" }\n\nFix: rename one of them, or remove the second setting.";
+    UnknownStage = "F0003", Error, "unknown stage",
+"A `needs` or a route names a stage that the flow does not declare.\n\nExample:\n\n    stage test { needs biuld  run \"make test\" }\n\nFix: use the name of a declared stage (the help suggests the closest one).";
+    NeedsCycle = "F0004", Error, "needs cycle",
+"Stages wait for each other through `needs`, so none of them can ever start.\n\nExample:\n\n    stage a { needs b  run \"true\" }\n    stage b { needs a  run \"true\" }\n\nFix: remove one `needs` of the cycle; to loop, use a route (`on failure -> a`) through a stage with `max N`.";
+    UnboundedLoop = "F0005", Error, "route cycle without max",
+"Routes form a cycle and no stage on it has `max N`, so the loop could run forever.\n\nExample:\n\n    stage test { run \"make test\"  on failure -> fix }\n    stage fix  { run \"fix.sh\"  on success -> test }\n\nFix: add `max N` to one stage of the cycle (e.g. `max 3` on fix).";
+    Unreachable = "F0006", Error, "stage can never run",
+"A stage that routes point to is never routed to on any path from an entry stage, or it needs a stage that can never run.\n\nExample:\n\n    stage a { run \"true\" }\n    stage b { run \"true\"  on success -> c }   # b itself is only started by a route\n\nFix: route to it from a stage that runs (`on success -> it`), or remove it.";
+    BadDuration = "F0007", Error, "bad duration",
+"A duration is not valid. Durations are a number with a unit: ms, s, m, h, d, and may be summed: 1h30m.\n\nExample:\n\n    timeout 10x\n\nFix: write e.g. `timeout 10m`.";
+    TypeMismatch = "F0008", Error, "value of the wrong type",
+"A param default or a template argument does not have the declared type, or a type name is unknown.\n\nExample:\n\n    param retries: int = \"three\"\n\nFix: give a value of the declared type (types: int, float, bool, str, path, duration, list<str>, skill).";
+    ExprSyntax = "F0009", Error, "expression syntax error",
+"A rhai expression (skip if, when, let, env) does not parse.\n\nExample:\n\n    when stages.plan.status ==\n\nFix: complete the expression; expressions are rhai (https://rhai.rs/book/).";
+    UnknownVariable = "F0010", Error, "unknown variable in expression",
+"An expression uses a variable that is not a param, a let, `run`, `stages` or `env`.\n\nExample:\n\n    when isue > 3\n\nFix: use a declared param or let (the help suggests the closest one).";
+    UnknownFunction = "F0011", Error, "unknown function in expression",
+"An expression calls a function that neither rhai nor flow provides, or with a number of arguments no version of it takes.\n\nExample:\n\n    skip if rnus(\"ai-implement\", \"pending\") > 3\n\nFix: call a known function (flow adds `runs(flow, state)`).";
+    UnknownStageRef = "F0012", Error, "unknown stage in expression",
+"An expression reads `stages.X` (or a field of it) where X is not a stage of the flow or the field does not exist.\n\nExample:\n\n    when stages.plna.status == \"OK\"\n\nFix: use a declared stage name; fields are outcome, exit_code, status, result, attempts, visits, duration.";
+    UnknownTemplate = "F0013", Error, "unknown template or library",
+"A stage names a template that its library does not define, or a library that was not imported with `use`.\n\nExample:\n\n    stage plan: std.agnet(skill: \"plan\") { }\n\nFix: use a template the library defines, and `use std` (or `use \"path\" as name`) first.";
+    TemplateArgs = "F0014", Error, "wrong template arguments",
+"A template call passes an argument the template does not declare, misses a required one, or passes one twice.\n\nExample:\n\n    stage plan: std.agent(skil: \"plan\") { }\n\nFix: pass exactly the template's parameters; the help lists them.";
+    MissingSkill = "F0015", Error, "missing skill file",
+"A `skill` argument names a skill the library has no `skills/NAME.md` file for.\n\nExample:\n\n    stage plan: std.agent(skill: \"plam\") { }\n\nFix: name an existing skill, or add the markdown file to the library's skills/ folder.";
+    OutputClash = "F0016", Error, "two needs produce the same output",
+"Two stages that one stage needs both produce an output with the same file name, so one would overwrite the other in its directory.\n\nExample:\n\n    stage a { run \"…\"  outputs report.txt }\n    stage b { run \"…\"  outputs report.txt }\n    stage c { needs a, b  run \"cat report.txt\" }\n\nFix: give the outputs different names.";
+    OutputEscapes = "F0017", Error, "output escapes the stage directory",
+"An `outputs` path is absolute or climbs out of the stage directory with `..`.\n\nExample:\n\n    outputs ../secret.txt\n\nFix: write outputs inside the stage's working directory and name them relative to it; share bigger state through $FLOW_WORKSPACE.";
+    UnboundedAgain = "F0018", Error, "`again` without a bound",
+"A route re-runs its stage (`again after D`) but neither the stage has `max N` nor the flow a `timeout`, so it could poll forever.\n\nExample:\n\n    stage wait { run \"check.sh\"  on exit 10 -> again after 1m }\n\nFix: add `max N` to the stage or `timeout D` to the flow.";
+    Import = "F0019", Error, "library cannot be loaded",
+"A `use \"path\" as name` names a folder that does not exist or cannot be read, or a library file defines something other than templates.\n\nExample:\n\n    use \"./nope\" as mine\n\nFix: give the path of a folder holding *.flow template files, relative to the file that uses it.";
+    MissingRun = "F0020", Error, "stage without a script",
+"A stage has no `run` and its template gives none.\n\nExample:\n\n    stage build { timeout 1m }\n\nFix: add `run \"…\"`.";
+    ImpossibleRoute = "F0021", Error, "route for an outcome that cannot occur",
+"A route matches an outcome the stage can never have: `status` on a stage without `status json`, or an exit code outside 0-255.\n\nExample:\n\n    stage a { run \"true\"  on status \"DONE\" -> b }\n\nFix: add `status json` to the stage, or route on exit codes.";
+    BadValue = "F0022", Error, "invalid setting value",
+"A setting's number is out of range: `max 0`, `retry -1`, `concurrency 0`, a negative backoff.\n\nExample:\n\n    max 0\n\nFix: use a positive value.";
+    NoFlow = "F0023", Error, "no runnable flow",
+"The file to run has no `flow` block, or has more than one.\n\nExample: a file holding only templates given to `flow run`.\n\nFix: put exactly one `flow NAME { … }` in the file.";
+    FinallyMisuse = "F0024", Error, "misuse of a finally stage",
+"A route points to a `finally` stage, a `finally` stage has routes, or an ordinary stage needs a `finally` stage. Finally stages run once, after everything else.\n\nExample:\n\n    stage a { run \"true\"  on failure -> cleanup }\n    finally cleanup { run \"rm -rf tmp\" }\n\nFix: remove the route; finally stages run anyway.";
+    UnknownParam = "F0025", Error, "unknown param",
+"A command-line option names no param of the flow, or its value does not have the param's type, or a required param is missing.\n\nExample:\n\n    flow run ai-implement.flow --isue 42\n\nFix: pass the params the flow declares (`flow run FILE --help` lists them).";
+    NoTimeout = "F0101", Warning, "stage without a timeout",
+"A stage has no `timeout`, so a hung command blocks the run until the flow's timeout (or forever).\n\nExample:\n\n    stage build { run \"make\" }\n\nFix: add `timeout 10m` (any duration) to the stage, or a flow-level `timeout`.";
+    NeedMayNotRun = "F0102", Warning, "a need may not have run",
+"A stage started by a route needs a stage that may not have run on some path to it; its artifacts will then be absent.\n\nExample:\n\n    stage notify { needs plan  run \"…\" }   # routed to from setup's failure, before plan ran\n\nFix: make the script cope with missing files, or need only stages that always run first.";
+    RouteTargetNotOnPath = "F0103", Warning, "route target also needed on the normal path",
+"A stage is started only by routes, but it looks like it was meant to run on the normal path: it needs a stage that does not route to it. Routes replace the default start.\n\nExample:\n\n    stage test { needs build  run \"make test\" }\n    stage fix { run \"…\"  max 3  on success -> test }\n\nFix: add `on success -> test` to build, or remove the route.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {}", c);
+            assert_eq!(Code::parse(&c.as_str().to_lowercase()), Some(*c));
+            assert!(c.explanation().contains("Fix"), "{c} explanation lacks a fix");
+        }
+    }
+
+    #[test]
+    fn clamp_moves_end_of_file_spans_onto_text() {
+        let t = "abc\n\n";
+        let s = clamp(t, Span::new(5, 5));
+        assert_eq!((s.offset(), s.len()), (2, 1));
+        let s = clamp(t, Span::new(99, 120));
+        assert_eq!((s.offset(), s.len()), (2, 1));
+        let s = clamp("", Span::new(0, 0));
+        assert_eq!((s.offset(), s.len()), (0, 0));
+    }
+}

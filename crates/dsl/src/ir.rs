@@ -1,0 +1,308 @@
+//! The checked pipeline: what `flow-runtime` executes. Everything here is
+//! resolved (stage references are [`StageId`]s, templates expanded, durations
+//! parsed, expressions compiled) and valid; the runtime never sees the AST.
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Index of a stage in [`Pipeline::stages`] (also its node in [`Pipeline::graph`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StageId(pub usize);
+
+/// A checked flow, ready to run.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The flow's name (`ai-implement`).
+    pub name: String,
+    /// Its `description`, if any.
+    pub description: Option<String>,
+    /// Declared params in order.
+    pub params: Vec<Param>,
+    /// Bound on the whole run.
+    pub timeout: Option<Duration>,
+    /// At most this many runs of the flow at once.
+    pub concurrency: Option<u32>,
+    /// `skip if`, evaluated before any stage.
+    pub skip_if: Option<CompiledExpr>,
+    /// `let`s in evaluation order.
+    pub lets: Vec<(String, CompiledExpr)>,
+    /// Flow-level `env`, exported to every stage.
+    pub env: Vec<(String, CompiledExpr)>,
+    /// Secret names (environment variables to read and mask).
+    pub secrets: Vec<String>,
+    /// All stages, ordinary and finally, indexed by [`StageId`].
+    pub stages: Vec<Stage>,
+    /// Nodes are stage ids (node index == stage index); edges say why one
+    /// stage follows another.
+    pub graph: DiGraph<StageId, EdgeKind>,
+    /// Libraries the flow's stages use, to materialise on disk at run time.
+    pub libraries: Vec<Library>,
+}
+
+impl Pipeline {
+    /// The stage with this id.
+    pub fn stage(&self, id: StageId) -> &Stage {
+        &self.stages[id.0]
+    }
+
+    /// The stage with this name.
+    pub fn stage_named(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    /// The graph node of a stage.
+    pub fn node(id: StageId) -> NodeIndex {
+        NodeIndex::new(id.0)
+    }
+}
+
+/// Why an edge `a -> b` exists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeKind {
+    /// `b` needs `a`.
+    Needs,
+    /// `a` routes to `b` on this outcome.
+    Route(RouteOn),
+}
+
+impl std::fmt::Display for EdgeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EdgeKind::Needs => f.write_str("needs"),
+            EdgeKind::Route(on) => write!(f, "on {on}"),
+        }
+    }
+}
+
+impl std::fmt::Display for StageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A typed param.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Its name (`issue`); exported as `$ISSUE`.
+    pub name: String,
+    /// Its type.
+    pub ty: ParamType,
+    /// Its default; `None` means required.
+    pub default: Option<Value>,
+}
+
+/// The type of a param or template parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParamType {
+    /// 64-bit signed integer.
+    Int,
+    /// 64-bit float.
+    Float,
+    /// `true` / `false`.
+    Bool,
+    /// Text.
+    Str,
+    /// A file, folder or URL, as text.
+    Path,
+    /// A duration.
+    Duration,
+    /// A list of strings.
+    ListStr,
+    /// A skill name of a library.
+    Skill,
+}
+
+impl std::fmt::Display for ParamType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ParamType::Int => "int",
+            ParamType::Float => "float",
+            ParamType::Bool => "bool",
+            ParamType::Str => "str",
+            ParamType::Path => "path",
+            ParamType::Duration => "duration",
+            ParamType::ListStr => "list<str>",
+            ParamType::Skill => "skill",
+        })
+    }
+}
+
+/// A typed value (param value, default, template argument).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// int.
+    Int(i64),
+    /// float.
+    Float(f64),
+    /// bool.
+    Bool(bool),
+    /// str, path, skill.
+    Str(String),
+    /// duration.
+    Duration(Duration),
+    /// list<str>.
+    List(Vec<String>),
+}
+
+impl Value {
+    /// The text exported to a script's environment: numbers in decimal,
+    /// bools `true`/`false`, durations in whole seconds, lists joined by `,`.
+    pub fn to_env(&self) -> String {
+        match self {
+            Value::Int(i) => i.to_string(),
+            Value::Float(x) => x.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Str(s) => s.clone(),
+            Value::Duration(d) => d.as_secs().to_string(),
+            Value::List(l) => l.join(","),
+        }
+    }
+}
+
+/// A compiled rhai expression with its source text (for messages).
+#[derive(Debug, Clone)]
+pub struct CompiledExpr {
+    /// The rhai source as written.
+    pub source: String,
+    /// The compiled AST (rhai `sync`: shareable across threads).
+    pub ast: rhai::AST,
+}
+
+/// One stage, ordinary or finally, after template expansion.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Its id (its index in [`Pipeline::stages`]).
+    pub id: StageId,
+    /// Its name.
+    pub name: String,
+    /// True for `finally` stages.
+    pub finally: bool,
+    /// Stages it waits for and receives outputs from.
+    pub needs: Vec<StageId>,
+    /// The bash script, byte-for-byte.
+    pub script: String,
+    /// Per-attempt time limit.
+    pub timeout: Option<Duration>,
+    /// SIGTERM → SIGKILL delay (default 10 s).
+    pub grace: Duration,
+    /// Retry policy (zero retries by default).
+    pub retry: Retry,
+    /// Output globs relative to the stage directory.
+    pub outputs: Vec<String>,
+    /// `when`, evaluated when the stage would start.
+    pub when: Option<CompiledExpr>,
+    /// Stage env: template arguments (upper-cased name, literal text) and
+    /// `env` items, in order. Values are expressions except template
+    /// arguments, which are [`EnvValue::Literal`].
+    pub env: Vec<(String, EnvValue)>,
+    /// `status json`.
+    pub status_json: bool,
+    /// `max N` visits.
+    pub max_visits: Option<u32>,
+    /// `allow_failure`.
+    pub allow_failure: bool,
+    /// `ends run NAME`.
+    pub ends_run: Option<String>,
+    /// Routes in source order (template's first).
+    pub routes: Vec<Route>,
+    /// True when some route of another stage points here: the stage then
+    /// starts only when routed to (see the semantics in docs/language.md).
+    pub route_target: bool,
+    /// Index into [`Pipeline::libraries`] when built from a template
+    /// (its folder is exported as `$FLOW_LIB`).
+    pub library: Option<usize>,
+}
+
+/// The value of an env variable of a stage.
+#[derive(Debug, Clone)]
+pub enum EnvValue {
+    /// Fixed text (template arguments).
+    Literal(String),
+    /// A rhai expression evaluated when the attempt starts.
+    Expr(CompiledExpr),
+}
+
+/// `retry N delay D backoff F`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// Extra attempts after the first.
+    pub retries: u32,
+    /// Delay before the first retry.
+    pub delay: Duration,
+    /// Factor applied to the delay at each further retry (≥ 1.0).
+    pub backoff: f64,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry { retries: 0, delay: Duration::ZERO, backoff: 1.0 }
+    }
+}
+
+impl Retry {
+    /// The delay before retry `k` (1-based): `delay × backoff^(k-1)`.
+    pub fn delay_before(&self, k: u32) -> Duration {
+        self.delay.mul_f64(self.backoff.powi(k.saturating_sub(1) as i32))
+    }
+}
+
+/// A route of a stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The outcome it matches.
+    pub on: RouteOn,
+    /// Where it goes.
+    pub target: RouteTarget,
+}
+
+/// The outcome a route matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteOn {
+    /// Exit 0 (and no more specific route matched).
+    Success,
+    /// Any non-success no more specific route matched.
+    Failure,
+    /// The attempt hit its timeout.
+    Timeout,
+    /// One of these exit codes.
+    Exit(Vec<i32>),
+    /// Structured status equal to this text.
+    Status(String),
+}
+
+impl std::fmt::Display for RouteOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteOn::Success => f.write_str("success"),
+            RouteOn::Failure => f.write_str("failure"),
+            RouteOn::Timeout => f.write_str("timeout"),
+            RouteOn::Exit(codes) => {
+                let c: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+                write!(f, "exit {}", c.join(", "))
+            }
+            RouteOn::Status(s) => write!(f, "status {s:?}"),
+        }
+    }
+}
+
+/// Where a route goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteTarget {
+    /// Activate that stage.
+    Stage(StageId),
+    /// Re-run this stage after the delay.
+    Again(Duration),
+}
+
+/// A template library the pipeline uses: its files, to write under the run
+/// folder so scripts can read skills and helpers (`$FLOW_LIB`).
+#[derive(Debug, Clone)]
+pub struct Library {
+    /// The `use` alias (`std`).
+    pub name: String,
+    /// Where it lives on disk, if it does (`None` for the embedded `std`).
+    pub dir: Option<std::path::PathBuf>,
+    /// Relative path → contents, for embedded libraries.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
