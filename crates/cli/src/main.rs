@@ -1,1 +1,60 @@
-fn main() {}
+//! `flow`: check, run, graph and explain `.flow` pipelines.
+//!
+//! The CLI is thin: argument parsing, rendering and exit codes. Everything
+//! else is `flow-dsl` (language) and `flow-runtime` (engine).
+
+mod cmd;
+mod diagnostics;
+mod files;
+mod params;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status for a usage or I/O error (as clap does).
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "flow", version, about = "A checked, concurrent, resumable workflow language and engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check .flow files (or every *.flow below folders) and report every problem.
+    Check(cmd::check::Args),
+    /// Run a flow: `flow run FILE [--PARAM VALUE …] [--jobs N]`.
+    #[command(disable_help_flag = true)]
+    Run {
+        /// The .flow file, then its params and run options (`flow run FILE --help` lists them).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "FILE [ARGS]")]
+        args: Vec<String>,
+    },
+    /// Print a flow's stage graph (needs and routes) as Graphviz dot or Mermaid.
+    Graph {
+        /// The .flow file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cmd::graph::Format::Dot)]
+        format: cmd::graph::Format,
+    },
+    /// Explain a diagnostic code (`flow explain F0003`); without a code, list them all.
+    Explain {
+        /// A code such as F0003.
+        code: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Run { args } => cmd::run::run(args),
+        Command::Graph { file, format } => cmd::graph::run(&file, format),
+        Command::Explain { code } => cmd::explain::run(code.as_deref()),
+    };
+    ExitCode::from(code)
+}

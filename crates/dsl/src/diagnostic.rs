@@ -85,7 +85,9 @@ impl Diagnostic {
 
     /// Pairs this diagnostic with its source text for miette.
     pub fn render<'a>(&'a self, sources: &'a SourceMap) -> Rendered<'a> {
-        Rendered { diag: self, sources }
+        let file = sources.get(self.source);
+        let named = miette::NamedSource::new(file.name.clone(), file.text.clone()).with_language("flow");
+        Rendered { diag: self, text: file.text.clone(), named }
     }
 }
 
@@ -95,7 +97,8 @@ impl Diagnostic {
 #[derive(Debug)]
 pub struct Rendered<'a> {
     diag: &'a Diagnostic,
-    sources: &'a SourceMap,
+    text: std::sync::Arc<str>,
+    named: miette::NamedSource<std::sync::Arc<str>>,
 }
 
 impl std::fmt::Display for Rendered<'_> {
@@ -123,11 +126,11 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.sources.get(self.diag.source).text as &dyn miette::SourceCode)
+        Some(&self.named as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let text = &self.sources.get(self.diag.source).text;
+        let text = &self.text;
         let labels = self.diag.labels.iter().enumerate().map(move |(i, l)| {
             let span = clamp(text, l.span);
             let msg = (!l.message.is_empty()).then(|| l.message.clone());

@@ -6,3 +6,11 @@
 #![deny(missing_docs)]
 
 pub mod scheduler;
+pub mod artifacts;
+pub mod env;
+pub mod journal;
+pub mod output;
+pub mod process;
+pub mod run;
+pub mod rundir;
+pub mod status;

@@ -5,10 +5,102 @@
 //!
 //! Protocol: create with [`Scheduler::new`], call [`Scheduler::start`] once,
 //! then feed every [`Event`] to [`Scheduler::handle`]; perform the returned
-//! [`Decision`]s in order. The run is over after [`Decision::RunFinished`].
+//! [`Decision`]s in order. The run is over after [`Decision::RunFinished`],
+//! which is emitted exactly once.
+//!
+//! # Theory of operation
+//!
+//! ## States of a stage
+//!
+//! ```text
+//!  Idle ──(a route fires)──▶ Queued ──(needs final, `when` true)──▶ Running
+//!  Idle ──(ordinary stage: needs succeeded, `when` true)──────────▶ Running
+//!  Running ──(attempt ends, no retry)──▶ Done
+//!  Running ──(retry with a delay, `again after D`)──▶ Timer ──(TimerFired)──▶ Running
+//!  Idle, Queued ──(need failed, never routed, `when` false, run stopped)──▶ Done (skipped)
+//!  Done ──(a route fires again; past `max` it fails instead)──▶ Queued
+//! ```
+//!
+//! - **Idle**: not started. An *ordinary* stage (no route points to it)
+//!   starts once, when every need has succeeded (or failed with
+//!   `allow_failure`); if a need ended otherwise it is skipped (`a need did
+//!   not succeed`), and so, in turn, are its dependents. A *route target*
+//!   waits in Idle until a route fires to it.
+//! - **Queued**: a route fired to it; it starts as soon as its needs are
+//!   *final* (below). A need that never ran is fine: its artifacts are absent.
+//!   A route that fires while a visit is under way is remembered and becomes
+//!   one more visit after it.
+//! - **Running**: one attempt runs. Its [`AttemptResult`] is matched against
+//!   the routes, most specific first (`status` > `exit N` > `timeout` >
+//!   `failure` / `success`). A non-success no `exit`/`status` route names is
+//!   retried (`retry N`, after `delay × backoff^(k-1)`) before `timeout` and
+//!   `failure` routes apply. A `status` route match is a *handled failure*
+//!   even after exit 0: it branches away from the normal path, so stages
+//!   that need this one do not start.
+//! - **Timer**: waiting for a retry delay or an `again after D` poll.
+//! - **Done**: the visit settled ([`Decision::Settled`]); route targets can
+//!   be activated again, up to `max N` visits. A route that would start a
+//!   stage for the (N+1)-th time fails it instead (`max visits (N) reached`)
+//!   without running it; its own `on failure` route may handle that.
+//!
+//! `when` is evaluated right before each new visit starts (not for
+//! retries); false settles the stage `Skipped` (not a visit).
+//!
+//! ## The liveness rule
+//!
+//! A stage is never started or skipped while one of its needs could still
+//! be (re-)activated by a route. A need is *final* when it is not running,
+//! not waiting for a timer, not queued, and not reachable along needs and
+//! route edges from a stage that is. When deciding about a waiting stage
+//! `W`, paths through `W` itself are ignored: `fix_tests needs unit_test`
+//! with `fix_tests on success -> unit_test` must start when `unit_test`
+//! fails, although `fix_tests` could later re-run `unit_test`.
+//! Starts are decided before skips, and the live set grows with each start,
+//! so no skip rests on a premise a starting stage could still change. Should
+//! queued stages ever wait on each other with nothing running, the first one
+//! starts (the run cannot hang). Pipelines without routes skip all this:
+//! a stage is looked at only when one of its needs settles, so a run costs
+//! O(stages + edges).
+//!
+//! ## Failure, stopping and finality
+//!
+//! A non-success no route takes (after retries) is an *unhandled* failure:
+//! unless the stage has `allow_failure`, the run will end `Failed(stage)`.
+//! From then on no ordinary stage starts, routes and retries stop, the
+//! stages that had not started are skipped (`run failed`), and running
+//! attempts finish. [`Event::Cancel`] and [`Event::RunTimeout`] do the same
+//! (reasons `cancelled`, `run timed out`) and also emit one
+//! [`Decision::KillRunning`]; attempts that finish afterwards settle
+//! `Failed` with that reason. A retry that was waiting for its delay is
+//! abandoned (`Failed`, `… (not retried: cancelled)`). When no ordinary stage is running, waiting
+//! or queued and none can be activated any more, those that never started
+//! are skipped (`never routed to` / `a need did not succeed`) and the
+//! `finally` stages start (after their `finally` needs; ordinary needs may
+//! have any outcome). A second cancel during the `finally` stages kills
+//! them. When they have settled, [`Decision::RunFinished`] carries the run
+//! outcome: the first of `Failed` / `Cancelled` / `TimedOut` if any, else
+//! `Ended(NAME)` if a stage with `ends run NAME` ran, else `Succeeded`. A
+//! `finally` stage's unhandled failure fails a run that had no such end.
+//!
+//! Events that do not fit the state (an attempt of a stage that is not
+//! running, a timer that is not set, anything after the end) are ignored.
+//!
+//! [`Pipeline`]: flow_dsl::ir::Pipeline
 
-use flow_dsl::ir::{Pipeline, RouteOn, StageId};
+use flow_dsl::ir::{RouteOn, StageId};
 use std::time::Duration;
+
+mod advance;
+mod liveness;
+mod machine;
+mod outcome;
+mod routing;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use machine::Scheduler;
+pub use state::StageState;
 
 /// What one attempt of a stage ended with (reported by the executor).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -120,29 +212,4 @@ pub enum RunOutcome {
     TimedOut,
     /// Ctrl-C.
     Cancelled,
-}
-
-/// The scheduler's state for one run. See the module docs.
-pub struct Scheduler<'p> {
-    pipeline: &'p Pipeline,
-}
-
-impl<'p> Scheduler<'p> {
-    /// A scheduler for `pipeline`, nothing started yet.
-    pub fn new(pipeline: &'p Pipeline) -> Self {
-        Scheduler { pipeline }
-    }
-
-    /// The first decisions: start the entry stages. `when(stage)` evaluates
-    /// the stage's `when` guard (true if it has none).
-    pub fn start(&mut self, when: &mut dyn FnMut(StageId) -> bool) -> Vec<Decision> {
-        let _ = (self.pipeline, when);
-        unimplemented!("scheduler: being written")
-    }
-
-    /// Feeds one event; returns the decisions it causes.
-    pub fn handle(&mut self, event: Event, when: &mut dyn FnMut(StageId) -> bool) -> Vec<Decision> {
-        let _ = (event, when);
-        unimplemented!("scheduler: being written")
-    }
 }

@@ -1,0 +1,83 @@
+//! `flow run FILE [--PARAM VALUE …] [--jobs N]`.
+
+use crate::{diagnostics, params};
+use flow_dsl::ir::Pipeline;
+use flow_dsl::{Code, Diagnostic, Span};
+use std::path::Path;
+
+/// Loads and checks `file`, printing its errors. `None` when it has errors
+/// or no runnable flow.
+pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
+    let mut checked = flow_dsl::check_file(file);
+    let errors: Vec<&Diagnostic> = checked.diagnostics.iter().filter(|d| d.is_error()).collect();
+    for d in &errors {
+        eprint!("{}", diagnostics::human(d, &checked.sources));
+    }
+    if !errors.is_empty() {
+        eprintln!("error: {} does not check ({} error(s)); nothing was run", file.display(), errors.len());
+        return None;
+    }
+    if checked.pipeline.is_none() {
+        if let Some((id, _)) = checked.sources.files().next() {
+            let d = Diagnostic::new(Code::NoFlow, id, Span::new(0, 0), "this file has no `flow` block to run")
+                .help("a runnable file holds exactly one `flow NAME { … }`; library files hold only templates");
+            eprint!("{}", diagnostics::human(&d, &checked.sources));
+        }
+        return None;
+    }
+    checked.pipeline.take()
+}
+
+/// Runs the flow. Exit 0 succeeded (or skipped), 1 failed / ended / timed
+/// out / does not check, 2 usage error, 130 cancelled.
+pub fn run(args: Vec<String>) -> u8 {
+    let Some((file, rest)) = args.split_first() else {
+        eprintln!("error: usage: flow run FILE [--PARAM VALUE …] [--jobs N]");
+        return crate::EXIT_USAGE;
+    };
+    if file == "--help" || file == "-h" {
+        println!("Usage: flow run FILE [--PARAM VALUE …] [--jobs N] [--quiet]\n\n`flow run FILE --help` lists the params of FILE.");
+        return 0;
+    }
+    let Some(pipeline) = load_pipeline(Path::new(file)) else {
+        return 1;
+    };
+    let args = match params::parse(&pipeline, file, rest) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { crate::EXIT_USAGE } else { 0 };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let mut opts = flow_runtime::run::RunOptions {
+        quiet: args.quiet,
+        params: args.params,
+        file: Some(file.clone()),
+        handle_signals: true,
+        ..Default::default()
+    };
+    if let Some(jobs) = args.jobs {
+        opts.jobs = jobs;
+    }
+    if let Some(dir) = args.runs_dir {
+        opts.base_dir = dir;
+    }
+    match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
+        Ok(report) => {
+            eprint!("{}", report.summary_table());
+            eprintln!("run {} {} in {:.1?} ({})", report.run_id, report.outcome_text(), report.duration, report.run_dir.display());
+            u8::try_from(report.exit_code()).unwrap_or(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Turning `flow run FILE --issue 42 --jobs 2` into typed params and run
+//! options. The command line is parsed by a clap command built from the
+//! flow's declared params, so `flow run FILE --help` lists them and a typo
+//! gets clap's "did you mean". Every value is checked against its type before
+//! anything runs.
+
+use clap::{Arg, ArgAction, Command};
+use flow_dsl::ir::{Param, ParamType, Pipeline, Value};
+use std::path::PathBuf;
+
+/// Run options that are not params; a param may not reuse these names.
+const RESERVED: &[&str] = &["jobs", "quiet", "runs-dir", "help"];
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub struct RunArgs {
+    /// `--jobs N`: most attempts running at once.
+    pub jobs: Option<usize>,
+    /// `--quiet`: no live output of stages.
+    pub quiet: bool,
+    /// `--runs-dir DIR`: where `.flow/runs` lives (default `.flow` in the current folder).
+    pub runs_dir: Option<PathBuf>,
+    /// Every param with its value (given or default), in declaration order.
+    pub params: Vec<(String, Value)>,
+}
+
+/// Parses `args` (everything after FILE) against `pipeline`'s params.
+///
+/// Errors: a clap error (unknown option, missing required param, bad value),
+/// printed by the caller with `.exit()` semantics (exit 2; `--help` exits 0).
+pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs, clap::Error> {
+    let cmd = command(pipeline, file)?;
+    let argv = std::iter::once(format!("flow run {file}")).chain(args.iter().cloned());
+    let m = cmd.clone().try_get_matches_from(argv)?;
+    let mut params = Vec::new();
+    for p in &pipeline.params {
+        let value = match m.get_many::<String>(&p.name) {
+            Some(raw) => {
+                let raw: Vec<&String> = raw.collect();
+                parse_value(p.ty, &raw).map_err(|e| {
+                    cmd.clone().error(clap::error::ErrorKind::ValueValidation, format!("--{}: {e}", p.name))
+                })?
+            }
+            None => match &p.default {
+                Some(d) => d.clone(),
+                None => unreachable!("clap enforces required params"),
+            },
+        };
+        params.push((p.name.clone(), absolutise(p.ty, value)));
+    }
+    Ok(RunArgs {
+        jobs: m.get_one::<usize>("jobs").copied(),
+        quiet: m.get_flag("quiet"),
+        runs_dir: m.get_one::<PathBuf>("runs-dir").cloned(),
+        params,
+    })
+}
+
+fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
+    let mut cmd = Command::new(format!("flow run {file}"))
+        .about(pipeline.description.clone().unwrap_or_else(|| format!("Run the flow `{}`", pipeline.name)))
+        .no_binary_name(false)
+        .arg(
+            Arg::new("jobs")
+                .long("jobs")
+                .short('j')
+                .value_parser(parse_jobs)
+                .help("Most stage attempts running at once [default: number of CPUs]"),
+        )
+        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("Do not stream stage output"))
+        .arg(
+            Arg::new("runs-dir")
+                .long("runs-dir")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Folder holding runs/ [default: .flow]"),
+        )
+        .next_help_heading("Params of the flow");
+    for p in &pipeline.params {
+        if RESERVED.contains(&p.name.as_str()) {
+            return Err(Command::new("flow run").error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("the param `{}` has the name of a run option; rename it in {file}", p.name),
+            ));
+        }
+        cmd = cmd.arg(param_arg(p));
+    }
+    Ok(cmd)
+}
+
+fn param_arg(p: &Param) -> Arg {
+    let mut arg = Arg::new(p.name.clone()).long(p.name.clone()).value_name(p.ty.to_string().to_uppercase());
+    let dashed = p.name.replace('_', "-");
+    if dashed != p.name {
+        arg = arg.visible_alias(dashed);
+    }
+    arg = match p.ty {
+        ParamType::Bool => arg.num_args(0..=1).default_missing_value("true"),
+        ParamType::ListStr => arg.action(ArgAction::Append),
+        _ => arg,
+    };
+    let help = match &p.default {
+        Some(d) => format!("{} [default: {}]", p.ty, d.to_env()),
+        None => format!("{} (required)", p.ty),
+    };
+    arg.required(p.default.is_none()).help(help)
+}
+
+/// Parses the raw text(s) of one param. A `list<str>` takes comma-separated
+/// values and may be repeated.
+pub fn parse_value(ty: ParamType, raw: &[&String]) -> Result<Value, String> {
+    let one = raw.last().map(|s| s.as_str()).unwrap_or("");
+    Ok(match ty {
+        ParamType::Int => Value::Int(one.parse().map_err(|_| format!("`{one}` is not an int"))?),
+        ParamType::Float => Value::Float(one.parse().map_err(|_| format!("`{one}` is not a float"))?),
+        ParamType::Bool => Value::Bool(match one {
+            "true" | "yes" | "1" | "on" => true,
+            "false" | "no" | "0" | "off" => false,
+            _ => return Err(format!("`{one}` is not a bool (true or false)")),
+        }),
+        ParamType::Duration => Value::Duration(
+            humantime::parse_duration(one).map_err(|e| format!("`{one}` is not a duration ({e}); e.g. 30s, 15m, 1h30m"))?,
+        ),
+        ParamType::ListStr => Value::List(
+            raw.iter()
+                .flat_map(|r| r.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        ),
+        ParamType::Str | ParamType::Path | ParamType::Skill => Value::Str(one.to_string()),
+    })
+}
+
+/// A `path` param that names a local path is made absolute against the
+/// current folder, because stages run in their own folders under the run
+/// directory. URLs (`scheme://…`, `user@host:…`) are kept as given.
+fn absolutise(ty: ParamType, value: Value) -> Value {
+    match (ty, value) {
+        (ParamType::Path, Value::Str(s)) if !is_remote(&s) && !s.is_empty() => {
+            let abs = std::path::absolute(&s).unwrap_or_else(|_| PathBuf::from(&s));
+            Value::Str(normalise(&abs).display().to_string())
+        }
+        (_, v) => v,
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    s.contains("://") || (s.contains('@') && s.contains(':'))
+}
+
+/// Removes `.` components (`/repo/.` → `/repo`) without touching symlinks.
+fn normalise(p: &std::path::Path) -> PathBuf {
+    p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive number of jobs")),
+    }
+}

@@ -1,0 +1,260 @@
+//! AST → IR: builds the [`Pipeline`] of a flow from its expanded stages and
+//! resolved edges, compiling every expression on the way (their diagnostics
+//! are collected; the caller drops the pipeline when there are errors, so
+//! invalid parts are simply left at their defaults here).
+//!
+//! Template stages: each template argument (defaults included) becomes a
+//! stage env entry [`EnvValue::Literal`] named after the parameter,
+//! upper-cased (`skill` → `SKILL`); a `skill`-typed argument also gives
+//! `NAME_FILE` (`SKILL_FILE`) = the skill file's path **relative to the
+//! library** (`skills/plan.md`). The runtime makes it absolute by prefixing
+//! the library's folder (`$FLOW_LIB`, from [`Stage::library`]). A template of
+//! the flow's own file gets a library named `local` whose folder is the
+//! file's folder.
+
+use super::durations;
+use super::expand::Expanded;
+use super::exprs::Compiler;
+use super::graph::Edges;
+use super::params;
+use super::templates::LibRef;
+use crate::ast::{self, FlowItem, RouteTargetDecl};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{
+    EdgeKind, EnvValue, Library, Param, Pipeline, Retry, Route, RouteOn, RouteTarget, Stage,
+    StageId,
+};
+use crate::load::Loaded;
+use crate::span::SourceId;
+use petgraph::graph::DiGraph;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Default SIGTERM → SIGKILL delay.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything [`pipeline`] needs about one flow.
+pub(crate) struct Input<'a> {
+    /// The flow.
+    pub flow: &'a ast::Flow,
+    /// Its file.
+    pub src: SourceId,
+    /// The loaded file and libraries.
+    pub loaded: &'a Loaded,
+    /// Its params with their checked types and defaults.
+    pub params: Vec<(&'a ast::ParamDecl, params::Checked)>,
+    /// Its stages, expanded, in source order.
+    pub stages: &'a [Expanded<'a>],
+    /// Their resolved edges.
+    pub edges: &'a Edges,
+}
+
+/// Builds the pipeline; expression problems go to `diags`.
+pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
+    let Input {
+        flow,
+        src,
+        loaded,
+        stages,
+        edges,
+        ..
+    } = *input;
+    let names: Vec<String> = stages.iter().map(|s| s.decl.name.node.clone()).collect();
+    let compiler = Compiler::new(names);
+
+    let params: Vec<Param> = input
+        .params
+        .iter()
+        .filter_map(|(decl, checked)| {
+            Some(Param {
+                name: decl.name.node.clone(),
+                ty: checked.ty?,
+                default: checked.default.clone(),
+            })
+        })
+        .collect();
+    let param_names: Vec<String> = input
+        .params
+        .iter()
+        .map(|(d, _)| d.name.node.clone())
+        .collect();
+    let mut variables = param_names.clone();
+
+    let (mut description, mut timeout, mut concurrency, mut skip_if) = (None, None, None, None);
+    let (mut lets, mut env, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
+    // Lets first, in order: each sees the params and the lets before it.
+    for item in &flow.items {
+        if let FlowItem::Let(name, e) = item {
+            if let Some(c) = compiler.compile(e, &variables, src, diags) {
+                lets.push((name.node.clone(), c));
+            }
+            variables.push(name.node.clone());
+        }
+    }
+    // `skip if` is evaluated before the lets (it decides whether the run
+    // starts at all): it sees the params only. Everything else sees the
+    // params and every let.
+    for item in &flow.items {
+        match item {
+            FlowItem::Description(d) => description = description.or(Some(d.node.clone())),
+            FlowItem::Timeout(t) => timeout = timeout.or(durations::parse(&t.node)),
+            FlowItem::Concurrency(c) => concurrency = concurrency.or(u32::try_from(c.node).ok()),
+            FlowItem::SkipIf(e) => {
+                skip_if = skip_if.or(compiler.compile(e, &param_names, src, diags))
+            }
+            FlowItem::Env(name, e) => {
+                if let Some(c) = compiler.compile(e, &variables, src, diags) {
+                    env.push((name.node.clone(), c));
+                }
+            }
+            FlowItem::Secret(name) => secrets.push(name.node.clone()),
+            FlowItem::Param(_) | FlowItem::Let(..) | FlowItem::Stage(_) | FlowItem::Finally(_) => {}
+        }
+    }
+
+    let mut libraries: Vec<Library> = loaded
+        .libraries
+        .iter()
+        .map(|l| Library {
+            name: l.name.clone(),
+            dir: l.dir.clone(),
+            files: l.files.clone(),
+        })
+        .collect();
+    let mut local: Option<usize> = None;
+    let route_targets = edges.route_targets();
+    let mut built = Vec::new();
+    for (i, s) in stages.iter().enumerate() {
+        let library = s.library.map(|lib| match lib {
+            LibRef::Library(index) => index,
+            LibRef::Local => *local.get_or_insert_with(|| {
+                libraries.push(Library {
+                    name: "local".into(),
+                    dir: Some(loaded.base_dir.clone()),
+                    files: Default::default(),
+                });
+                libraries.len() - 1
+            }),
+        });
+        let mut stage_env: Vec<(String, EnvValue)> = s
+            .args_env
+            .iter()
+            .map(|(k, v)| (k.clone(), EnvValue::Literal(v.clone())))
+            .collect();
+        for e in &s.env {
+            if let Some(c) = compiler.compile(e.expr, &variables, e.src, diags) {
+                stage_env.push((e.name.node.clone(), EnvValue::Expr(c)));
+            }
+        }
+        let targets: HashMap<usize, usize> =
+            edges.routes[i].iter().map(|&(to, pos)| (pos, to)).collect();
+        let routes = s
+            .routes
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, r)| {
+                let target = match &r.node.target {
+                    RouteTargetDecl::Stage(_) => RouteTarget::Stage(StageId(*targets.get(&pos)?)),
+                    RouteTargetDecl::Again(d) => {
+                        RouteTarget::Again(durations::parse(&d.node).unwrap_or_default())
+                    }
+                };
+                Some(Route {
+                    on: route_on(&r.node.on.node),
+                    target,
+                })
+            })
+            .collect();
+        built.push(Stage {
+            id: StageId(i),
+            name: s.decl.name.node.clone(),
+            finally: s.decl.finally,
+            needs: edges.needs[i].iter().map(|&(n, _)| StageId(n)).collect(),
+            script: s.run.map(|r| r.node.node.clone()).unwrap_or_default(),
+            timeout: s.timeout.and_then(|t| durations::parse(&t.node.node)),
+            grace: s
+                .grace
+                .and_then(|g| durations::parse(&g.node.node))
+                .unwrap_or(DEFAULT_GRACE),
+            retry: s.retry.map(|r| retry(r.node)).unwrap_or_default(),
+            outputs: s.outputs.iter().map(|o| o.node.node.clone()).collect(),
+            when: s
+                .when
+                .and_then(|w| compiler.compile(w.node, &variables, w.src, diags)),
+            env: stage_env,
+            status_json: s.status_json(),
+            max_visits: s.max.and_then(|m| u32::try_from(m.node.node).ok()),
+            allow_failure: s.allow_failure.is_some(),
+            ends_run: s.ends_run.map(|e| e.node.node.clone()),
+            routes,
+            route_target: route_targets[i],
+            library,
+        });
+    }
+
+    let mut graph = DiGraph::new();
+    for stage in &built {
+        graph.add_node(stage.id);
+    }
+    for stage in &built {
+        for need in &stage.needs {
+            graph.add_edge(
+                Pipeline::node(*need),
+                Pipeline::node(stage.id),
+                EdgeKind::Needs,
+            );
+        }
+        for route in &stage.routes {
+            if let RouteTarget::Stage(to) = route.target {
+                graph.add_edge(
+                    Pipeline::node(stage.id),
+                    Pipeline::node(to),
+                    EdgeKind::Route(route.on.clone()),
+                );
+            }
+        }
+    }
+
+    Pipeline {
+        name: flow.name.node.clone(),
+        description,
+        params,
+        timeout,
+        concurrency,
+        skip_if,
+        lets,
+        env,
+        secrets,
+        stages: built,
+        graph,
+        libraries,
+    }
+}
+
+fn retry(r: &ast::RetryDecl) -> Retry {
+    let default = Retry::default();
+    Retry {
+        retries: u32::try_from(r.count.node).unwrap_or(0),
+        delay: r
+            .delay
+            .as_ref()
+            .and_then(|d| durations::parse(&d.node))
+            .unwrap_or(default.delay),
+        backoff: r.backoff.as_ref().map_or(default.backoff, |b| b.node),
+    }
+}
+
+fn route_on(on: &ast::RouteOn) -> RouteOn {
+    match on {
+        ast::RouteOn::Success => RouteOn::Success,
+        ast::RouteOn::Failure => RouteOn::Failure,
+        ast::RouteOn::Timeout => RouteOn::Timeout,
+        ast::RouteOn::Exit(codes) => RouteOn::Exit(
+            codes
+                .iter()
+                .filter_map(|c| i32::try_from(c.node).ok())
+                .collect(),
+        ),
+        ast::RouteOn::Status(s) => RouteOn::Status(s.node.clone()),
+    }
+}

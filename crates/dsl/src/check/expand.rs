@@ -1,0 +1,143 @@
+//! A stage after template expansion: the template's body, then the stage's
+//! own items; list-like items (`needs`, `outputs`, `env`, routes) add,
+//! single settings replace. Every item keeps the file it comes from, so a
+//! diagnostic about a template's item points into the library file.
+
+use super::templates::{self, LibRef};
+use crate::ast::{DurationLit, Expr, Ident, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem};
+use crate::diagnostic::Diagnostic;
+use crate::load::Loaded;
+use crate::span::{SourceId, Span};
+
+/// A reference to an AST node with the file it is in.
+#[derive(Debug)]
+pub(crate) struct At<'a, T> {
+    /// The file.
+    pub src: SourceId,
+    /// The node.
+    pub node: &'a T,
+}
+
+impl<T> Clone for At<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for At<'_, T> {}
+
+/// An `env NAME = EXPR` item with its file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EnvAt<'a> {
+    /// The file.
+    pub src: SourceId,
+    /// The variable.
+    pub name: &'a Ident,
+    /// Its expression.
+    pub expr: &'a Expr,
+}
+
+/// One stage with its template merged in.
+#[derive(Debug, Clone)]
+pub(crate) struct Expanded<'a> {
+    /// The declaration.
+    pub decl: &'a StageDecl,
+    /// The flow's file.
+    pub src: SourceId,
+    /// The library of its template, if built from one.
+    pub library: Option<LibRef>,
+    /// Template arguments (defaults included) as env: upper-cased name → text.
+    pub args_env: Vec<(String, String)>,
+    /// `needs`, the template's first.
+    pub needs: Vec<At<'a, Ident>>,
+    /// `run`.
+    pub run: Option<At<'a, Spanned<String>>>,
+    /// `timeout`.
+    pub timeout: Option<At<'a, Spanned<DurationLit>>>,
+    /// `grace`.
+    pub grace: Option<At<'a, Spanned<DurationLit>>>,
+    /// `retry`.
+    pub retry: Option<At<'a, RetryDecl>>,
+    /// `outputs`.
+    pub outputs: Vec<At<'a, Spanned<String>>>,
+    /// `when`.
+    pub when: Option<At<'a, Expr>>,
+    /// `env` items.
+    pub env: Vec<EnvAt<'a>>,
+    /// `status`.
+    pub status: Option<At<'a, Ident>>,
+    /// `max`.
+    pub max: Option<At<'a, Spanned<i64>>>,
+    /// `allow_failure`.
+    pub allow_failure: Option<At<'a, Span>>,
+    /// `ends run`.
+    pub ends_run: Option<At<'a, Ident>>,
+    /// Routes, the template's first.
+    pub routes: Vec<At<'a, RouteDecl>>,
+}
+
+impl<'a> Expanded<'a> {
+    /// True with `status json` (own or from the template).
+    pub fn status_json(&self) -> bool {
+        self.status.is_some_and(|s| s.node.node == "json")
+    }
+
+    /// Merges `items` of file `src` over what is there.
+    fn apply(&mut self, items: &'a [StageItem], src: SourceId) {
+        for item in items {
+            match item {
+                StageItem::Needs(n) => self.needs.extend(n.iter().map(|node| At { src, node })),
+                StageItem::Run(r) => self.run = Some(At { src, node: r }),
+                StageItem::Timeout(t) => self.timeout = Some(At { src, node: t }),
+                StageItem::Grace(g) => self.grace = Some(At { src, node: g }),
+                StageItem::Retry(r) => self.retry = Some(At { src, node: r }),
+                StageItem::Outputs(o) => self.outputs.extend(o.iter().map(|node| At { src, node })),
+                StageItem::When(w) => self.when = Some(At { src, node: w }),
+                StageItem::Env(name, expr) => self.env.push(EnvAt { src, name, expr }),
+                StageItem::Status(s) => self.status = Some(At { src, node: s }),
+                StageItem::Max(m) => self.max = Some(At { src, node: m }),
+                StageItem::AllowFailure(s) => self.allow_failure = Some(At { src, node: s }),
+                StageItem::EndsRun(n) => self.ends_run = Some(At { src, node: n }),
+                StageItem::Route(r) => self.routes.push(At { src, node: r }),
+            }
+        }
+    }
+}
+
+/// Expands `decl` (of the flow in file `src`): resolves its template call,
+/// checks the arguments, and merges the bodies. A template that cannot be
+/// resolved is reported and left out (the stage keeps its own items).
+pub(crate) fn expand<'a>(
+    decl: &'a StageDecl,
+    src: SourceId,
+    loaded: &'a Loaded,
+    diags: &mut Vec<Diagnostic>,
+) -> Expanded<'a> {
+    let mut stage = Expanded {
+        decl,
+        src,
+        library: None,
+        args_env: Vec::new(),
+        needs: Vec::new(),
+        run: None,
+        timeout: None,
+        grace: None,
+        retry: None,
+        outputs: Vec::new(),
+        when: None,
+        env: Vec::new(),
+        status: None,
+        max: None,
+        allow_failure: None,
+        ends_run: None,
+        routes: Vec::new(),
+    };
+    if let Some(call) = &decl.template {
+        if let Some(found) = templates::resolve(call, src, loaded, diags) {
+            stage.args_env = templates::args(call, &found, src, diags);
+            stage.library = Some(found.lib);
+            stage.apply(&found.template.items, found.source);
+        }
+    }
+    stage.apply(&decl.items, src);
+    stage
+}

@@ -1,0 +1,126 @@
+//! The checker: a loaded file ([`Loaded`]) → every diagnostic, and the
+//! [`Pipeline`] when there is no error.
+//!
+//! One file per concern: `names` (duplicates), `params` (types and
+//! defaults), `templates` (definitions, calls, arguments, skills),
+//! `expand` (template bodies merged into stages), `settings` (one body's
+//! values), `stage` (one expanded stage), `graph` (unknown stages,
+//! finally misuse, cycles), `reach` (stages that can never run),
+//! `outputs`, `durations`, `exprs` and `build` (AST → IR).
+
+mod build;
+mod durations;
+mod expand;
+mod exprs;
+mod graph;
+mod names;
+mod outputs;
+mod params;
+mod reach;
+mod settings;
+mod stage;
+mod suggest;
+mod templates;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ast::{self, FlowItem};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Pipeline;
+use crate::load::Loaded;
+use crate::span::SourceId;
+
+/// Checks everything `loaded` holds: its templates, libraries and flows.
+/// The pipeline is `Some` only when the file has exactly one flow and no
+/// diagnostic is an error. Diagnostics come sorted by file and position.
+pub fn check(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Pipeline>) {
+    let mut diags = loaded.diagnostics.clone();
+    templates::check_definitions(loaded, &mut diags);
+    let mut pipelines = Vec::new();
+    for (k, flow) in loaded.file.flows.iter().enumerate() {
+        if k > 0 {
+            let first = &loaded.file.flows[0].name;
+            diags.push(
+                Diagnostic::new(
+                    Code::NoFlow,
+                    loaded.main,
+                    flow.name.span,
+                    format!("a second flow, `{}`, in one file", flow.name.node),
+                )
+                .label("second flow")
+                .secondary(first.span, "first flow")
+                .help("put each flow in its own file"),
+            );
+        }
+        pipelines.push(check_flow(flow, loaded.main, loaded, &mut diags));
+    }
+    diags.sort_by_key(|d| (d.source, d.span().start, d.span().end));
+    let ok = !diags.iter().any(Diagnostic::is_error) && pipelines.len() == 1;
+    (diags, if ok { pipelines.pop() } else { None })
+}
+
+/// Checks one flow and builds its pipeline (meaningful only without errors).
+fn check_flow(
+    flow: &ast::Flow,
+    src: SourceId,
+    loaded: &Loaded,
+    diags: &mut Vec<Diagnostic>,
+) -> Pipeline {
+    names::flow(&flow.items, src, diags);
+    let decls: Vec<&ast::ParamDecl> = flow
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            FlowItem::Param(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let checked = params::check(&decls, false, src, diags);
+    let mut flow_timeout = false;
+    for item in &flow.items {
+        match item {
+            FlowItem::Timeout(t) => flow_timeout |= durations::check(t, src, diags).is_some(),
+            FlowItem::Concurrency(c) if c.node < 1 || c.node > i64::from(u32::MAX) => diags.push(
+                Diagnostic::new(
+                    Code::BadValue,
+                    src,
+                    c.span,
+                    format!("`concurrency {}` must be at least 1", c.node),
+                )
+                .label("out of range")
+                .help("write how many runs of this flow may run at once, e.g. `concurrency 3`"),
+            ),
+            _ => {}
+        }
+    }
+    let stages: Vec<expand::Expanded> = flow
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            FlowItem::Stage(s) | FlowItem::Finally(s) => {
+                Some(expand::expand(s, src, loaded, diags))
+            }
+            _ => None,
+        })
+        .collect();
+    for s in &stages {
+        settings::body(&s.decl.items, src, diags);
+        stage::check(s, flow_timeout, diags);
+    }
+    let edges = graph::resolve(&stages, diags);
+    let on_cycle = graph::needs_cycles(&stages, &edges, diags);
+    graph::route_cycles(&stages, &edges, diags);
+    reach::unreachable(&stages, &edges, &on_cycle, diags);
+    reach::route_targets_off_path(&stages, &edges, diags);
+    outputs::check_clashes(&stages, &edges.needs, diags);
+    let input = build::Input {
+        flow,
+        src,
+        loaded,
+        params: decls.into_iter().zip(checked).collect(),
+        stages: &stages,
+        edges: &edges,
+    };
+    build::pipeline(&input, diags)
+}

@@ -1,0 +1,146 @@
+//! Checks of one stage or template body on its own: single settings given
+//! twice (F0002), durations (F0007), numbers out of range and unknown status
+//! formats (F0022), exit codes outside 0–255 (F0021), output paths that
+//! escape the stage directory (F0017), env names given twice (F0002).
+
+use super::{durations, names, outputs};
+use crate::ast::{RouteOn, RouteTargetDecl, StageItem};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::{SourceId, Span};
+use std::collections::HashMap;
+
+/// The span a duplicate-setting diagnostic points at.
+pub(crate) fn item_span(item: &StageItem) -> Option<Span> {
+    Some(match item {
+        StageItem::Run(s) => s.span,
+        StageItem::Timeout(t) | StageItem::Grace(t) => t.span,
+        StageItem::Retry(r) => r.span,
+        StageItem::When(e) => e.span,
+        StageItem::Status(s) => s.span,
+        StageItem::Max(m) => m.span,
+        StageItem::AllowFailure(s) => *s,
+        StageItem::EndsRun(n) => n.span,
+        StageItem::Needs(_) | StageItem::Outputs(_) | StageItem::Env(..) | StageItem::Route(_) => {
+            return None
+        }
+    })
+}
+
+/// Checks one body (a stage's own items, or a template's).
+pub(crate) fn body(items: &[StageItem], source: SourceId, diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for item in items {
+        if let Some(span) = item_span(item) {
+            let keyword = item.keyword();
+            match seen.get(keyword) {
+                Some(first) => diags.push(names::duplicate_setting(keyword, span, *first, source)),
+                None => {
+                    seen.insert(keyword, span);
+                }
+            }
+        }
+        values(item, source, diags);
+    }
+    let env = items.iter().filter_map(|i| match i {
+        StageItem::Env(name, _) => Some(name),
+        _ => None,
+    });
+    names::duplicates(env, "env variable", source, diags);
+}
+
+fn bad_value(source: SourceId, span: Span, message: String, help: &str) -> Diagnostic {
+    Diagnostic::new(Code::BadValue, source, span, message)
+        .label("out of range")
+        .help(help.to_string())
+}
+
+/// Value checks of one item.
+fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
+    match item {
+        StageItem::Timeout(d) | StageItem::Grace(d) => {
+            durations::check(d, source, diags);
+        }
+        StageItem::Retry(r) => {
+            if r.count.node < 0 || r.count.node > i64::from(u32::MAX) {
+                diags.push(bad_value(
+                    source,
+                    r.count.span,
+                    format!("`retry {}` is out of range", r.count.node),
+                    "write the number of extra attempts, e.g. `retry 2` (0 for none)",
+                ));
+            }
+            if let Some(delay) = &r.delay {
+                durations::check(delay, source, diags);
+            }
+            if let Some(b) = &r.backoff {
+                if !b.node.is_finite() || b.node < 1.0 {
+                    diags.push(bad_value(
+                        source,
+                        b.span,
+                        format!("backoff `{}` must be a number ≥ 1.0", b.node),
+                        "write e.g. `backoff 2` (1.0, the default, keeps the delay constant)",
+                    ));
+                }
+            }
+        }
+        StageItem::Max(m) if m.node < 1 || m.node > i64::from(u32::MAX) => {
+            let why = if m.node < 1 {
+                "must be at least 1"
+            } else {
+                "is too large"
+            };
+            diags.push(bad_value(
+                source,
+                m.span,
+                format!("`max {}` {why}", m.node),
+                "`max N` bounds the visits of the stage; write e.g. `max 3`",
+            ));
+        }
+        StageItem::Status(format) if format.node != "json" => {
+            diags.push(
+                Diagnostic::new(
+                    Code::BadValue,
+                    source,
+                    format.span,
+                    format!("unknown status format `{}`", format.node),
+                )
+                .label("not a status format")
+                .help("the only status format is `json`: write `status json`"),
+            );
+        }
+        StageItem::Outputs(paths) => {
+            for path in paths {
+                outputs::check_escape(path, source, diags);
+            }
+        }
+        StageItem::Route(route) => {
+            match &route.on.node {
+                RouteOn::Exit(codes) if codes.is_empty() => diags.push(bad_value(
+                    source,
+                    route.on.span,
+                    "`on exit` names no exit code".into(),
+                    "list the codes, e.g. `on exit 2, 3 -> fix`",
+                )),
+                RouteOn::Exit(codes) => {
+                    for code in codes.iter().filter(|c| !(0..=255).contains(&c.node)) {
+                        diags.push(
+                            Diagnostic::new(
+                                Code::ImpossibleRoute,
+                                source,
+                                code.span,
+                                format!("exit code {} cannot occur", code.node),
+                            )
+                            .label("outside 0-255")
+                            .help("a process exit code is between 0 and 255"),
+                        );
+                    }
+                }
+                _ => {}
+            }
+            if let RouteTargetDecl::Again(d) = &route.target {
+                durations::check(d, source, diags);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,101 @@
+//! Checks of one expanded stage: a script (F0020), routes that cannot match
+//! (F0021), `again` without a bound (F0018), two routes for one outcome
+//! (F0002), and the missing-timeout warning (F0101).
+
+use super::expand::Expanded;
+use crate::ast::{RouteOn, RouteTargetDecl};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::{SourceId, Span};
+use std::collections::HashMap;
+
+/// Runs the per-stage checks; `flow_timeout` says whether the flow has a
+/// `timeout`.
+pub(crate) fn check(stage: &Expanded, flow_timeout: bool, diags: &mut Vec<Diagnostic>) {
+    let name = &stage.decl.name;
+    // A stage whose template could not be resolved was reported already
+    // (F0013); saying it has no script too would only repeat that.
+    let unresolved_template = stage.decl.template.is_some() && stage.library.is_none();
+    if stage.run.is_none() && !unresolved_template {
+        let help = match &stage.decl.template {
+            Some(_) => "add `run \"…\"`: the stage's template gives no script either",
+            None => "add `run \"…\"` with the bash script to run",
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::MissingRun,
+                stage.src,
+                name.span,
+                format!("stage `{}` has no `run`", name.node),
+            )
+            .label("nothing to run")
+            .help(help),
+        );
+    }
+    if stage.timeout.is_none() && !flow_timeout {
+        diags.push(
+            Diagnostic::new(
+                Code::NoTimeout,
+                stage.src,
+                name.span,
+                format!("stage `{}` has no timeout", name.node),
+            )
+            .label("may hang forever")
+            .help("add `timeout 10m` (any duration) to the stage, or a `timeout` to the flow"),
+        );
+    }
+    let mut outcomes: HashMap<String, (SourceId, Span)> = HashMap::new();
+    for route in &stage.routes {
+        let on = &route.node.on;
+        if let RouteOn::Status(s) = &on.node {
+            if !stage.status_json() {
+                diags.push(
+                    Diagnostic::new(Code::ImpossibleRoute, route.src, on.span, format!("route on status {:?}, but stage `{}` reports no status", s.node, name.node))
+                        .label("never matches")
+                        .help("add `status json` to the stage (its script then prints a JSON object with a \"status\" key), or route on exit codes"),
+                );
+            }
+        }
+        if matches!(route.node.target, RouteTargetDecl::Again(_))
+            && stage.max.is_none()
+            && !flow_timeout
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::UnboundedAgain,
+                    route.src,
+                    route.node.span,
+                    format!("stage `{}` re-runs itself with no bound", name.node),
+                )
+                .label("could poll forever")
+                .help("add `max N` to the stage or a `timeout` to the flow"),
+            );
+        }
+        for key in outcome_keys(&on.node) {
+            match outcomes.get(&key) {
+                Some(&(src, first)) => {
+                    let mut d = Diagnostic::new(Code::Duplicate, route.src, on.span, format!("two routes of stage `{}` for `{key}`", name.node))
+                        .label("second route for this outcome")
+                        .help("keep one route per outcome (a stage's route does not replace its template's)");
+                    if src == route.src {
+                        d = d.secondary(first, "first route");
+                    }
+                    diags.push(d);
+                }
+                None => {
+                    outcomes.insert(key, (route.src, on.span));
+                }
+            }
+        }
+    }
+}
+
+/// The outcomes a route matches, one key each (`exit 2, 3` gives two).
+fn outcome_keys(on: &RouteOn) -> Vec<String> {
+    match on {
+        RouteOn::Success => vec!["success".into()],
+        RouteOn::Failure => vec!["failure".into()],
+        RouteOn::Timeout => vec!["timeout".into()],
+        RouteOn::Exit(codes) => codes.iter().map(|c| format!("exit {}", c.node)).collect(),
+        RouteOn::Status(s) => vec![format!("status {:?}", s.node)],
+    }
+}

@@ -1,0 +1,361 @@
+//! Templates: checking their definitions, resolving `lib.name(…)` calls
+//! (F0013), and checking call arguments (F0014, F0008, F0015).
+
+use super::{names, params, settings, suggest};
+use crate::ast::{ParamDecl, Template, TemplateCall, TypeName};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{ParamType, Value};
+use crate::load::Loaded;
+use crate::span::{SourceId, Span};
+use std::collections::{BTreeSet, HashMap};
+
+/// Where a stage's template comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LibRef {
+    /// `Loaded::libraries[i]`.
+    Library(usize),
+    /// A template of the flow's own file (its library is the file's folder).
+    Local,
+}
+
+/// A resolved template call.
+#[derive(Debug, Clone)]
+pub(crate) struct Found<'a> {
+    /// The template.
+    pub template: &'a Template,
+    /// The file that defines it.
+    pub source: SourceId,
+    /// Its library.
+    pub lib: LibRef,
+    /// How to name it in messages (`std.agent`).
+    pub display: String,
+    /// The skills of its library.
+    pub skills: &'a BTreeSet<String>,
+}
+
+/// The declared type of a template parameter, without diagnostics (they are
+/// reported once, on the definition).
+fn type_of(ty: &TypeName) -> Option<ParamType> {
+    Some(match ty {
+        TypeName::Int => ParamType::Int,
+        TypeName::Float => ParamType::Float,
+        TypeName::Bool => ParamType::Bool,
+        TypeName::Str => ParamType::Str,
+        TypeName::Path => ParamType::Path,
+        TypeName::Duration => ParamType::Duration,
+        TypeName::ListStr => ParamType::ListStr,
+        TypeName::Skill => ParamType::Skill,
+        TypeName::Other(_) => return None,
+    })
+}
+
+/// Checks every template definition: of the main file and of each library.
+pub(crate) fn check_definitions(loaded: &Loaded, diags: &mut Vec<Diagnostic>) {
+    names::duplicates(
+        loaded.file.templates.iter().map(|t| &t.name),
+        "template",
+        loaded.main,
+        diags,
+    );
+    for t in &loaded.file.templates {
+        definition(t, loaded.main, &loaded.local_skills, diags);
+    }
+    for lib in &loaded.libraries {
+        let mut first: HashMap<&str, (SourceId, Span)> = HashMap::new();
+        for lt in &lib.templates {
+            let name = &lt.template.name;
+            match first.get(name.node.as_str()) {
+                Some(&(src, span)) => {
+                    let mut d =
+                        names::duplicate("template", &name.node, name.span, span, lt.source);
+                    if src != lt.source {
+                        d.labels.truncate(1);
+                        d.message = format!(
+                            "template `{}` is declared twice in library `{}` (also in another file of it)",
+                            name.node, lib.name
+                        );
+                    }
+                    diags.push(d);
+                }
+                None => {
+                    first.insert(&name.node, (lt.source, name.span));
+                }
+            }
+            definition(&lt.template, lt.source, &lib.skills, diags);
+        }
+    }
+}
+
+/// Checks one template: its parameters, defaults and body.
+fn definition(
+    t: &Template,
+    source: SourceId,
+    skills: &BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let decls: Vec<&ParamDecl> = t.params.iter().collect();
+    let checked = params::check(&decls, true, source, diags);
+    for (p, c) in t.params.iter().zip(&checked) {
+        if let (Some(ParamType::Skill), Some(Value::Str(skill)), Some(lit)) =
+            (c.ty, &c.default, &p.default)
+        {
+            check_skill(skill, lit.span, skills, source, diags);
+        }
+    }
+    settings::body(&t.items, source, diags);
+}
+
+/// Reports a skill name with no `skills/NAME.md` in `skills`.
+fn check_skill(
+    skill: &str,
+    span: Span,
+    skills: &BTreeSet<String>,
+    source: SourceId,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if skills.contains(skill) {
+        return;
+    }
+    let mut d = Diagnostic::new(
+        Code::MissingSkill,
+        source,
+        span,
+        format!("no skill `{skill}`: the library has no `skills/{skill}.md`"),
+    )
+    .label("unknown skill");
+    let list: Vec<&str> = skills.iter().map(String::as_str).collect();
+    let known = if list.is_empty() {
+        "it has no skills".to_string()
+    } else {
+        format!("skills: {}", list.join(", "))
+    };
+    d = match suggest::did_you_mean(skill, list.iter().copied()) {
+        Some(s) => d.help(format!("{s} ({known})")),
+        None => d.help(format!(
+            "name an existing skill ({known}), or add skills/{skill}.md to the library"
+        )),
+    };
+    diags.push(d);
+}
+
+/// Resolves `call` (in file `src`) to a template, or reports F0013.
+pub(crate) fn resolve<'a>(
+    call: &TemplateCall,
+    src: SourceId,
+    loaded: &'a Loaded,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Found<'a>> {
+    let name = &call.name.node;
+    let Some(lib_name) = &call.library else {
+        let found = loaded.file.templates.iter().find(|t| t.name.node == *name);
+        return match found {
+            Some(template) => Some(Found {
+                template,
+                source: loaded.main,
+                lib: LibRef::Local,
+                display: name.clone(),
+                skills: &loaded.local_skills,
+            }),
+            None => {
+                let candidates = loaded.file.templates.iter().map(|t| t.name.node.as_str());
+                let help = suggest::did_you_mean(name, candidates).unwrap_or_else(|| {
+                    "declare `template NAME(…) { … }` in this file, or call a library's template as `lib.NAME(…)`".into()
+                });
+                diags.push(
+                    Diagnostic::new(
+                        Code::UnknownTemplate,
+                        src,
+                        call.name.span,
+                        format!("no template `{name}` in this file"),
+                    )
+                    .label("unknown template")
+                    .help(help),
+                );
+                None
+            }
+        };
+    };
+    let Some((index, lib)) = loaded
+        .libraries
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.name == lib_name.node)
+    else {
+        let candidates: Vec<&str> = loaded.libraries.iter().map(|l| l.name.as_str()).collect();
+        let help = match suggest::did_you_mean(&lib_name.node, candidates.iter().copied()) {
+            Some(s) => s,
+            None if lib_name.node == "std" => "add `use std` at the top of the file".into(),
+            None => format!(
+                "import it first: `use \"path/to/{0}\" as {0}`",
+                lib_name.node
+            ),
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::UnknownTemplate,
+                src,
+                lib_name.span,
+                format!("no library `{}` is imported", lib_name.node),
+            )
+            .label("unknown library")
+            .help(help),
+        );
+        return None;
+    };
+    match lib.templates.iter().find(|t| t.template.name.node == *name) {
+        Some(lt) => Some(Found {
+            template: &lt.template,
+            source: lt.source,
+            lib: LibRef::Library(index),
+            display: format!("{}.{name}", lib.name),
+            skills: &lib.skills,
+        }),
+        None => {
+            let names: Vec<&str> = lib
+                .templates
+                .iter()
+                .map(|t| t.template.name.node.as_str())
+                .collect();
+            let help = suggest::did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "templates of `{}`: {}",
+                    lib.name,
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                )
+            });
+            diags.push(
+                Diagnostic::new(
+                    Code::UnknownTemplate,
+                    src,
+                    call.name.span,
+                    format!("library `{}` has no template `{name}`", lib.name),
+                )
+                .label("unknown template")
+                .help(help),
+            );
+            None
+        }
+    }
+}
+
+/// Checks the arguments of `call` against `found`'s parameters and returns
+/// them (defaults included) as env entries: the upper-cased parameter name →
+/// the value's text, and for a `skill` parameter also `NAME_FILE` → the skill
+/// file's path relative to the library (`skills/plan.md`).
+pub(crate) fn args(
+    call: &TemplateCall,
+    found: &Found,
+    src: SourceId,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(String, String)> {
+    let params = &found.template.params;
+    let signature = || {
+        let list: Vec<String> = params
+            .iter()
+            .map(|p| {
+                let ty = type_of(&p.ty.node).map_or("?".to_string(), |t| t.to_string());
+                if p.default.is_some() {
+                    format!("{}: {ty} = …", p.name.node)
+                } else {
+                    format!("{}: {ty}", p.name.node)
+                }
+            })
+            .collect();
+        format!("{}({})", found.display, list.join(", "))
+    };
+    let mut given: HashMap<&str, Span> = HashMap::new();
+    let mut values: HashMap<&str, Value> = HashMap::new();
+    for arg in &call.args {
+        let name = arg.name.node.as_str();
+        if let Some(first) = given.get(name) {
+            diags.push(
+                Diagnostic::new(
+                    Code::TemplateArgs,
+                    src,
+                    arg.name.span,
+                    format!("argument `{name}` is given twice"),
+                )
+                .label("given again here")
+                .secondary(*first, "first given here")
+                .help("remove one of them"),
+            );
+            continue;
+        }
+        given.insert(name, arg.name.span);
+        let Some(param) = params.iter().find(|p| p.name.node == name) else {
+            let help =
+                match suggest::did_you_mean(name, params.iter().map(|p| p.name.node.as_str())) {
+                    Some(s) => format!("{s} (the template is {})", signature()),
+                    None => format!("the template is {}", signature()),
+                };
+            diags.push(
+                Diagnostic::new(
+                    Code::TemplateArgs,
+                    src,
+                    arg.name.span,
+                    format!("template `{}` has no parameter `{name}`", found.display),
+                )
+                .label("unknown argument")
+                .help(help),
+            );
+            continue;
+        };
+        let Some(ty) = type_of(&param.ty.node) else {
+            continue;
+        };
+        if let Some(value) = params::typed(&arg.value, ty, src, diags) {
+            if let (ParamType::Skill, Value::Str(skill)) = (ty, &value) {
+                check_skill(skill, arg.value.span, found.skills, src, diags);
+            }
+            values.insert(name, value);
+        }
+    }
+    let mut env = Vec::new();
+    for p in params {
+        let name = p.name.node.as_str();
+        let value = match (values.remove(name), &p.default) {
+            (Some(v), _) => v,
+            (None, Some(default)) if !given.contains_key(name) => {
+                // Defaults were type-checked on the definition; convert quietly.
+                match type_of(&p.ty.node)
+                    .and_then(|ty| params::typed(default, ty, src, &mut Vec::new()))
+                {
+                    Some(v) => v,
+                    None => continue,
+                }
+            }
+            (None, None) if !given.contains_key(name) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::TemplateArgs,
+                        src,
+                        call.span,
+                        format!("missing argument `{name}` of template `{}`", found.display),
+                    )
+                    .label(format!("`{name}` is required"))
+                    .help(format!(
+                        "pass it by name: `{name}: …` (the template is {})",
+                        signature()
+                    )),
+                );
+                continue;
+            }
+            // Given but invalid: already reported.
+            _ => continue,
+        };
+        let upper = name.to_uppercase();
+        let skill_file = match (type_of(&p.ty.node), &value) {
+            (Some(ParamType::Skill), Value::Str(skill)) => {
+                Some((format!("{upper}_FILE"), format!("skills/{skill}.md")))
+            }
+            _ => None,
+        };
+        env.push((upper, value.to_env()));
+        env.extend(skill_file);
+    }
+    env
+}

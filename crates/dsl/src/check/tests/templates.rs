@@ -1,0 +1,228 @@
+//! F0013 unknown templates and libraries, F0014 arguments, F0015 skills,
+//! F0019 imports, template expansion.
+
+use super::*;
+use crate::ir::EnvValue;
+
+/// A temp folder holding `lib/` with `files` (relative path, text).
+fn with_lib(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let path = dir.path().join("lib").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+const LIB: &str = "template agent(skill: skill, tries: int = 2) {\n  status json\n  timeout 5m\n  outputs conversation.md\n  env MODE = \"fast\"\n  run \"agent\"\n}\n";
+
+fn lib_dir() -> tempfile::TempDir {
+    with_lib(&[
+        ("agent.flow", LIB),
+        ("skills/plan.md", "# plan"),
+        ("skills/review.md", "# review"),
+    ])
+}
+
+fn lib_flow(stage: &str) -> String {
+    format!("use \"lib\" as mine\n{}", flow(stage))
+}
+
+#[test]
+fn expansion_merges_template_then_stage() {
+    let dir = lib_dir();
+    let c = check_in(dir.path(), &lib_flow("  stage p: mine.agent(skill: \"plan\") { timeout 9m  outputs PLAN.md  env MODE2 = \"x\" }"));
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    let s = &p.stages[0];
+    assert_eq!(s.timeout, Some(std::time::Duration::from_secs(540)));
+    assert_eq!(s.outputs, ["conversation.md", "PLAN.md"]);
+    assert!(s.status_json);
+    assert_eq!(s.script, "agent");
+    let env: Vec<(&str, Option<&str>)> = s
+        .env
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str(),
+                if let EnvValue::Literal(l) = v {
+                    Some(l.as_str())
+                } else {
+                    None
+                },
+            )
+        })
+        .collect();
+    assert_eq!(
+        env,
+        [
+            ("SKILL", Some("plan")),
+            ("SKILL_FILE", Some("skills/plan.md")),
+            ("TRIES", Some("2")),
+            ("MODE", None),
+            ("MODE2", None)
+        ]
+    );
+    let lib = &p.libraries[s.library.unwrap()];
+    assert_eq!(lib.name, "mine");
+    assert!(lib.dir.as_ref().unwrap().ends_with("lib"));
+}
+
+#[test]
+fn unknown_template_in_library() {
+    let dir = lib_dir();
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  stage p: mine.agnet(skill: \"plan\") { }"),
+    );
+    // Only the unknown template: its missing script would be a cascade.
+    assert_eq!(codes(&c), [Code::UnknownTemplate]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "agnet");
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some("did you mean `agent`?")
+    );
+}
+
+#[test]
+fn unknown_library() {
+    let c = check(&flow("  stage p: std.agent(skill: \"plan\") { run \"x\" }"));
+    assert_eq!(codes(&c), [Code::UnknownTemplate]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "std");
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some("add `use std` at the top of the file")
+    );
+    let c = check(&format!(
+        "use std\n{}",
+        flow("  stage p: sdt.agent(skill: \"plan\") { run \"x\" }")
+    ));
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some("did you mean `std`?")
+    );
+}
+
+#[test]
+fn unknown_local_template() {
+    expect(
+        &flow("  stage p: shel() { run \"x\" }\n}\ntemplate shell() {"),
+        Code::UnknownTemplate,
+        "shel",
+        "no template `shel` in this file",
+    );
+}
+
+#[test]
+fn template_arguments() {
+    let dir = lib_dir();
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  stage p: mine.agent(skil: \"plan\") { }"),
+    );
+    assert_eq!(codes(&c), [Code::TemplateArgs, Code::TemplateArgs]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "mine.agent(skil: \"plan\")");
+    assert!(c.diagnostics[0]
+        .message
+        .contains("missing argument `skill` of template `mine.agent`"));
+    assert_eq!(spanned(&c, &c.diagnostics[1]), "skil");
+    assert!(c.diagnostics[1]
+        .help
+        .as_deref()
+        .unwrap()
+        .starts_with("did you mean `skill`?"));
+
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  stage p: mine.agent(skill: \"plan\", skill: \"plan\") { }"),
+    );
+    assert_eq!(codes(&c), [Code::TemplateArgs]);
+    assert!(c.diagnostics[0].message.contains("given twice"));
+
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  stage p: mine.agent(skill: \"plan\", tries: \"x\") { }"),
+    );
+    assert_eq!(codes(&c), [Code::TypeMismatch]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "\"x\"");
+}
+
+#[test]
+fn missing_skill() {
+    let dir = lib_dir();
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  stage p: mine.agent(skill: \"plam\") { }"),
+    );
+    assert_eq!(codes(&c), [Code::MissingSkill]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "\"plam\"");
+    assert!(c.diagnostics[0]
+        .help
+        .as_deref()
+        .unwrap()
+        .starts_with("did you mean `plan`?"));
+}
+
+#[test]
+fn diagnostics_inside_a_library_point_into_it() {
+    let dir = with_lib(&[(
+        "bad.flow",
+        "template t(n: int = \"x\") { run \"a\"  timeout 5z }\n",
+    )]);
+    let c = check_in(dir.path(), &lib_flow("  stage p: mine.t() { }"));
+    assert_eq!(codes(&c), [Code::TypeMismatch, Code::BadDuration]);
+    for d in &c.diagnostics {
+        assert!(c.sources.get(d.source).name.ends_with("bad.flow"));
+    }
+    assert_eq!(spanned(&c, &c.diagnostics[1]), "5z");
+}
+
+#[test]
+fn flow_in_a_library_is_an_import_error() {
+    let dir = with_lib(&[("x.flow", "flow nope {\n  stage a { run \"x\" }\n}\n")]);
+    let c = check_in(dir.path(), &lib_flow("  stage a { run \"x\" }"));
+    assert_eq!(codes(&c), [Code::Import]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "nope");
+}
+
+#[test]
+fn missing_library_folder() {
+    let c = check(&format!(
+        "use \"./nope\" as mine\n{}",
+        flow("  stage a { run \"x\" }")
+    ));
+    assert_eq!(codes(&c), [Code::Import]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "\"./nope\"");
+}
+
+#[test]
+fn local_template_with_local_skills() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("skills")).unwrap();
+    std::fs::write(dir.path().join("skills/fix.md"), "# fix").unwrap();
+    let text = format!(
+        "template a(skill: skill) {{ run \"go\" }}\n{}",
+        flow("  stage s: a(skill: \"fix\") { }")
+    );
+    let c = check_in(dir.path(), &text);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    let lib = &p.libraries[p.stages[0].library.unwrap()];
+    assert_eq!(lib.name, "local");
+    let text = format!(
+        "template a(skill: skill) {{ run \"go\" }}\n{}",
+        flow("  stage s: a(skill: \"fxi\") { }")
+    );
+    let c = check_in(dir.path(), &text);
+    assert_eq!(codes(&c), [Code::MissingSkill]);
+}
+
+#[test]
+fn std_templates_check_clean() {
+    let c = check(&format!(
+        "use std\n{}",
+        flow("  stage t: std.test() { }\n  stage p: std.agent(skill: \"plan\") { needs t }")
+    ));
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}

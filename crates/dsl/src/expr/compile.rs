@@ -1,0 +1,113 @@
+//! `compile`: an `ast::Expr` to a rhai AST, or every problem found in it.
+
+use super::functions::KnownFunctions;
+use super::locate::Locator;
+use super::suggest::help_for;
+use super::syntax::syntax_error;
+use super::walk::Checker;
+use super::{ExprScope, GLOBALS};
+use crate::ast;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::SourceId;
+use rhai::{Dynamic, Engine, ParseErrorType, Scope, AST};
+
+/// Most undefined variables reported for one expression (each costs a
+/// re-parse).
+const MAX_UNKNOWN_VARIABLES: usize = 32;
+
+/// Compiles `expr` with `engine` (made by [`super::engine`]) and checks it
+/// against `scope`.
+///
+/// Reports every problem it can, each with a span in the file `source`:
+/// a syntax error ([`Code::ExprSyntax`], then nothing else can be checked),
+/// each undefined variable ([`Code::UnknownVariable`]), each call of an unknown
+/// function or with a wrong number of arguments ([`Code::UnknownFunction`]),
+/// each `stages.X` naming no stage and `stages.X.f` naming no stage field
+/// ([`Code::UnknownStageRef`]).
+///
+/// `expr.source` must be the text of the file at `expr.span.start`: spans are
+/// computed from positions inside it.
+pub fn compile(
+    engine: &Engine,
+    expr: &ast::Expr,
+    scope: &ExprScope,
+    source: SourceId,
+) -> Result<AST, Vec<Diagnostic>> {
+    let loc = Locator::new(expr);
+    if expr.source.trim().is_empty() {
+        let d = Diagnostic::new(Code::ExprSyntax, source, loc.whole(), "empty expression")
+            .label("expected an expression here")
+            .help("write a rhai expression, e.g. `issue != \"\"`");
+        return Err(vec![d]);
+    }
+    let allowed: Vec<&str> =
+        scope.variables.iter().map(String::as_str).chain(GLOBALS.iter().copied()).collect();
+    let mut names = Scope::new();
+    for name in &allowed {
+        names.push_dynamic(*name, Dynamic::UNIT);
+    }
+
+    // rhai stops at the first undefined variable: declare it and parse
+    // again, so one pass reports all of them.
+    let mut diags = Vec::new();
+    let mut unknown = 0;
+    let ast = loop {
+        let err = match engine.compile_expression_with_scope(&names, &expr.source) {
+            Ok(ast) => break Some(ast),
+            Err(err) => err,
+        };
+        match *err.0 {
+            ParseErrorType::VariableUndefined(ref name)
+                if unknown < MAX_UNKNOWN_VARIABLES && !names.contains(name) =>
+            {
+                unknown += 1;
+                let span = loc.token(err.1, name);
+                diags.push(
+                    Diagnostic::new(
+                        Code::UnknownVariable,
+                        source,
+                        span,
+                        format!("unknown variable `{name}`"),
+                    )
+                    .label("not a param, a let, `run`, `stages` or `env`")
+                    .help(unknown_variable_help(name, &allowed, scope)),
+                );
+                names.push_dynamic(name.clone(), Dynamic::UNIT);
+            }
+            ref kind => {
+                diags.push(syntax_error(kind, err.1, &loc, source));
+                break None;
+            }
+        }
+    };
+
+    if let Some(ast) = &ast {
+        let known = KnownFunctions::of(engine);
+        let checker = Checker { known: &known, scope, loc: &loc, source };
+        diags.extend(checker.check(ast));
+    }
+    match ast {
+        Some(ast) if diags.is_empty() => Ok(ast),
+        _ => {
+            diags.sort_by_key(|d| d.span());
+            Err(diags)
+        }
+    }
+}
+
+/// Help for an unknown variable: a stage or environment variable read
+/// without `stages.`/`env.`, else the closest allowed name.
+fn unknown_variable_help(name: &str, allowed: &[&str], scope: &ExprScope) -> String {
+    if scope.stages.iter().any(|s| s == name) {
+        return format!("stages are read through `stages`: write `stages.{name}`");
+    }
+    help_for(name, allowed.iter().copied(), || {
+        let upper = name.chars().any(|c| c.is_ascii_uppercase())
+            && !name.chars().any(|c| c.is_ascii_lowercase());
+        if upper {
+            format!("environment variables are read through `env`: write `env.{name}`")
+        } else {
+            "declare it with `param` or `let` before this expression".to_string()
+        }
+    })
+}

@@ -1,0 +1,98 @@
+//! Libraries that are folders on disk: `use "path" as name`.
+
+use super::{parse_library_file, LoadedLibrary, ParseFn};
+use crate::ast::Spanned;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::{SourceId, SourceMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Loads the folder `path` (relative to `base_dir`) as library `alias`:
+/// every `*.flow` file directly in it, and the names of `skills/*.md`.
+/// `None` (with a [`Code::Import`] diagnostic on the path) when the folder
+/// cannot be read.
+pub(super) fn load(
+    alias: &str,
+    path: &Spanned<String>,
+    main: SourceId,
+    base_dir: &Path,
+    sources: &mut SourceMap,
+    diagnostics: &mut Vec<Diagnostic>,
+    parse: ParseFn,
+) -> Option<LoadedLibrary> {
+    let dir = base_dir.join(&path.node);
+    let import_error = |why: String| {
+        Diagnostic::new(
+            Code::Import,
+            main,
+            path.span,
+            format!(
+                "cannot load library `{alias}` from `{}`: {why}",
+                dir.display()
+            ),
+        )
+        .label("this folder")
+        .help("give the path of a folder holding *.flow template files, relative to this file")
+    };
+    let flow_files = match flow_files(&dir) {
+        Ok(files) => files,
+        Err(e) => {
+            diagnostics.push(import_error(e.to_string()));
+            return None;
+        }
+    };
+    let mut templates = Vec::new();
+    for file in flow_files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let name = file.display().to_string();
+                templates.extend(parse_library_file(
+                    &name,
+                    &text,
+                    sources,
+                    diagnostics,
+                    parse,
+                ));
+            }
+            Err(e) => diagnostics.push(import_error(format!(
+                "cannot read `{}`: {e}",
+                file.display()
+            ))),
+        }
+    }
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let skills = skill_names(&dir.join("skills"));
+    Some(LoadedLibrary {
+        name: alias.to_string(),
+        dir: Some(dir),
+        files: BTreeMap::new(),
+        templates,
+        skills,
+    })
+}
+
+/// The `*.flow` files directly in `dir`, sorted (so diagnostics come in a
+/// stable order).
+fn flow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "flow") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `NAME` of every `NAME.md` file in `dir` (empty when it does not exist).
+pub(super) fn skill_names(dir: &Path) -> BTreeSet<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "md"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect()
+}

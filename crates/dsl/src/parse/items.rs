@@ -1,0 +1,145 @@
+//! From pest pairs to the AST: the items of flows, stages and templates.
+
+use super::build::{parts, span, Builder, P};
+use super::grammar::Rule;
+use crate::ast::{
+    FlowItem, ParamDecl, RetryDecl, RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
+};
+
+impl<'t> Builder<'t> {
+    /// One flow item; `None` when a value in it was reported as invalid.
+    pub(super) fn flow_item(&mut self, pair: P<'t>) -> Option<FlowItem> {
+        let rule = pair.as_rule();
+        if rule == Rule::stage || rule == Rule::finally {
+            let stage = self.stage(pair, rule == Rule::finally);
+            return Some(if stage.finally { FlowItem::Finally(stage) } else { FlowItem::Stage(stage) });
+        }
+        if rule == Rule::param {
+            return Some(FlowItem::Param(self.param_decl(pair)));
+        }
+        let mut ps = parts(pair);
+        let mut next = || ps.next();
+        Some(match rule {
+            Rule::description => FlowItem::Description(self.text_value(&next()?)),
+            Rule::timeout => FlowItem::Timeout(self.duration(&next()?)),
+            Rule::concurrency => FlowItem::Concurrency(self.int(&next()?)?),
+            Rule::skip_if => FlowItem::SkipIf(self.expr(&next()?)),
+            Rule::let_item => FlowItem::Let(self.var(&next()?, "let"), self.expr(&next()?)),
+            Rule::env_item => FlowItem::Env(self.var(&next()?, "env"), self.expr(&next()?)),
+            Rule::secret => FlowItem::Secret(self.var(&next()?, "secret")),
+            _ => return None,
+        })
+    }
+
+    /// One item of a stage or template body.
+    pub(super) fn stage_item(&mut self, pair: P<'t>) -> Option<StageItem> {
+        let whole = span(&pair);
+        let rule = pair.as_rule();
+        match rule {
+            Rule::retry => return self.retry(pair).map(StageItem::Retry),
+            Rule::route => return self.route(pair).map(StageItem::Route),
+            Rule::allow_failure => return Some(StageItem::AllowFailure(whole)),
+            _ => {}
+        }
+        let ps: Vec<P<'t>> = parts(pair).collect();
+        let first = ps.first()?;
+        Some(match rule {
+            Rule::needs => StageItem::Needs(ps.iter().map(|p| self.ident(p)).collect()),
+            Rule::run => StageItem::Run(self.text_value(first)),
+            Rule::timeout => StageItem::Timeout(self.duration(first)),
+            Rule::grace => StageItem::Grace(self.duration(first)),
+            Rule::outputs => StageItem::Outputs(ps.iter().map(|p| self.text_value(p)).collect()),
+            Rule::when => StageItem::When(self.expr(first)),
+            Rule::env_item => StageItem::Env(self.var(first, "env"), self.expr(ps.get(1)?)),
+            Rule::status => StageItem::Status(self.ident(first)),
+            Rule::max => StageItem::Max(self.int(first)?),
+            Rule::ends_run => StageItem::EndsRun(self.ident(first)),
+            _ => return None,
+        })
+    }
+
+    /// `param NAME: TYPE [= DEFAULT]` or a template parameter.
+    pub(super) fn param_decl(&mut self, pair: P<'t>) -> ParamDecl {
+        let whole = span(&pair);
+        let mut ps = parts(pair);
+        let name = match ps.next() {
+            Some(p) => self.var(&p, "param"),
+            None => Spanned::new(String::new(), whole),
+        };
+        let ty = match ps.next() {
+            Some(p) => self.type_name(&p),
+            None => Spanned::new(crate::ast::TypeName::Other(String::new()), whole),
+        };
+        let default = ps.next().and_then(|p| self.literal(&p));
+        ParamDecl { name, ty, default, span: whole }
+    }
+
+    /// `lib.name(arg: value, …)`.
+    pub(super) fn template_call(&mut self, pair: P<'t>) -> TemplateCall {
+        let whole = span(&pair);
+        let (mut library, mut name, mut args) = (None, Spanned::new(String::new(), whole), Vec::new());
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::tpl_path => {
+                    let mut names: Vec<_> = parts(p).map(|i| self.ident(&i)).collect();
+                    if let Some(last) = names.pop() {
+                        name = last;
+                    }
+                    library = names.pop();
+                }
+                Rule::targ => {
+                    let mut ps = parts(p);
+                    let (Some(n), Some(v)) = (ps.next(), ps.next()) else { continue };
+                    let arg_name = self.var(&n, "template argument");
+                    if let Some(value) = self.literal(&v) {
+                        args.push(TemplateArg { name: arg_name, value });
+                    }
+                }
+                _ => {}
+            }
+        }
+        TemplateCall { library, name, args, span: whole }
+    }
+
+    fn retry(&mut self, pair: P<'t>) -> Option<RetryDecl> {
+        let whole = span(&pair);
+        let mut ps = parts(pair);
+        let count = self.int(&ps.next()?)?;
+        let (mut delay, mut backoff) = (None, None);
+        for p in ps {
+            match p.as_rule() {
+                Rule::duration => delay = Some(self.duration(&p)),
+                Rule::number => backoff = Some(self.number(&p)?),
+                _ => {}
+            }
+        }
+        Some(RetryDecl { count, delay, backoff, span: whole })
+    }
+
+    fn route(&mut self, pair: P<'t>) -> Option<RouteDecl> {
+        let whole = span(&pair);
+        let mut ps = parts(pair);
+        let (on, target) = (ps.next()?, ps.next()?);
+        let on_span = span(&on);
+        // Keywords are the content here, so look at the raw children.
+        let on_parts: Vec<P<'t>> = on.into_inner().collect();
+        let on_node = match on_parts.first()?.as_rule() {
+            Rule::kw_success => RouteOn::Success,
+            Rule::kw_failure => RouteOn::Failure,
+            Rule::kw_timeout => RouteOn::Timeout,
+            Rule::kw_exit => {
+                let codes = on_parts.iter().filter(|p| p.as_rule() == Rule::int);
+                RouteOn::Exit(codes.map(|p| self.int(p)).collect::<Option<_>>()?)
+            }
+            Rule::kw_status => RouteOn::Status(self.string(on_parts.get(1)?)),
+            _ => return None,
+        };
+        let target_parts: Vec<P<'t>> = parts(target).collect();
+        let first = target_parts.first()?;
+        let target = match first.as_rule() {
+            Rule::duration => RouteTargetDecl::Again(self.duration(first)),
+            _ => RouteTargetDecl::Stage(self.ident(first)),
+        };
+        Some(RouteDecl { on: Spanned::new(on_node, on_span), target, span: whole })
+    }
+}

@@ -1,0 +1,305 @@
+//! Streaming an attempt's output: line-aligned chunks, secret masking, the
+//! log file and the live terminal echo.
+//!
+//! ```text
+//! stdout pipe ──pump──┐                      ┌─▶ log file (raw bytes, masked)
+//!                     ├─▶ bounded channel ─▶ writer (one thread per attempt)
+//! stderr pipe ──pump──┘                      └─▶ OutputSink (`[stage] line`, masked)
+//! ```
+//!
+//! Each pump reads what the pipe has (up to [`CHUNK`] bytes) and forwards it
+//! cut at the last newline, so a chunk holds whole lines and the writer never
+//! interleaves stdout and stderr mid-line. (This is `read_until(b'\n')`
+//! batched: one message per pipe read instead of one per line, which keeps
+//! 2 M lines cheap.) A line longer than [`CHUNK`] is forwarded in pieces.
+//! Memory is bounded by the channel capacity × [`CHUNK`], whatever the output
+//! size.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+
+use crate::status::Tail;
+
+/// Largest chunk a pump forwards (and the read size).
+pub const CHUNK: usize = 64 * 1024;
+
+/// Chunks in flight between the pumps and the writer.
+pub(crate) const CHANNEL_CHUNKS: usize = 32;
+
+/// Replaces secret values by `***`.
+///
+/// A multi-line secret is masked line by line (output is cut at newlines, so
+/// a secret spanning lines could not be matched whole).
+#[derive(Debug, Default)]
+pub struct Masker {
+    matcher: Option<AhoCorasick>,
+}
+
+impl Masker {
+    /// A masker for these secret values (empty values are ignored).
+    pub fn new<S: AsRef<str>>(secrets: &[S]) -> Masker {
+        let mut pieces: Vec<&str> = secrets
+            .iter()
+            .flat_map(|s| s.as_ref().split('\n'))
+            .map(|p| p.strip_suffix('\r').unwrap_or(p))
+            .filter(|p| !p.is_empty())
+            .collect();
+        pieces.sort();
+        pieces.dedup();
+        if pieces.is_empty() {
+            return Masker { matcher: None };
+        }
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&pieces);
+        // Building only fails for absurd pattern sets; masking then falls
+        // back to nothing rather than aborting the run — log it loudly.
+        if let Err(e) = &matcher {
+            tracing::error!("cannot build the secret masker: {e}");
+        }
+        Masker {
+            matcher: matcher.ok(),
+        }
+    }
+
+    /// True when there is nothing to mask.
+    pub fn is_empty(&self) -> bool {
+        self.matcher.is_none()
+    }
+
+    /// `bytes` with every secret replaced by `***`.
+    pub fn mask<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        let Some(m) = &self.matcher else {
+            return Cow::Borrowed(bytes);
+        };
+        if m.find(bytes).is_none() {
+            return Cow::Borrowed(bytes);
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        m.replace_all_with_bytes(bytes, &mut out, |_, _, dst| {
+            dst.extend_from_slice(b"***");
+            true
+        });
+        Cow::Owned(out)
+    }
+
+    /// `text` with every secret replaced by `***`.
+    pub fn mask_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.mask(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+        }
+    }
+}
+
+/// Where live output goes. `chunk` holds whole lines (the last one may lack
+/// its newline at end of output or for over-long lines), already masked.
+pub trait OutputSink: Send + Sync {
+    /// Shows `chunk`, produced by the stage `label`.
+    fn lines(&self, label: &str, chunk: &[u8]);
+}
+
+/// Drops everything (quiet mode).
+#[derive(Debug, Default)]
+pub struct NullSink;
+
+impl OutputSink for NullSink {
+    fn lines(&self, _label: &str, _chunk: &[u8]) {}
+}
+
+/// Writes `[label] line` to flow's stdout: lossy UTF-8, one lock and one
+/// write per chunk, so lines of concurrent stages never mix.
+#[derive(Debug, Default)]
+pub struct TerminalSink;
+
+impl OutputSink for TerminalSink {
+    fn lines(&self, label: &str, chunk: &[u8]) {
+        let text = prefix_lines(label, chunk);
+        let mut out = io::stdout().lock();
+        // A closed stdout (`flow run | head`) must not fail the run.
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+}
+
+/// Keeps the prefixed text in memory (tests).
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    text: Mutex<String>,
+}
+
+impl MemorySink {
+    /// Everything shown so far.
+    pub fn text(&self) -> String {
+        self.text.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl OutputSink for MemorySink {
+    fn lines(&self, label: &str, chunk: &[u8]) {
+        let text = prefix_lines(label, chunk);
+        self.text
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_str(&text);
+    }
+}
+
+/// `[label] ` before each line of `chunk` (lossy UTF-8); ends with a newline.
+pub fn prefix_lines(label: &str, chunk: &[u8]) -> String {
+    let text = String::from_utf8_lossy(chunk);
+    let body = text.strip_suffix('\n').unwrap_or(&text);
+    let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count() + 1;
+    let mut out = String::with_capacity(body.len() + lines * (label.len() + 4));
+    for line in body.split('\n') {
+        out.push('[');
+        out.push_str(label);
+        out.push_str("] ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// One forwarded piece of output.
+#[derive(Debug)]
+pub(crate) struct Chunk(pub Vec<u8>);
+
+/// Reads `r` to the end, forwarding line-aligned chunks to `tx`. Keeps the
+/// stream's tail in `tail` when given (stdout of `status json` stages).
+/// Returns the tail. Stops early (without error) if the writer is gone.
+pub(crate) async fn pump<R: AsyncRead + Unpin>(
+    mut r: R,
+    tx: mpsc::Sender<Chunk>,
+    mut tail: Option<Tail>,
+) -> io::Result<Option<Tail>> {
+    let mut pending: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    loop {
+        pending.reserve(CHUNK);
+        let old = pending.len();
+        // `take` caps a single read so `pending` stays near CHUNK.
+        let n = (&mut r).take(CHUNK as u64).read_buf(&mut pending).await?;
+        if n == 0 {
+            if !pending.is_empty() && tx.send(Chunk(pending)).await.is_err() {
+                return Ok(tail);
+            }
+            return Ok(tail);
+        }
+        if let Some(t) = tail.as_mut() {
+            t.push(&pending[old..]);
+        }
+        let cut = match memchr::memrchr(b'\n', &pending[old..]) {
+            Some(pos) => Some(old + pos + 1),
+            None if pending.len() >= CHUNK => Some(pending.len()),
+            None => None,
+        };
+        if let Some(cut) = cut {
+            let rest = pending[cut..].to_vec();
+            pending.truncate(cut);
+            let full = std::mem::replace(&mut pending, rest);
+            if tx.send(Chunk(full)).await.is_err() {
+                return Ok(tail);
+            }
+        }
+    }
+}
+
+/// The writer side: masks each chunk, appends it to the log and shows it.
+/// Runs on a blocking thread. Keeps draining after a log write error (a full
+/// disk must not block the stage on a full pipe) and returns the first error.
+pub(crate) fn write_loop(
+    mut rx: mpsc::Receiver<Chunk>,
+    log: File,
+    masker: Arc<Masker>,
+    sink: Arc<dyn OutputSink>,
+    label: String,
+) -> io::Result<u64> {
+    let mut log = BufWriter::with_capacity(4 * CHUNK, log);
+    let mut written = 0u64;
+    let mut first_err: Option<io::Error> = None;
+    while let Some(Chunk(bytes)) = rx.blocking_recv() {
+        let masked = masker.mask(&bytes);
+        if first_err.is_none() {
+            match log.write_all(&masked) {
+                Ok(()) => written += masked.len() as u64,
+                Err(e) => first_err = Some(e),
+            }
+        }
+        sink.lines(&label, &masked);
+    }
+    if let Err(e) = log.flush() {
+        first_err.get_or_insert(e);
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(written),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_secrets_longest_first() {
+        let m = Masker::new(&["abc", "abcdef", ""]);
+        assert_eq!(&*m.mask(b"x abcdef y abc z"), b"x *** y *** z");
+        assert!(matches!(m.mask(b"nothing"), Cow::Borrowed(_)));
+        assert!(Masker::new::<&str>(&[]).is_empty());
+    }
+
+    #[test]
+    fn multi_line_secret_masked_per_line() {
+        let m = Masker::new(&["line1\r\nline2\n"]);
+        assert_eq!(m.mask_str("a line1\nb line2\n"), "a ***\nb ***\n");
+    }
+
+    #[test]
+    fn prefixes_each_line() {
+        assert_eq!(prefix_lines("plan", b"a\nb\n"), "[plan] a\n[plan] b\n");
+        assert_eq!(prefix_lines("plan", b"tail"), "[plan] tail\n");
+        assert_eq!(prefix_lines("p", b"\xffx\n"), "[p] \u{fffd}x\n");
+        assert_eq!(prefix_lines("p", b"\n"), "[p] \n");
+    }
+
+    #[tokio::test]
+    async fn pump_forwards_whole_lines_and_all_bytes() {
+        let mut input = Vec::new();
+        for i in 0..20_000 {
+            input.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        input.extend_from_slice(b"no newline at end");
+        let (tx, mut rx) = mpsc::channel(4);
+        let data = input.clone();
+        let h = tokio::spawn(async move { pump(&data[..], tx, Some(Tail::new(64))).await });
+        let mut got = Vec::new();
+        let mut chunks = 0;
+        while let Some(Chunk(c)) = rx.recv().await {
+            chunks += 1;
+            got.extend_from_slice(&c);
+            assert!(c.ends_with(b"\n") || got.len() == input.len() || c.len() >= CHUNK);
+        }
+        assert_eq!(got, input);
+        assert!(chunks > 1);
+        let tail = h.await.unwrap().unwrap().unwrap();
+        assert!(tail.bytes().ends_with(b"no newline at end"));
+    }
+
+    #[tokio::test]
+    async fn pump_splits_overlong_lines() {
+        let input = vec![b'x'; 3 * CHUNK + 10];
+        let (tx, mut rx) = mpsc::channel(4);
+        let data = input.clone();
+        tokio::spawn(async move { pump(&data[..], tx, None).await });
+        let mut total = 0;
+        while let Some(Chunk(c)) = rx.recv().await {
+            assert!(c.len() <= CHUNK);
+            total += c.len();
+        }
+        assert_eq!(total, input.len());
+    }
+}

@@ -1,0 +1,416 @@
+//! The event loop: performs the scheduler's decisions and feeds it events.
+//!
+//! Invariants: the driver is the only owner of the [`Scheduler`] and of the
+//! per-stage records expressions see; attempt and timer tasks talk to it
+//! only through one channel. Every attempt gets its own kill switch, so a
+//! `KillRunning` reaches the attempts alive at that moment and not the
+//! `finally` stages started after it.
+
+use flow_dsl::expr::StageSnapshot;
+use flow_dsl::ir::{Pipeline, StageId};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::attempt::{self, AttemptJob, AttemptShared, Msg};
+use super::report::{outcome_word, RunReport, StageSummary};
+use super::RunError;
+use crate::env::{attempt_env, AttemptPlace, Exprs};
+use crate::journal::{Journal, JournalEvent};
+use crate::output::{Masker, OutputSink};
+use crate::process::AttemptReport;
+use crate::rundir::RunDir;
+use crate::scheduler::{Decision, Event, RunOutcome, Scheduler, StageOutcome};
+
+/// What [`drive`] needs, prepared by [`super::run`].
+pub(super) struct Setup<'p> {
+    pub pipeline: &'p Pipeline,
+    pub dir: RunDir,
+    pub journal: Arc<Journal>,
+    pub exprs: Exprs,
+    pub secrets: Vec<(String, String)>,
+    /// Folder of each library, by index.
+    pub libs: Vec<PathBuf>,
+    pub masker: Arc<Masker>,
+    pub sink: Arc<dyn OutputSink>,
+    pub jobs: usize,
+    pub handle_signals: bool,
+    pub started: Instant,
+}
+
+/// What the driver remembers of a stage.
+#[derive(Debug, Clone)]
+struct Record {
+    snapshot: StageSnapshot,
+    total_attempts: u32,
+    spent: Duration,
+    outcome: Option<StageOutcome>,
+}
+
+struct Driver<'p> {
+    setup: Setup<'p>,
+    records: Vec<Record>,
+    /// Kill switch of each attempt not yet reported finished.
+    live: HashMap<StageId, watch::Sender<bool>>,
+    timers: Vec<JoinHandle<()>>,
+    pending_timers: usize,
+    shared: AttemptShared,
+}
+
+/// Summary rows of a run where nothing ran (`skip if`).
+pub(super) fn untouched(pipeline: &Pipeline) -> Vec<StageSummary> {
+    pipeline
+        .stages
+        .iter()
+        .map(|s| StageSummary {
+            name: s.name.clone(),
+            outcome: None,
+            attempts: 0,
+            visits: 0,
+            duration: Duration::ZERO,
+        })
+        .collect()
+}
+
+/// Runs the scheduler loop to the end (see the module docs).
+pub(super) async fn drive(setup: Setup<'_>) -> Result<RunReport, RunError> {
+    let pipeline = setup.pipeline;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let shared = AttemptShared {
+        journal: setup.journal.clone(),
+        jobs: Arc::new(Semaphore::new(setup.jobs)),
+        sink: setup.sink.clone(),
+        masker: setup.masker.clone(),
+        tx,
+    };
+    let record = Record {
+        snapshot: StageSnapshot::pending(),
+        total_attempts: 0,
+        spent: Duration::ZERO,
+        outcome: None,
+    };
+    let mut d = Driver {
+        records: vec![record; pipeline.stages.len()],
+        live: HashMap::new(),
+        timers: Vec::new(),
+        pending_timers: 0,
+        shared,
+        setup,
+    };
+    let mut signals = Signals::new(d.setup.handle_signals);
+    let deadline = pipeline.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut timeout_sent = false;
+
+    let mut sched = Scheduler::new(pipeline);
+    let first = sched.start(&mut |id| d.when(id));
+    let mut outcome = d.perform(first);
+    while outcome.is_none() {
+        if d.live.is_empty() && d.pending_timers == 0 {
+            d.abort_timers();
+            return Err(RunError::Internal(
+                "the scheduler stopped with nothing running".into(),
+            ));
+        }
+        let event = tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Msg::Finished { stage, report }) => d.finished(stage, report),
+                Some(Msg::Timer { stage }) => {
+                    d.pending_timers = d.pending_timers.saturating_sub(1);
+                    Event::TimerFired { stage }
+                }
+                // Unreachable: the driver holds a sender.
+                None => return Err(RunError::Internal("event channel closed".into())),
+            },
+            name = signals.recv() => {
+                d.journal(&JournalEvent::CancelRequested { signal: name.into() });
+                Event::Cancel
+            }
+            () = sleep_until(deadline), if !timeout_sent => {
+                timeout_sent = true;
+                let timeout_ms = pipeline.timeout.unwrap_or_default().as_millis() as u64;
+                d.journal(&JournalEvent::RunTimedOut { timeout_ms });
+                Event::RunTimeout
+            }
+        };
+        let decisions = sched.handle(event, &mut |id| d.when(id));
+        outcome = d.perform(decisions);
+    }
+    d.abort_timers();
+    let outcome = outcome.unwrap_or(RunOutcome::Succeeded);
+    Ok(RunReport {
+        run_id: d.setup.dir.id.clone(),
+        run_dir: d.setup.dir.root.clone(),
+        outcome,
+        skipped: false,
+        stages: d.summaries(),
+        duration: d.setup.started.elapsed(),
+    })
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Ctrl-C and SIGTERM, when the run handles them.
+struct Signals {
+    int: Option<Signal>,
+    term: Option<Signal>,
+}
+
+impl Signals {
+    fn new(enabled: bool) -> Signals {
+        let make = |kind| if enabled { signal(kind).ok() } else { None };
+        Signals {
+            int: make(SignalKind::interrupt()),
+            term: make(SignalKind::terminate()),
+        }
+    }
+
+    /// The next signal's name; never returns when disabled.
+    async fn recv(&mut self) -> &'static str {
+        async fn one(s: &mut Option<Signal>) {
+            if let Some(s) = s {
+                if s.recv().await.is_some() {
+                    return;
+                }
+            }
+            std::future::pending().await
+        }
+        tokio::select! {
+            () = one(&mut self.int) => "SIGINT",
+            () = one(&mut self.term) => "SIGTERM",
+        }
+    }
+}
+
+impl Driver<'_> {
+    fn journal(&self, event: &JournalEvent) {
+        if let Err(e) = self.setup.journal.append(event) {
+            tracing::error!("cannot write the journal: {e}");
+        }
+    }
+
+    fn name(&self, id: StageId) -> &str {
+        &self.setup.pipeline.stage(id).name
+    }
+
+    fn snapshots(&self) -> Vec<(String, StageSnapshot)> {
+        self.setup
+            .pipeline
+            .stages
+            .iter()
+            .zip(&self.records)
+            .map(|(s, r)| (s.name.clone(), r.snapshot.clone()))
+            .collect()
+    }
+
+    /// A stage's `when` (true without one). An evaluation error counts as
+    /// false (the stage is skipped) and is journaled.
+    fn when(&self, id: StageId) -> bool {
+        let Some(cond) = &self.setup.pipeline.stage(id).when else {
+            return true;
+        };
+        match self.setup.exprs.eval_bool(cond, &self.snapshots()) {
+            Ok(b) => b,
+            Err(message) => {
+                let message = format!(
+                    "`when {}` failed, skipping the stage: {message}",
+                    cond.source
+                );
+                self.journal(&JournalEvent::Warning {
+                    stage: Some(self.name(id).to_string()),
+                    message,
+                });
+                false
+            }
+        }
+    }
+
+    /// Performs decisions in order; returns the run outcome at the end.
+    fn perform(&mut self, decisions: Vec<Decision>) -> Option<RunOutcome> {
+        for decision in decisions {
+            match decision {
+                Decision::Start {
+                    stage,
+                    visit,
+                    attempt,
+                } => self.start(stage, visit, attempt),
+                Decision::StartAfter { stage, delay } => self.start_after(stage, delay),
+                Decision::KillRunning => {
+                    for kill in self.live.values() {
+                        let _ = kill.send(true);
+                    }
+                }
+                Decision::Settled { stage, outcome } => self.settled(stage, outcome),
+                Decision::Routed { from, on, to } => {
+                    let event = JournalEvent::Routed {
+                        from: self.name(from).to_string(),
+                        on: on.to_string(),
+                        to: self.name(to).to_string(),
+                    };
+                    self.journal(&event);
+                }
+                Decision::RunFinished(outcome) => {
+                    let reason = match &outcome {
+                        RunOutcome::Failed(why) => Some(why.clone()),
+                        _ => None,
+                    };
+                    self.journal(&JournalEvent::RunFinished {
+                        outcome: outcome_word(&outcome),
+                        reason,
+                        duration_ms: self.setup.started.elapsed().as_millis() as u64,
+                    });
+                    return Some(outcome);
+                }
+            }
+        }
+        None
+    }
+
+    fn start(&mut self, id: StageId, visit: u32, attempt: u32) {
+        let rec = &mut self.records[id.0];
+        rec.snapshot.outcome = "running".into();
+        rec.snapshot.visits = i64::from(visit);
+        rec.snapshot.attempts = i64::from(attempt);
+        rec.total_attempts += 1;
+        let (setup, pipeline) = (&self.setup, self.setup.pipeline);
+        let stage = pipeline.stage(id);
+        let place = AttemptPlace {
+            run: &setup.dir,
+            visit,
+            attempt,
+            lib: stage
+                .library
+                .and_then(|i| setup.libs.get(i))
+                .map(PathBuf::as_path),
+        };
+        let env = attempt_env(
+            &setup.exprs,
+            pipeline,
+            stage,
+            &setup.secrets,
+            place,
+            &self.snapshots(),
+        );
+        let job = AttemptJob {
+            stage: id,
+            name: stage.name.clone(),
+            visit,
+            attempt,
+            script: stage.script.clone(),
+            timeout: stage.timeout,
+            grace: stage.grace,
+            status_json: stage.status_json,
+            outputs: stage.outputs.clone(),
+            env,
+            cwd: setup.dir.attempt_dir(&stage.name, visit, attempt),
+            log: setup.dir.log(&stage.name, visit, attempt),
+            need_dirs: stage
+                .needs
+                .iter()
+                .map(|n| setup.dir.artifacts(&pipeline.stage(*n).name))
+                .collect(),
+            artifacts: setup.dir.artifacts(&stage.name),
+        };
+        let (kill, kill_rx) = watch::channel(false);
+        self.live.insert(id, kill);
+        tokio::spawn(attempt::perform(job, self.shared.clone(), kill_rx));
+    }
+
+    fn start_after(&mut self, id: StageId, delay: Duration) {
+        self.journal(&JournalEvent::RetryScheduled {
+            stage: self.name(id).to_string(),
+            delay_ms: delay.as_millis() as u64,
+        });
+        let tx = self.shared.tx.clone();
+        self.pending_timers += 1;
+        self.timers.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = tx.send(Msg::Timer { stage: id });
+        }));
+    }
+
+    /// Records an attempt's end and turns it into the scheduler's event.
+    /// Until the scheduler settles the stage, expressions see a provisional
+    /// outcome (succeeded for a clean exit 0, else failed).
+    fn finished(&mut self, id: StageId, report: AttemptReport) -> Event {
+        self.live.remove(&id);
+        let result = report.to_result();
+        let rec = &mut self.records[id.0];
+        rec.spent += report.duration;
+        let snap = &mut rec.snapshot;
+        snap.exit_code = report.exit_code.map(i64::from);
+        snap.status = result.status.clone();
+        snap.result = report.status_json.clone().map(serde_json::Value::Object);
+        snap.duration = rec.spent.as_secs_f64();
+        let clean = result.exit_code == Some(0) && !result.timed_out && result.error.is_none();
+        snap.outcome = if clean { "succeeded" } else { "failed" }.into();
+        Event::AttemptFinished { stage: id, result }
+    }
+
+    fn settled(&mut self, id: StageId, outcome: StageOutcome) {
+        let stage = self.name(id).to_string();
+        let event = match &outcome {
+            StageOutcome::Succeeded => JournalEvent::StageSettled {
+                stage,
+                outcome: "succeeded".into(),
+                reason: None,
+                handled: false,
+                allowed: false,
+            },
+            StageOutcome::Failed {
+                reason,
+                handled,
+                allowed,
+            } => JournalEvent::StageSettled {
+                stage,
+                outcome: "failed".into(),
+                reason: Some(reason.clone()),
+                handled: *handled,
+                allowed: *allowed,
+            },
+            StageOutcome::Skipped(reason) => JournalEvent::StageSkipped {
+                stage,
+                reason: reason.clone(),
+            },
+        };
+        self.journal(&event);
+        let rec = &mut self.records[id.0];
+        rec.snapshot.outcome = match &outcome {
+            StageOutcome::Succeeded => "succeeded",
+            StageOutcome::Failed { .. } => "failed",
+            StageOutcome::Skipped(_) => "skipped",
+        }
+        .into();
+        rec.outcome = Some(outcome);
+    }
+
+    fn abort_timers(&mut self) {
+        for t in self.timers.drain(..) {
+            t.abort();
+        }
+    }
+
+    fn summaries(&self) -> Vec<StageSummary> {
+        self.setup
+            .pipeline
+            .stages
+            .iter()
+            .zip(&self.records)
+            .map(|(s, r)| StageSummary {
+                name: s.name.clone(),
+                outcome: r.outcome.clone(),
+                attempts: r.total_attempts,
+                visits: r.snapshot.visits as u32,
+                duration: r.spent,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,268 @@
+//! Running a pipeline: the imperative shell around the [`Scheduler`].
+//!
+//! [`run`] creates the run directory and journal, resolves params and
+//! secrets, evaluates `skip if` and the `let`s, materialises libraries, then
+//! drives the scheduler: it performs each [`Decision`] (spawning attempts
+//! under a `--jobs` semaphore, sleeping for retries, killing on cancel,
+//! journaling) and feeds back each [`Event`] (attempt finished, timer fired,
+//! Ctrl-C / SIGTERM, flow timeout) until [`Decision::RunFinished`].
+//!
+//! It does not print the summary: [`RunReport::summary_table`] gives the
+//! text, the CLI prints it.
+//!
+//! [`Scheduler`]: crate::scheduler::Scheduler
+//! [`Decision`]: crate::scheduler::Decision
+//! [`Decision::RunFinished`]: crate::scheduler::Decision::RunFinished
+//! [`Event`]: crate::scheduler::Event
+
+mod attempt;
+mod driver;
+mod report;
+
+pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
+
+use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
+use flow_dsl::ir::{Pipeline, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::env::Exprs;
+use crate::journal::{Journal, JournalEvent};
+use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
+use crate::rundir::{self, RunDir};
+use crate::scheduler::RunOutcome;
+
+/// How to run.
+pub struct RunOptions {
+    /// Attempts running at once (at least 1).
+    pub jobs: usize,
+    /// Where `runs/` lives (default `.flow`).
+    pub base_dir: PathBuf,
+    /// No live output on the terminal.
+    pub quiet: bool,
+    /// Param values, already type-checked; declared params missing here get
+    /// their defaults.
+    pub params: Vec<(String, Value)>,
+    /// Secret values given explicitly (`--secrets-file`); a declared secret
+    /// not listed here is read from the environment.
+    pub secrets: Vec<(String, String)>,
+    /// The `.flow` file, for the journal.
+    pub file: Option<String>,
+    /// Turn Ctrl-C and SIGTERM into a cancel (the CLI sets it; tests do not).
+    pub handle_signals: bool,
+    /// Where live output goes instead of the terminal (tests).
+    pub sink: Option<Arc<dyn OutputSink>>,
+    /// Answers `runs(flow, state)` in expressions.
+    pub store: Arc<dyn RunStore>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            base_dir: rundir::default_base(),
+            quiet: false,
+            params: Vec::new(),
+            secrets: Vec::new(),
+            file: None,
+            handle_signals: false,
+            sink: None,
+            store: Arc::new(NoRuns),
+        }
+    }
+}
+
+/// Why a run could not be carried out (a run that ran and failed is a
+/// [`RunReport`] with a non-success outcome, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run directory or journal could not be written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A required param has no value.
+    #[error("missing required param `--{0}`")]
+    MissingParam(String),
+    /// A declared secret is neither given nor in the environment.
+    #[error("secret `{0}` is not set (environment variable or secrets file)")]
+    MissingSecret(String),
+    /// `skip if` or a `let` failed to evaluate.
+    #[error("{what}: {message}")]
+    Expr {
+        /// `skip if`, `let branch`.
+        what: String,
+        /// The evaluation error.
+        message: String,
+    },
+    /// The scheduler stopped deciding with nothing running (a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
+    let context = context.into();
+    move |source| RunError::Io { context, source }
+}
+
+/// Runs `pipeline` to the end. See the module docs.
+pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let params = resolve_params(pipeline, &opts.params)?;
+    let secrets = resolve_secrets(pipeline, &opts.secrets)?;
+    let dir = RunDir::create(&opts.base_dir)
+        .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
+    let journal = Arc::new(Journal::open(&dir.journal()).map_err(io("opening the journal"))?);
+    let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
+    log(&JournalEvent::RunStarted {
+        flow: pipeline.name.clone(),
+        run_id: dir.id.clone(),
+        nonce: dir.nonce.clone(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.clone(), param_json(v)))
+            .collect(),
+        file: opts.file.clone(),
+    })?;
+
+    let info = RunInfo {
+        id: dir.id.clone(),
+        nonce: dir.nonce.clone(),
+        flow: pipeline.name.clone(),
+    };
+    let mut exprs = Exprs::new(opts.store.clone(), info);
+    for (name, value) in &params {
+        exprs.add_param(name, value);
+    }
+    let finish = |outcome: &str, reason: Option<String>| {
+        log(&JournalEvent::RunFinished {
+            outcome: outcome.into(),
+            reason,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
+    };
+    let fail = |what: String, message: String| {
+        finish("failed", Some(format!("{what}: {message}")))?;
+        Err(RunError::Expr { what, message })
+    };
+    if let Some(cond) = &pipeline.skip_if {
+        match exprs.eval_bool(cond, &[]) {
+            Ok(true) => {
+                log(&JournalEvent::RunSkipped {
+                    condition: cond.source.clone(),
+                })?;
+                finish("skipped", None)?;
+                return Ok(RunReport {
+                    run_id: dir.id.clone(),
+                    run_dir: dir.root.clone(),
+                    outcome: RunOutcome::Succeeded,
+                    skipped: true,
+                    stages: driver::untouched(pipeline),
+                    duration: started.elapsed(),
+                });
+            }
+            Ok(false) => {}
+            Err(m) => return fail("skip if".into(), m),
+        }
+    }
+    for (name, e) in &pipeline.lets {
+        if let Err(m) = exprs.add_let(name, e) {
+            return fail(format!("let {name}"), m);
+        }
+    }
+    let mut libs = Vec::with_capacity(pipeline.libraries.len());
+    for lib in &pipeline.libraries {
+        match crate::artifacts::materialise_library(lib, &dir.lib(&lib.name)) {
+            Ok(path) => libs.push(path),
+            Err(e) => {
+                let context = format!("writing library `{}`", lib.name);
+                finish("failed", Some(format!("{context}: {e}")))?;
+                return Err(RunError::Io { context, source: e });
+            }
+        }
+    }
+
+    let masker = Arc::new(Masker::new(
+        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+    ));
+    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
+        (Some(s), _) => s.clone(),
+        (None, true) => Arc::new(NullSink),
+        (None, false) => Arc::new(TerminalSink),
+    };
+    let setup = driver::Setup {
+        pipeline,
+        dir,
+        journal,
+        exprs,
+        secrets,
+        libs,
+        masker,
+        sink,
+        jobs: opts.jobs.max(1),
+        handle_signals: opts.handle_signals,
+        started,
+    };
+    driver::drive(setup).await
+}
+
+/// Params in declaration order: given values, else defaults.
+fn resolve_params(
+    pipeline: &Pipeline,
+    given: &[(String, Value)],
+) -> Result<Vec<(String, Value)>, RunError> {
+    pipeline
+        .params
+        .iter()
+        .map(|p| {
+            let value = given
+                .iter()
+                .rev()
+                .find(|(n, _)| *n == p.name)
+                .map(|(_, v)| v.clone());
+            match value.or_else(|| p.default.clone()) {
+                Some(v) => Ok((p.name.clone(), v)),
+                None => Err(RunError::MissingParam(p.name.clone())),
+            }
+        })
+        .collect()
+}
+
+/// Declared secrets: given values first, else the environment.
+fn resolve_secrets(
+    pipeline: &Pipeline,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, RunError> {
+    pipeline
+        .secrets
+        .iter()
+        .map(|name| {
+            let value = given
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone());
+            match value.or_else(|| std::env::var(name).ok()) {
+                Some(v) => Ok((name.clone(), v)),
+                None => Err(RunError::MissingSecret(name.clone())),
+            }
+        })
+        .collect()
+}
+
+fn param_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Int(i) => (*i).into(),
+        Value::Float(x) => {
+            serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into)
+        }
+        Value::Bool(b) => (*b).into(),
+        Value::Str(s) => s.clone().into(),
+        Value::Duration(d) => d.as_secs().into(),
+        Value::List(l) => l.clone().into(),
+    }
+}

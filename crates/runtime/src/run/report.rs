@@ -1,0 +1,176 @@
+//! What a finished run reports: outcome, per-stage summary, the table the
+//! CLI prints.
+
+use crate::scheduler::{RunOutcome, StageOutcome};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The result of [`super::run`].
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The run id.
+    pub run_id: String,
+    /// `<base>/runs/<run_id>`.
+    pub run_dir: PathBuf,
+    /// How the run ended. `Succeeded` when `skip if` skipped it (see
+    /// `skipped`).
+    pub outcome: RunOutcome,
+    /// `skip if` was true: no stage ran.
+    pub skipped: bool,
+    /// Every stage, in pipeline order.
+    pub stages: Vec<StageSummary>,
+    /// Wall time of the run.
+    pub duration: Duration,
+}
+
+/// One row of the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageSummary {
+    /// Stage name.
+    pub name: String,
+    /// Its last settled outcome; `None` if it never settled.
+    pub outcome: Option<StageOutcome>,
+    /// Attempts run, over all visits.
+    pub attempts: u32,
+    /// Visits started.
+    pub visits: u32,
+    /// Time spent in its attempts.
+    pub duration: Duration,
+}
+
+impl RunReport {
+    /// The exit code of `flow run` (docs/language.md): 0 succeeded or
+    /// skipped, 130 cancelled, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self.outcome {
+            RunOutcome::Succeeded => 0,
+            RunOutcome::Cancelled => 130,
+            RunOutcome::Failed(_) | RunOutcome::Ended(_) | RunOutcome::TimedOut => 1,
+        }
+    }
+
+    /// The run outcome as a word: `succeeded`, `skipped`, `failed`,
+    /// `timed_out`, `cancelled`, or an `ends run` name.
+    pub fn outcome_text(&self) -> String {
+        if self.skipped {
+            return "skipped".into();
+        }
+        outcome_word(&self.outcome)
+    }
+
+    /// The summary table, one row per stage (the CLI prints it and its own
+    /// `run ID OUTCOME` line; [`super::run`] prints nothing).
+    pub fn summary_table(&self) -> String {
+        let mut rows = vec![[
+            "stage".to_string(),
+            "outcome".to_string(),
+            "attempts".to_string(),
+            "visits".to_string(),
+            "duration".to_string(),
+        ]];
+        for s in &self.stages {
+            rows.push([
+                s.name.clone(),
+                s.outcome
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), stage_outcome_text),
+                s.attempts.to_string(),
+                s.visits.to_string(),
+                format!("{:.1}s", s.duration.as_secs_f64()),
+            ]);
+        }
+        let widths: Vec<usize> = (0..5)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in &rows {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// `succeeded`, `failed`, `timed_out`, `cancelled`, or the `ends run` name.
+pub fn outcome_word(o: &RunOutcome) -> String {
+    match o {
+        RunOutcome::Succeeded => "succeeded".into(),
+        RunOutcome::Failed(_) => "failed".into(),
+        RunOutcome::Ended(name) => name.clone(),
+        RunOutcome::TimedOut => "timed_out".into(),
+        RunOutcome::Cancelled => "cancelled".into(),
+    }
+}
+
+/// `succeeded`, `failed (exit 2, handled)`, `skipped (when was false)`.
+pub fn stage_outcome_text(o: &StageOutcome) -> String {
+    match o {
+        StageOutcome::Succeeded => "succeeded".into(),
+        StageOutcome::Failed {
+            reason,
+            handled,
+            allowed,
+        } => {
+            let mut notes = vec![reason.clone()];
+            if *handled {
+                notes.push("handled".into());
+            }
+            if *allowed {
+                notes.push("allowed".into());
+            }
+            format!("failed ({})", notes.join(", "))
+        }
+        StageOutcome::Skipped(why) => format!("skipped ({why})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lines_up() {
+        let r = RunReport {
+            run_id: "R".into(),
+            run_dir: "/x".into(),
+            outcome: RunOutcome::Failed("build".into()),
+            skipped: false,
+            stages: vec![
+                StageSummary {
+                    name: "build".into(),
+                    outcome: Some(StageOutcome::Failed {
+                        reason: "exit 2".into(),
+                        handled: false,
+                        allowed: false,
+                    }),
+                    attempts: 3,
+                    visits: 1,
+                    duration: Duration::from_millis(1500),
+                },
+                StageSummary {
+                    name: "t".into(),
+                    outcome: None,
+                    attempts: 0,
+                    visits: 0,
+                    duration: Duration::ZERO,
+                },
+            ],
+            duration: Duration::from_secs(2),
+        };
+        let t = r.summary_table();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "stage  outcome          attempts  visits  duration"
+        );
+        assert_eq!(lines[1], "build  failed (exit 2)  3         1       1.5s");
+        assert_eq!(lines[2], "t      -                0         0       0.0s");
+        assert_eq!(lines.len(), 3);
+        assert_eq!(r.exit_code(), 1);
+    }
+}

@@ -1,0 +1,267 @@
+//! `process::run_attempt` with real bash processes: exit codes, timeouts and
+//! process-group kills, cancellation, output streaming, masking, status json.
+
+use flow_runtime::output::{Masker, MemorySink, NullSink, OutputSink};
+use flow_runtime::process::{run_attempt, AttemptReport, AttemptSpec};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+fn spec(dir: &Path, script: &str) -> AttemptSpec {
+    AttemptSpec {
+        script: script.to_string(),
+        cwd: dir.to_path_buf(),
+        env: vec![],
+        timeout: None,
+        grace: Duration::from_secs(5),
+        log_path: dir.join("logs/attempt.log"),
+        label: "st".into(),
+        masker: Arc::new(Masker::default()),
+        status_json: false,
+    }
+}
+
+async fn run(spec: AttemptSpec) -> AttemptReport {
+    run_with(spec, Arc::new(NullSink)).await
+}
+
+async fn run_with(spec: AttemptSpec, sink: Arc<dyn OutputSink>) -> AttemptReport {
+    let (_tx, rx) = watch::channel(false);
+    run_attempt(spec, sink, rx, |_| {}).await
+}
+
+/// Pids recorded by a script, one per line.
+fn pids(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("pids"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// A process is gone: no /proc entry (a zombie would still have one).
+fn assert_gone(pid: i32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+    assert!(
+        status.is_err(),
+        "process {pid} still exists: {:?}",
+        status.ok().and_then(|s| s.lines().nth(2).map(String::from))
+    );
+}
+
+#[tokio::test]
+async fn exit_code_and_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(spec(tmp.path(), "echo out; echo err >&2; exit 3")).await;
+    assert_eq!(r.exit_code, Some(3));
+    assert_eq!(r.signal, None);
+    assert!(!r.timed_out && !r.cancelled);
+    assert!(r.pid.is_some());
+    let log = std::fs::read_to_string(tmp.path().join("logs/attempt.log")).unwrap();
+    assert!(log.contains("out\n") && log.contains("err\n"), "{log:?}");
+    assert_eq!(r.log_bytes as usize, log.len());
+}
+
+#[tokio::test]
+async fn script_is_passed_byte_for_byte_without_errexit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script =
+        "false\nprintf '%s\\n' \"it's \\\"quoted\\\" \\$HOME\"\ncat <<'X'\n  $not_expanded\nX\n";
+    let r = run(spec(tmp.path(), script)).await;
+    assert_eq!(
+        r.exit_code,
+        Some(0),
+        "no -e: `false` does not stop the script"
+    );
+    let log = std::fs::read_to_string(tmp.path().join("logs/attempt.log")).unwrap();
+    assert_eq!(log, "it's \"quoted\" $HOME\n  $not_expanded\n");
+}
+
+#[tokio::test]
+async fn env_and_cwd_reach_the_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "echo \"$ISSUE|$PWD\" > out.txt; read x || echo no-stdin > stdin.txt",
+    );
+    s.env = vec![("ISSUE".into(), "42 \"quoted\"".into())];
+    let r = run(s).await;
+    assert_eq!(r.exit_code, Some(0));
+    let out = std::fs::read_to_string(tmp.path().join("out.txt")).unwrap();
+    let cwd = tmp.path().canonicalize().unwrap();
+    assert_eq!(out, format!("42 \"quoted\"|{}\n", cwd.display()));
+    assert!(tmp.path().join("stdin.txt").exists(), "stdin is /dev/null");
+}
+
+#[tokio::test]
+async fn timeout_kills_the_whole_group_quickly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "echo $$ > pids; sleep 300 & echo $! >> pids; (sleep 300; echo never) & echo $! >> pids; sleep 300; wait",
+    );
+    s.timeout = Some(Duration::from_secs(1));
+    let t = Instant::now();
+    let r = run(s).await;
+    let took = t.elapsed();
+    assert!(r.timed_out);
+    assert_eq!(r.exit_code, None);
+    assert_eq!(r.signal, Some(15));
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    let pids = pids(tmp.path());
+    assert_eq!(pids.len(), 3);
+    for pid in pids {
+        assert_gone(pid);
+    }
+}
+
+#[tokio::test]
+async fn background_children_die_when_the_leader_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The leader exits at once; its background child keeps stdout open.
+    let s = spec(tmp.path(), "sleep 300 & echo $! > pids; echo done");
+    let t = Instant::now();
+    let r = run(s).await;
+    assert_eq!(r.exit_code, Some(0));
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_gone(pids(tmp.path())[0]);
+}
+
+#[tokio::test]
+async fn term_ignoring_stage_is_killed_after_grace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "trap '' TERM; echo $$ > pids; sleep 300 & echo $! >> pids; wait",
+    );
+    s.timeout = Some(Duration::from_millis(500));
+    s.grace = Duration::from_secs(1);
+    let t = Instant::now();
+    let r = run(s).await;
+    let took = t.elapsed();
+    assert!(r.timed_out);
+    assert_eq!(r.signal, Some(9), "SIGKILLed");
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    for pid in pids(tmp.path()) {
+        assert_gone(pid);
+    }
+}
+
+#[tokio::test]
+async fn cancel_terminates_the_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = spec(
+        tmp.path(),
+        "echo $$ > pids; sleep 300 & echo $! >> pids; wait",
+    );
+    let (tx, rx) = watch::channel(false);
+    let h = tokio::spawn(run_attempt(s, Arc::new(NullSink), rx, |_| {}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.send(true).unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(3), h)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.cancelled && !r.timed_out);
+    for pid in pids(tmp.path()) {
+        assert_gone(pid);
+    }
+}
+
+#[tokio::test]
+async fn on_started_gets_the_pid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let mut seen = None;
+    let r = run_attempt(
+        spec(tmp.path(), "echo $$ > pids"),
+        Arc::new(NullSink),
+        rx,
+        |pid| seen = Some(pid),
+    )
+    .await;
+    assert_eq!(seen, r.pid);
+    assert_eq!(pids(tmp.path()), vec![r.pid.unwrap() as i32]);
+}
+
+#[tokio::test]
+async fn spawn_failure_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(tmp.path(), "true");
+    s.cwd = tmp.path().join("missing");
+    let r = run(s).await;
+    assert!(r.pid.is_none());
+    assert!(
+        r.error.as_deref().unwrap().contains("cannot start"),
+        "{:?}",
+        r.error
+    );
+    assert!(r.to_result().error.is_some());
+}
+
+#[tokio::test]
+async fn secrets_are_masked_in_log_and_live_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "echo \"token=$TOK\"; echo \"$TOK\" >&2; echo plain",
+    );
+    s.env = vec![("TOK".into(), "s3cr3t-value".into())];
+    s.masker = Arc::new(Masker::new(&["s3cr3t-value"]));
+    let sink = Arc::new(MemorySink::default());
+    let r = run_with(s, sink.clone()).await;
+    assert_eq!(r.exit_code, Some(0));
+    let log = std::fs::read_to_string(tmp.path().join("logs/attempt.log")).unwrap();
+    assert!(!log.contains("s3cr3t"), "{log}");
+    assert!(
+        log.contains("token=***\n") && log.contains("plain\n"),
+        "{log}"
+    );
+    let live = sink.text();
+    assert!(!live.contains("s3cr3t"), "{live}");
+    assert!(
+        live.contains("[st] token=***\n")
+            && live.contains("[st] ***\n")
+            && live.contains("[st] plain\n"),
+        "{live}"
+    );
+}
+
+#[tokio::test]
+async fn status_json_is_read_from_stdout_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "echo '{\"status\":\"OLD\"}'; echo 'result: {\"status\":\"DONE\",\"x\":{\"y\":1}}'; echo '{\"status\":\"ERR\"}' >&2; echo bye",
+    );
+    s.status_json = true;
+    let r = run(s).await;
+    assert_eq!(r.status().as_deref(), Some("DONE"));
+    assert_eq!(r.status_json.as_ref().unwrap()["x"]["y"], 1);
+    assert_eq!(r.to_result().status.as_deref(), Some("DONE"));
+}
+
+#[tokio::test]
+async fn big_unterminated_output_is_kept_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 1 MB with no newline at all, then a trailing partial line.
+    let s = spec(
+        tmp.path(),
+        "head -c 1000000 /dev/zero | tr '\\0' 'x'; printf 'end'",
+    );
+    let sink = Arc::new(MemorySink::default());
+    let r = run_with(s, sink.clone()).await;
+    assert_eq!(r.exit_code, Some(0));
+    let log = std::fs::read(tmp.path().join("logs/attempt.log")).unwrap();
+    assert_eq!(log.len(), 1_000_003);
+    assert!(log.ends_with(b"xend"));
+    assert!(sink.text().ends_with("end\n"));
+}
