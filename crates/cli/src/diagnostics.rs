@@ -11,8 +11,15 @@ use std::io::IsTerminal;
 /// terminal and `NO_COLOR` is unset; width from `COLUMNS` or 100.
 pub fn human(diag: &Diagnostic, sources: &SourceMap) -> String {
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let mut out = String::new();
     let rendered = diag.render(sources);

@@ -16,7 +16,11 @@ use std::process::ExitCode;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "flow", version, about = "A checked, concurrent, resumable workflow language and engine")]
+#[command(
+    name = "flow",
+    version,
+    about = "A checked, concurrent, resumable workflow language and engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +34,12 @@ enum Command {
     #[command(disable_help_flag = true)]
     Run {
         /// The .flow file, then its params and run options (`flow run FILE --help` lists them).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "FILE [ARGS]")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "FILE [ARGS]"
+        )]
         args: Vec<String>,
     },
     /// Print a flow's stage graph (needs and routes) as Graphviz dot or Mermaid.

@@ -38,7 +38,10 @@ pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs
             Some(raw) => {
                 let raw: Vec<&String> = raw.collect();
                 parse_value(p.ty, &raw).map_err(|e| {
-                    cmd.clone().error(clap::error::ErrorKind::ValueValidation, format!("--{}: {e}", p.name))
+                    cmd.clone().error(
+                        clap::error::ErrorKind::ValueValidation,
+                        format!("--{}: {e}", p.name),
+                    )
                 })?
             }
             None => match &p.default {
@@ -58,7 +61,12 @@ pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs
 
 fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
     let mut cmd = Command::new(format!("flow run {file}"))
-        .about(pipeline.description.clone().unwrap_or_else(|| format!("Run the flow `{}`", pipeline.name)))
+        .about(
+            pipeline
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("Run the flow `{}`", pipeline.name)),
+        )
         .no_binary_name(false)
         .arg(
             Arg::new("jobs")
@@ -67,7 +75,13 @@ fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
                 .value_parser(parse_jobs)
                 .help("Most stage attempts running at once [default: number of CPUs]"),
         )
-        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("Do not stream stage output"))
+        .arg(
+            Arg::new("quiet")
+                .long("quiet")
+                .short('q')
+                .action(ArgAction::SetTrue)
+                .help("Do not stream stage output"),
+        )
         .arg(
             Arg::new("runs-dir")
                 .long("runs-dir")
@@ -79,7 +93,10 @@ fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
         if RESERVED.contains(&p.name.as_str()) {
             return Err(Command::new("flow run").error(
                 clap::error::ErrorKind::ArgumentConflict,
-                format!("the param `{}` has the name of a run option; rename it in {file}", p.name),
+                format!(
+                    "the param `{}` has the name of a run option; rename it in {file}",
+                    p.name
+                ),
             ));
         }
         cmd = cmd.arg(param_arg(p));
@@ -88,7 +105,9 @@ fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
 }
 
 fn param_arg(p: &Param) -> Arg {
-    let mut arg = Arg::new(p.name.clone()).long(p.name.clone()).value_name(p.ty.to_string().to_uppercase());
+    let mut arg = Arg::new(p.name.clone())
+        .long(p.name.clone())
+        .value_name(p.ty.to_string().to_uppercase());
     let dashed = p.name.replace('_', "-");
     if dashed != p.name {
         arg = arg.visible_alias(dashed);
@@ -111,14 +130,17 @@ pub fn parse_value(ty: ParamType, raw: &[&String]) -> Result<Value, String> {
     let one = raw.last().map(|s| s.as_str()).unwrap_or("");
     Ok(match ty {
         ParamType::Int => Value::Int(one.parse().map_err(|_| format!("`{one}` is not an int"))?),
-        ParamType::Float => Value::Float(one.parse().map_err(|_| format!("`{one}` is not a float"))?),
+        ParamType::Float => {
+            Value::Float(one.parse().map_err(|_| format!("`{one}` is not a float"))?)
+        }
         ParamType::Bool => Value::Bool(match one {
             "true" | "yes" | "1" | "on" => true,
             "false" | "no" | "0" | "off" => false,
             _ => return Err(format!("`{one}` is not a bool (true or false)")),
         }),
         ParamType::Duration => Value::Duration(
-            humantime::parse_duration(one).map_err(|e| format!("`{one}` is not a duration ({e}); e.g. 30s, 15m, 1h30m"))?,
+            humantime::parse_duration(one)
+                .map_err(|e| format!("`{one}` is not a duration ({e}); e.g. 30s, 15m, 1h30m"))?,
         ),
         ParamType::ListStr => Value::List(
             raw.iter()
@@ -151,7 +173,9 @@ fn is_remote(s: &str) -> bool {
 
 /// Removes `.` components (`/repo/.` → `/repo`) without touching symlinks.
 fn normalise(p: &std::path::Path) -> PathBuf {
-    p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 fn parse_jobs(s: &str) -> Result<usize, String> {

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn suite_dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests").join(kind)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(kind)
 }
 
 fn cases(kind: &str) -> Vec<PathBuf> {
@@ -32,7 +34,8 @@ fn cases(kind: &str) -> Vec<PathBuf> {
 /// The value of the first `# KEY: …` header line.
 fn header(text: &str, key: &str) -> Option<String> {
     let prefix = format!("# {key}:");
-    text.lines().find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
 }
 
 fn flow() -> Command {
@@ -61,26 +64,48 @@ fn check_cases_report_exactly_their_expected_diagnostics() {
         };
         want.sort();
         let dir = case.parent().unwrap();
-        let out = flow().current_dir(dir).args(["check", "--format", "json", &name]).output().unwrap();
+        let out = flow()
+            .current_dir(dir)
+            .args(["check", "--format", "json", &name])
+            .output()
+            .unwrap();
         let json: serde_json::Value = match serde_json::from_slice(&out.stdout) {
             Ok(j) => j,
             Err(e) => {
-                failures.push(format!("{name}: bad json ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+                failures.push(format!(
+                    "{name}: bad json ({e}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
                 continue;
             }
         };
-        let mut got: Vec<String> =
-            json.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_string()).collect();
+        let mut got: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect();
         got.sort();
         if got != want {
             failures.push(format!("{name}: expected codes {want:?}, got {got:?}"));
         }
-        let has_errors = json.as_array().unwrap().iter().any(|d| d["severity"] == "error");
+        let has_errors = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["severity"] == "error");
         if out.status.code() != Some(i32::from(has_errors)) {
-            failures.push(format!("{name}: exit {:?} with errors={has_errors}", out.status.code()));
+            failures.push(format!(
+                "{name}: exit {:?} with errors={has_errors}",
+                out.status.code()
+            ));
         }
         // The human report, snapshotted.
-        let human = flow().current_dir(dir).args(["check", &name]).output().unwrap();
+        let human = flow()
+            .current_dir(dir)
+            .args(["check", &name])
+            .output()
+            .unwrap();
         let rendered = String::from_utf8_lossy(&human.stderr).to_string();
         let snap = case.with_extension("stderr");
         if bless {
@@ -96,7 +121,12 @@ fn check_cases_report_exactly_their_expected_diagnostics() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} check case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} check case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -111,8 +141,9 @@ fn run_cases_end_with_their_expected_outcomes() {
             failures.push(format!("{name}: missing `# expect:` header"));
             continue;
         };
-        let extra: Vec<String> =
-            header(&text, "args").map(|a| a.split_whitespace().map(String::from).collect()).unwrap_or_default();
+        let extra: Vec<String> = header(&text, "args")
+            .map(|a| a.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
         let work = tempfile::tempdir().unwrap();
         let out = flow()
             .current_dir(work.path())
@@ -125,23 +156,38 @@ fn run_cases_end_with_their_expected_outcomes() {
         let outcomes = match journal_outcomes(work.path()) {
             Ok(o) => o,
             Err(e) => {
-                failures.push(format!("{name}: {e}; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+                failures.push(format!(
+                    "{name}: {e}; stderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
                 continue;
             }
         };
         for pair in expect.split_whitespace() {
-            let Some((stage, want)) = pair.split_once('=') else { continue };
+            let Some((stage, want)) = pair.split_once('=') else {
+                continue;
+            };
             let got = outcomes.get(stage).map(String::as_str).unwrap_or("(none)");
             if got != want {
                 failures.push(format!("{name}: {stage}: expected {want}, got {got}"));
             }
         }
-        let run_ok = outcomes.get("run").is_some_and(|o| o == "succeeded" || o == "skipped");
+        let run_ok = outcomes
+            .get("run")
+            .is_some_and(|o| o == "succeeded" || o == "skipped");
         if out.status.success() != run_ok {
-            failures.push(format!("{name}: exit status {:?} disagrees with the run outcome", out.status.code()));
+            failures.push(format!(
+                "{name}: exit status {:?} disagrees with the run outcome",
+                out.status.code()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} run case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} run case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Final outcome per stage (`stage_settled` events, last wins) and the run's
@@ -154,19 +200,30 @@ fn journal_outcomes(dir: &Path) -> Result<std::collections::HashMap<String, Stri
         .next()
         .ok_or("no run")?
         .path();
-    let journal = std::fs::read_to_string(run.join("journal.jsonl")).map_err(|e| format!("no journal: {e}"))?;
+    let journal = std::fs::read_to_string(run.join("journal.jsonl"))
+        .map_err(|e| format!("no journal: {e}"))?;
     let mut map = std::collections::HashMap::new();
     for line in journal.lines() {
-        let ev: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("bad journal line {line}: {e}"))?;
+        let ev: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("bad journal line {line}: {e}"))?;
         match ev["event"].as_str() {
             Some("stage_settled") => {
-                map.insert(ev["stage"].as_str().unwrap_or("").to_string(), ev["outcome"].as_str().unwrap_or("").to_string());
+                map.insert(
+                    ev["stage"].as_str().unwrap_or("").to_string(),
+                    ev["outcome"].as_str().unwrap_or("").to_string(),
+                );
             }
             Some("stage_skipped") => {
-                map.insert(ev["stage"].as_str().unwrap_or("").to_string(), "skipped".to_string());
+                map.insert(
+                    ev["stage"].as_str().unwrap_or("").to_string(),
+                    "skipped".to_string(),
+                );
             }
             Some("run_finished") => {
-                map.insert("run".to_string(), ev["outcome"].as_str().unwrap_or("").to_string());
+                map.insert(
+                    "run".to_string(),
+                    ev["outcome"].as_str().unwrap_or("").to_string(),
+                );
             }
             _ => {}
         }

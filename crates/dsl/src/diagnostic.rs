@@ -50,7 +50,10 @@ impl Diagnostic {
             severity: code.severity(),
             message: message.into(),
             source,
-            labels: vec![Label { span, message: String::new() }],
+            labels: vec![Label {
+                span,
+                message: String::new(),
+            }],
             help: None,
         }
     }
@@ -63,7 +66,10 @@ impl Diagnostic {
 
     /// Adds a secondary label.
     pub fn secondary(mut self, span: Span, text: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: text.into() });
+        self.labels.push(Label {
+            span,
+            message: text.into(),
+        });
         self
     }
 
@@ -86,8 +92,13 @@ impl Diagnostic {
     /// Pairs this diagnostic with its source text for miette.
     pub fn render<'a>(&'a self, sources: &'a SourceMap) -> Rendered<'a> {
         let file = sources.get(self.source);
-        let named = miette::NamedSource::new(file.name.clone(), file.text.clone()).with_language("flow");
-        Rendered { diag: self, text: file.text.clone(), named }
+        let named =
+            miette::NamedSource::new(file.name.clone(), file.text.clone()).with_language("flow");
+        Rendered {
+            diag: self,
+            text: file.text.clone(),
+            named,
+        }
     }
 }
 
@@ -122,7 +133,10 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -152,7 +166,10 @@ pub fn clamp(text: &str, span: Span) -> miette::SourceSpan {
     let mut end = span.end.clamp(start, len);
     if start >= len || (start == end && text[start..].trim().is_empty()) {
         let last = text.trim_end().len();
-        start = text[..last].char_indices().next_back().map_or(0, |(i, _)| i);
+        start = text[..last]
+            .char_indices()
+            .next_back()
+            .map_or(0, |(i, _)| i);
         end = last.max(start);
     }
     while !text.is_char_boundary(start) {
@@ -286,7 +303,10 @@ mod tests {
         for c in Code::ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {}", c);
             assert_eq!(Code::parse(&c.as_str().to_lowercase()), Some(*c));
-            assert!(c.explanation().contains("Fix"), "{c} explanation lacks a fix");
+            assert!(
+                c.explanation().contains("Fix"),
+                "{c} explanation lacks a fix"
+            );
         }
     }
 

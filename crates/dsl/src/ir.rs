@@ -236,14 +236,19 @@ pub struct Retry {
 
 impl Default for Retry {
     fn default() -> Self {
-        Retry { retries: 0, delay: Duration::ZERO, backoff: 1.0 }
+        Retry {
+            retries: 0,
+            delay: Duration::ZERO,
+            backoff: 1.0,
+        }
     }
 }
 
 impl Retry {
     /// The delay before retry `k` (1-based): `delay × backoff^(k-1)`.
     pub fn delay_before(&self, k: u32) -> Duration {
-        self.delay.mul_f64(self.backoff.powi(k.saturating_sub(1) as i32))
+        self.delay
+            .mul_f64(self.backoff.powi(k.saturating_sub(1) as i32))
     }
 }
 

@@ -58,8 +58,16 @@ fn finish(loaded: load::Loaded) -> Checked {
     // syntax errors alone, as rustc stops before type checking.
     if loaded.diagnostics.iter().any(|d| d.code == Code::Syntax) {
         let diagnostics = loaded.diagnostics.clone();
-        return Checked { sources: loaded.sources, diagnostics, pipeline: None };
+        return Checked {
+            sources: loaded.sources,
+            diagnostics,
+            pipeline: None,
+        };
     }
     let (diagnostics, pipeline) = check::check(&loaded);
-    Checked { sources: loaded.sources, diagnostics, pipeline }
+    Checked {
+        sources: loaded.sources,
+        diagnostics,
+        pipeline,
+    }
 }

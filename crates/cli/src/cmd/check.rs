@@ -26,7 +26,11 @@ pub struct Args {
 /// Checks every file. Exit 0 when no errors, 1 on errors, 2 when a path
 /// cannot be read.
 pub fn run(args: Args) -> u8 {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
     let files = match flow_files(&paths) {
         Ok(f) => f,
         Err(e) => {

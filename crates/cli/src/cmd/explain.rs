@@ -6,13 +6,23 @@ use flow_dsl::Code;
 pub fn run(code: Option<&str>) -> u8 {
     let Some(text) = code else {
         for c in Code::ALL {
-            println!("{}  {:<8} {}", c.as_str(), format!("{:?}", c.severity()).to_lowercase(), c.title());
+            println!(
+                "{}  {:<8} {}",
+                c.as_str(),
+                format!("{:?}", c.severity()).to_lowercase(),
+                c.title()
+            );
         }
         return 0;
     };
     match Code::parse(text) {
         Some(c) => {
-            println!("{} ({}): {}\n", c.as_str(), format!("{:?}", c.severity()).to_lowercase(), c.title());
+            println!(
+                "{} ({}): {}\n",
+                c.as_str(),
+                format!("{:?}", c.severity()).to_lowercase(),
+                c.title()
+            );
             println!("{}", c.explanation());
             0
         }

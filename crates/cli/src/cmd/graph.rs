@@ -56,9 +56,10 @@ pub fn render(p: &Pipeline, format: Format) -> String {
                 let (a, b) = (id(name(e.source())), id(name(e.target())));
                 match e.weight() {
                     EdgeKind::Needs => out.push_str(&format!("  {a} --> {b}\n")),
-                    EdgeKind::Route(on) => {
-                        out.push_str(&format!("  {a} -. \"{}\" .-> {b}\n", on.to_string().replace('"', "'")))
-                    }
+                    EdgeKind::Route(on) => out.push_str(&format!(
+                        "  {a} -. \"{}\" .-> {b}\n",
+                        on.to_string().replace('"', "'")
+                    )),
                 }
             }
         }

@@ -9,12 +9,20 @@ use std::path::Path;
 /// or no runnable flow.
 pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
     let mut checked = flow_dsl::check_file(file);
-    let errors: Vec<&Diagnostic> = checked.diagnostics.iter().filter(|d| d.is_error()).collect();
+    let errors: Vec<&Diagnostic> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
     for d in &errors {
         eprint!("{}", diagnostics::human(d, &checked.sources));
     }
     if !errors.is_empty() {
-        eprintln!("error: {} does not check ({} error(s)); nothing was run", file.display(), errors.len());
+        eprintln!(
+            "error: {} does not check ({} error(s)); nothing was run",
+            file.display(),
+            errors.len()
+        );
         return None;
     }
     if checked.pipeline.is_none() {
@@ -49,7 +57,10 @@ pub fn run(args: Vec<String>) -> u8 {
             return if e.use_stderr() { crate::EXIT_USAGE } else { 0 };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -72,7 +83,13 @@ pub fn run(args: Vec<String>) -> u8 {
     match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
         Ok(report) => {
             eprint!("{}", report.summary_table());
-            eprintln!("run {} {} in {:.1?} ({})", report.run_id, report.outcome_text(), report.duration, report.run_dir.display());
+            eprintln!(
+                "run {} {} in {:.1?} ({})",
+                report.run_id,
+                report.outcome_text(),
+                report.duration,
+                report.run_dir.display()
+            );
             u8::try_from(report.exit_code()).unwrap_or(1)
         }
         Err(e) => {

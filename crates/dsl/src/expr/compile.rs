@@ -40,8 +40,12 @@ pub fn compile(
             .help("write a rhai expression, e.g. `issue != \"\"`");
         return Err(vec![d]);
     }
-    let allowed: Vec<&str> =
-        scope.variables.iter().map(String::as_str).chain(GLOBALS.iter().copied()).collect();
+    let allowed: Vec<&str> = scope
+        .variables
+        .iter()
+        .map(String::as_str)
+        .chain(GLOBALS.iter().copied())
+        .collect();
     let mut names = Scope::new();
     for name in &allowed {
         names.push_dynamic(*name, Dynamic::UNIT);
@@ -83,7 +87,12 @@ pub fn compile(
 
     if let Some(ast) = &ast {
         let known = KnownFunctions::of(engine);
-        let checker = Checker { known: &known, scope, loc: &loc, source };
+        let checker = Checker {
+            known: &known,
+            scope,
+            loc: &loc,
+            source,
+        };
         diags.extend(checker.check(ast));
     }
     match ast {

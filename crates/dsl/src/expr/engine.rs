@@ -62,14 +62,22 @@ pub fn engine(store: Arc<dyn RunStore>) -> Engine {
         .on_progress(|_| super::budget::tick(MAX_OPERATIONS))
         .on_print(|_| {})
         .on_debug(|_, _, _| {});
-    engine.register_fn("runs", move |flow: &str, state: &str| store.count_runs(flow, state));
+    engine.register_fn("runs", move |flow: &str, state: &str| {
+        store.count_runs(flow, state)
+    });
     // `sleep` would block a runner thread; `flow check` reports it, and
     // these overrides (registered functions win over packages) refuse it.
-    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> {
-        Err("`sleep` is not available in flow expressions".into())
-    });
-    engine.register_fn("sleep", |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> {
-        Err("`sleep` is not available in flow expressions".into())
-    });
+    engine.register_fn(
+        "sleep",
+        |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err("`sleep` is not available in flow expressions".into())
+        },
+    );
+    engine.register_fn(
+        "sleep",
+        |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err("`sleep` is not available in flow expressions".into())
+        },
+    );
     engine
 }

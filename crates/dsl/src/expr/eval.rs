@@ -14,9 +14,12 @@ pub fn eval_dynamic(engine: &Engine, ast: &AST, scope: &mut Scope) -> Result<Dyn
 /// error, not "truthy".
 pub fn eval_bool(engine: &Engine, ast: &AST, scope: &mut Scope) -> Result<bool, String> {
     let value = eval_dynamic(engine, ast, scope)?;
-    value
-        .as_bool()
-        .map_err(|_| format!("the condition must be true or false, but it gave {}", show(&value)))
+    value.as_bool().map_err(|_| {
+        format!(
+            "the condition must be true or false, but it gave {}",
+            show(&value)
+        )
+    })
 }
 
 /// Evaluates a value exported as text (`env`, `let`): strings as they are,
@@ -35,7 +38,10 @@ pub fn eval_string(engine: &Engine, ast: &AST, scope: &mut Scope) -> Result<Stri
             return Ok(texts.join(","));
         }
     }
-    Err(format!("the expression must give text, a number or a bool, but it gave {}", show(&value)))
+    Err(format!(
+        "the expression must give text, a number or a bool, but it gave {}",
+        show(&value)
+    ))
 }
 
 /// The text of a string, int, float, bool or char.
@@ -122,10 +128,16 @@ mod tests {
     const VARS: &[&str] = &["issue", "budget", "labels", "ratio", "dry"];
 
     fn compiled(engine: &rhai::Engine, src: &str) -> rhai::AST {
-        let e = ast::Expr { source: src.into(), span: Span::new(0, src.len()) };
+        let e = ast::Expr {
+            source: src.into(),
+            span: Span::new(0, src.len()),
+        };
         let vars: Vec<String> = VARS.iter().map(|s| s.to_string()).collect();
         let stages = vec!["plan".to_string(), "build".to_string()];
-        let scope = ExprScope { variables: &vars, stages: &stages };
+        let scope = ExprScope {
+            variables: &vars,
+            stages: &stages,
+        };
         match compile(engine, &e, &scope, SourceId(0)) {
             Ok(ast) => ast,
             Err(d) => panic!("{src:?} does not compile: {d:?}"),
@@ -135,7 +147,10 @@ mod tests {
     fn real_scope() -> rhai::Scope<'static> {
         let vars = [
             ("issue", ir::Value::Int(42)),
-            ("budget", ir::Value::Duration(std::time::Duration::from_secs(90))),
+            (
+                "budget",
+                ir::Value::Duration(std::time::Duration::from_secs(90)),
+            ),
             ("labels", ir::Value::List(vec!["bug".into(), "ui".into()])),
             ("ratio", ir::Value::Float(0.5)),
             ("dry", ir::Value::Bool(false)),
@@ -159,7 +174,10 @@ mod tests {
         runtime_scope(
             vars.iter().map(|(n, v)| (n.to_string(), to_dynamic(v))),
             &run,
-            [("plan".to_string(), plan), ("build".to_string(), StageSnapshot::pending())],
+            [
+                ("plan".to_string(), plan),
+                ("build".to_string(), StageSnapshot::pending()),
+            ],
             [("HOME".to_string(), "/home/me".to_string())],
         )
     }
@@ -176,12 +194,21 @@ mod tests {
     fn runs_asks_the_store() {
         let store = Arc::new(Table::default());
         let engine = engine(store.clone());
-        assert_eq!(eval_b(&engine, "runs(run.flow, \"pending\") >= 3"), Ok(true));
-        assert_eq!(eval_b(&engine, "runs(\"other\", \"pending\") >= 3"), Ok(false));
+        assert_eq!(
+            eval_b(&engine, "runs(run.flow, \"pending\") >= 3"),
+            Ok(true)
+        );
+        assert_eq!(
+            eval_b(&engine, "runs(\"other\", \"pending\") >= 3"),
+            Ok(false)
+        );
         let asked = store.asked.lock().map(|a| a.clone()).unwrap_or_default();
         assert_eq!(
             asked,
-            [("ai".to_string(), "pending".to_string()), ("other".into(), "pending".into())]
+            [
+                ("ai".to_string(), "pending".to_string()),
+                ("other".into(), "pending".into())
+            ]
         );
         let no_runs = super::super::engine(Arc::new(NoRuns));
         assert_eq!(eval_b(&no_runs, "runs(\"ai\", \"pending\") == 0"), Ok(true));
@@ -224,7 +251,10 @@ mod tests {
     #[test]
     fn strings_are_made_from_scalars_and_lists() {
         let e = engine(Arc::new(NoRuns));
-        assert_eq!(eval_s(&e, "`ai/${issue}-${run.nonce}`").as_deref(), Ok("ai/42-a1b2c3"));
+        assert_eq!(
+            eval_s(&e, "`ai/${issue}-${run.nonce}`").as_deref(),
+            Ok("ai/42-a1b2c3")
+        );
         assert_eq!(eval_s(&e, "issue").as_deref(), Ok("42"));
         assert_eq!(eval_s(&e, "ratio").as_deref(), Ok("0.5"));
         assert_eq!(eval_s(&e, "3.0").as_deref(), Ok("3"));
@@ -232,7 +262,9 @@ mod tests {
         assert_eq!(eval_s(&e, "'c'").as_deref(), Ok("c"));
         assert_eq!(eval_s(&e, "labels").as_deref(), Ok("bug,ui"));
         assert!(eval_s(&e, "#{a: 1}").unwrap_err().contains("map"));
-        assert!(eval_s(&e, "stages.build.status").unwrap_err().contains("no value"));
+        assert!(eval_s(&e, "stages.build.status")
+            .unwrap_err()
+            .contains("no value"));
         assert!(eval_s(&e, "[#{}]").is_err());
     }
 
@@ -255,7 +287,10 @@ mod tests {
         // Small work is fine, and the budget is per evaluation.
         for _ in 0..3 {
             let ast = compiled(&e, "blob(100, 2).to_array().reduce(|sum, v| sum + v, 0)");
-            assert_eq!(eval_dynamic(&e, &ast, &mut real_scope()).map(|v| v.as_int()), Ok(Ok(200)));
+            assert_eq!(
+                eval_dynamic(&e, &ast, &mut real_scope()).map(|v| v.as_int()),
+                Ok(Ok(200))
+            );
         }
     }
 
@@ -288,9 +323,15 @@ mod tests {
         let e = engine(Arc::new(NoRuns));
         let vars = vec!["issue".to_string()];
         let stages = vec!["plan".to_string()];
-        let scope = ExprScope { variables: &vars, stages: &stages };
+        let scope = ExprScope {
+            variables: &vars,
+            stages: &stages,
+        };
         let check = |src: &str, mut s: rhai::Scope| {
-            let ex = ast::Expr { source: src.into(), span: Span::new(0, src.len()) };
+            let ex = ast::Expr {
+                source: src.into(),
+                span: Span::new(0, src.len()),
+            };
             let ast = compile(&e, &ex, &scope, SourceId(0)).map_err(|d| format!("{d:?}"))?;
             eval_bool(&e, &ast, &mut s)
         };

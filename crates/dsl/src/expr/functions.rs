@@ -23,8 +23,10 @@ const KEYWORD_FNS: &[(&str, usize, usize)] = &[
 ];
 
 /// Functions that exist in rhai but not in flow expressions, with why.
-pub(super) const FORBIDDEN: &[(&str, &str)] =
-    &[("sleep", "it would block the runner; use a route with `again after D` to wait")];
+pub(super) const FORBIDDEN: &[(&str, &str)] = &[(
+    "sleep",
+    "it would block the runner; use a route with `again after D` to wait",
+)];
 
 /// Name → accepted argument counts (receiver included for methods).
 type Arities = BTreeMap<String, BTreeSet<usize>>;
@@ -79,7 +81,9 @@ impl KnownFunctions {
     /// the engine's own registrations are collected per call.
     pub(super) fn of(engine: &rhai::Engine) -> Self {
         static STANDARD: OnceLock<Arities> = OnceLock::new();
-        let mut arities = STANDARD.get_or_init(|| collect(&rhai::Engine::new(), true)).clone();
+        let mut arities = STANDARD
+            .get_or_init(|| collect(&rhai::Engine::new(), true))
+            .clone();
         for (name, counts) in collect(engine, false) {
             arities.entry(name).or_default().extend(counts);
         }
@@ -95,7 +99,12 @@ impl KnownFunctions {
         if let Some(set) = self.arities.get(name) {
             ranges.extend(set.iter().map(|&n| (n, n)));
         }
-        ranges.extend(KEYWORD_FNS.iter().filter(|k| k.0 == name).map(|k| (k.1, k.2)));
+        ranges.extend(
+            KEYWORD_FNS
+                .iter()
+                .filter(|k| k.0 == name)
+                .map(|k| (k.1, k.2)),
+        );
         if ranges.is_empty() {
             Verdict::UnknownName
         } else if ranges.iter().any(|&(lo, hi)| lo <= args && args <= hi) {
@@ -126,7 +135,9 @@ pub(super) fn describe_arity(ranges: &[(usize, usize)], shift: usize) -> String 
     for &(lo, hi) in ranges {
         // A method call always has its receiver, so zero-argument functions
         // cannot be methods; skip them rather than underflow.
-        let Some(lo) = lo.checked_sub(shift) else { continue };
+        let Some(lo) = lo.checked_sub(shift) else {
+            continue;
+        };
         if hi == ANY {
             counts.push(format!("{lo} or more"));
             plural = true;
@@ -161,16 +172,23 @@ mod tests {
     fn arity_reads_naturally() {
         assert_eq!(describe_arity(&[(1, 1)], 0), "takes 1 argument");
         assert_eq!(describe_arity(&[(1, 1)], 1), "takes no arguments");
-        assert_eq!(describe_arity(&[(2, 2), (3, 3)], 1), "takes 1 or 2 arguments");
-        assert_eq!(describe_arity(&[(0, 0), (1, 1), (2, 2)], 0), "takes 0, 1 or 2 arguments");
+        assert_eq!(
+            describe_arity(&[(2, 2), (3, 3)], 1),
+            "takes 1 or 2 arguments"
+        );
+        assert_eq!(
+            describe_arity(&[(0, 0), (1, 1), (2, 2)], 0),
+            "takes 0, 1 or 2 arguments"
+        );
         assert_eq!(describe_arity(&[(1, ANY)], 0), "takes 1 or more arguments");
         assert_eq!(describe_arity(&[(0, 0)], 1), "cannot be called this way");
     }
 
     #[test]
     fn knows_std_and_flow_functions() {
-        let known =
-            KnownFunctions::of(&super::super::engine(std::sync::Arc::new(super::super::NoRuns)));
+        let known = KnownFunctions::of(&super::super::engine(std::sync::Arc::new(
+            super::super::NoRuns,
+        )));
         assert!(matches!(known.check("runs", 2), Verdict::Ok));
         assert!(matches!(known.check("runs", 1), Verdict::WrongArity(_)));
         assert!(matches!(known.check("sub_string", 3), Verdict::Ok));
@@ -178,6 +196,8 @@ mod tests {
         assert!(matches!(known.check("call", 5), Verdict::Ok));
         assert!(matches!(known.check("rnus", 2), Verdict::UnknownName));
         assert!(matches!(known.check("sleep", 1), Verdict::Forbidden(_)));
-        assert!(!known.names().any(|n| n.contains('$') || n == "+" || n == "sleep"));
+        assert!(!known
+            .names()
+            .any(|n| n.contains('$') || n == "+" || n == "sleep"));
     }
 }

@@ -16,7 +16,10 @@ pub(super) struct Locator<'a> {
 impl<'a> Locator<'a> {
     /// A locator for `expr`, whose `source` starts at `expr.span.start`.
     pub(super) fn new(expr: &'a ast::Expr) -> Self {
-        Locator { source: &expr.source, base: expr.span.start }
+        Locator {
+            source: &expr.source,
+            base: expr.span.start,
+        }
     }
 
     /// Byte offset inside the expression of `pos` (the end for a position

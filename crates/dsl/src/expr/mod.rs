@@ -49,8 +49,15 @@ pub use value::{
 };
 
 /// Fields of every entry of `stages` (see docs/language.md).
-pub const STAGE_FIELDS: &[&str] =
-    &["outcome", "exit_code", "status", "result", "attempts", "visits", "duration"];
+pub const STAGE_FIELDS: &[&str] = &[
+    "outcome",
+    "exit_code",
+    "status",
+    "result",
+    "attempts",
+    "visits",
+    "duration",
+];
 
 /// Variables every expression sees besides params and lets.
 pub const GLOBALS: &[&str] = &["run", "stages", "env"];

@@ -12,7 +12,11 @@ pub(super) fn did_you_mean<'a>(
         .into_iter()
         .filter(|c| *c != name)
         .map(|c| {
-            let d = if c.eq_ignore_ascii_case(name) { 0 } else { strsim::osa_distance(name, c) };
+            let d = if c.eq_ignore_ascii_case(name) {
+                0
+            } else {
+                strsim::osa_distance(name, c)
+            };
             (d, c)
         })
         .filter(|(d, _)| *d <= budget)

@@ -12,10 +12,16 @@ const STAGES: &[&str] = &["plan", "implement"];
 /// Compiles `expr`, the first occurrence of it in `file`.
 fn compile_in(file: &str, expr: &str) -> Result<rhai::AST, Vec<Diagnostic>> {
     let start = file.find(expr).expect("expression is in the file");
-    let e = ast::Expr { source: expr.to_string(), span: Span::new(start, start + expr.len()) };
+    let e = ast::Expr {
+        source: expr.to_string(),
+        span: Span::new(start, start + expr.len()),
+    };
     let vars: Vec<String> = VARS.iter().map(|s| s.to_string()).collect();
     let stages: Vec<String> = STAGES.iter().map(|s| s.to_string()).collect();
-    let scope = ExprScope { variables: &vars, stages: &stages };
+    let scope = ExprScope {
+        variables: &vars,
+        stages: &stages,
+    };
     compile(&engine(Arc::new(NoRuns)), &e, &scope, SourceId(0))
 }
 
@@ -27,9 +33,20 @@ fn diags_in(file: &str, expr: &str) -> Vec<(Code, String, String, String)> {
         .iter()
         .map(|d| {
             let s = d.span();
-            assert!(s.start <= s.end && s.end <= file.len(), "{s:?} out of {file:?}");
-            let text = file.get(s.start..s.end).expect("span on char boundaries").to_string();
-            (d.code, text, d.message.clone(), d.help.clone().unwrap_or_default())
+            assert!(
+                s.start <= s.end && s.end <= file.len(),
+                "{s:?} out of {file:?}"
+            );
+            let text = file
+                .get(s.start..s.end)
+                .expect("span on char boundaries")
+                .to_string();
+            (
+                d.code,
+                text,
+                d.message.clone(),
+                d.help.clone().unwrap_or_default(),
+            )
         })
         .collect()
 }
@@ -183,11 +200,17 @@ fn ordinary_expressions_compile_clean() {
     let mut failures = Vec::new();
     for expr in ok {
         if let Err(ds) = compile_in(expr, expr) {
-            failures
-                .push(format!("{expr:?}: {:?}", ds.iter().map(|d| &d.message).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{expr:?}: {:?}",
+                ds.iter().map(|d| &d.message).collect::<Vec<_>>()
+            ));
         }
     }
-    assert!(failures.is_empty(), "false errors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "false errors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -195,7 +218,10 @@ fn syntax_error_points_at_the_problem() {
     let d = diags("a ==");
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].0, Code::ExprSyntax);
-    assert_eq!(d[0].1, "=", "points at the last character of an incomplete expression");
+    assert_eq!(
+        d[0].1, "=",
+        "points at the last character of an incomplete expression"
+    );
     assert!(d[0].2.contains("ends too early"), "{}", d[0].2);
 
     let d = diags("a = 1");
@@ -233,7 +259,11 @@ fn syntax_error_on_second_line_of_a_mid_line_expression() {
     let d = diags_in(file, expr);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].0, Code::ExprSyntax);
-    assert_eq!(d[0].1, "b", "the missing `)` is reported at the end: {:?}", d[0]);
+    assert_eq!(
+        d[0].1, "b",
+        "the missing `)` is reported at the end: {:?}",
+        d[0]
+    );
     assert!(d[0].2.contains("`)`"), "{}", d[0].2);
 }
 
@@ -259,10 +289,16 @@ fn unknown_variable_has_its_span_and_a_suggestion() {
     assert!(d[0].3.contains("param"), "{}", d[0].3);
 
     let d = diags("plan.status");
-    assert_eq!(d[0].3, "stages are read through `stages`: write `stages.plan`");
+    assert_eq!(
+        d[0].3,
+        "stages are read through `stages`: write `stages.plan`"
+    );
 
     let d = diags("HOME + \"/x\"");
-    assert_eq!(d[0].3, "environment variables are read through `env`: write `env.HOME`");
+    assert_eq!(
+        d[0].3,
+        "environment variables are read through `env`: write `env.HOME`"
+    );
 }
 
 #[test]
@@ -332,7 +368,10 @@ fn wrong_number_of_arguments_is_reported() {
     assert_eq!(d[0].2, "`runs(…)` takes 2 arguments, not 1");
 
     let d = diags("x.sub_string(0, 1, 2)");
-    assert_eq!((d[0].0, d[0].1.as_str()), (Code::UnknownFunction, "sub_string"));
+    assert_eq!(
+        (d[0].0, d[0].1.as_str()),
+        (Code::UnknownFunction, "sub_string")
+    );
     assert_eq!(d[0].2, "`x.sub_string(…)` takes 1 or 2 arguments, not 3");
 
     let d = diags("x.len(1)");
@@ -389,7 +428,10 @@ fn stage_refs_inside_unicode_multiline_expressions() {
     let file = "flow f {\n  stage c {\n    when \"€\" != s ||\n      stages.implemnt.outcome == \"failed\"\n  }\n}";
     let expr = "\"€\" != s ||\n      stages.implemnt.outcome == \"failed\"";
     let d = diags_in(file, expr);
-    assert_eq!((d[0].0, d[0].1.as_str()), (Code::UnknownStageRef, "implemnt"));
+    assert_eq!(
+        (d[0].0, d[0].1.as_str()),
+        (Code::UnknownStageRef, "implemnt")
+    );
     assert_eq!(d[0].3, "did you mean `implement`?");
 }
 
@@ -474,7 +516,9 @@ fn never_panics_and_spans_stay_in_the_file() {
     inputs.push("x.".repeat(2_000) + "len()");
     inputs.push("é".repeat(1_000) + " isue");
     // A cheap pseudo-random mix of the characters that matter.
-    let alphabet: Vec<char> = "ax. ([{}])\"`$é😀\n+-=!?|#:,;'\\0123stages".chars().collect();
+    let alphabet: Vec<char> = "ax. ([{}])\"`$é😀\n+-=!?|#:,;'\\0123stages"
+        .chars()
+        .collect();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     for _ in 0..400 {
         let len = (seed % 24) as usize;
@@ -494,7 +538,10 @@ fn never_panics_and_spans_stay_in_the_file() {
             for d in ds {
                 let s = d.span();
                 assert!(s.end <= file.len() && s.start <= s.end, "{input:?}: {s:?}");
-                assert!(file.get(s.start..s.end).is_some(), "{input:?}: {s:?} splits a char");
+                assert!(
+                    file.get(s.start..s.end).is_some(),
+                    "{input:?}: {s:?} splits a char"
+                );
             }
         }
     }

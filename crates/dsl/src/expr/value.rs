@@ -31,7 +31,9 @@ pub fn json_to_dynamic(v: &serde_json::Value) -> Dynamic {
         J::String(s) => Dynamic::from(s.clone()),
         J::Array(a) => Dynamic::from_array(a.iter().map(json_to_dynamic).collect::<Array>()),
         J::Object(o) => Dynamic::from_map(
-            o.iter().map(|(k, v)| (k.as_str().into(), json_to_dynamic(v))).collect::<Map>(),
+            o.iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect::<Map>(),
         ),
     }
 }
@@ -97,9 +99,15 @@ impl StageSnapshot {
         let opt = |v: Option<Dynamic>| v.unwrap_or(Dynamic::UNIT);
         let mut m = Map::new();
         m.insert("outcome".into(), self.outcome.clone().into());
-        m.insert("exit_code".into(), opt(self.exit_code.map(Dynamic::from_int)));
+        m.insert(
+            "exit_code".into(),
+            opt(self.exit_code.map(Dynamic::from_int)),
+        );
         m.insert("status".into(), opt(self.status.clone().map(Dynamic::from)));
-        m.insert("result".into(), opt(self.result.as_ref().map(json_to_dynamic)));
+        m.insert(
+            "result".into(),
+            opt(self.result.as_ref().map(json_to_dynamic)),
+        );
         m.insert("attempts".into(), Dynamic::from_int(self.attempts));
         m.insert("visits".into(), Dynamic::from_int(self.visits));
         m.insert("duration".into(), Dynamic::from_float(self.duration));
@@ -115,7 +123,10 @@ pub fn runtime_scope<'s>(
     stages: impl IntoIterator<Item = (String, StageSnapshot)>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Scope<'s> {
-    let stages: Map = stages.into_iter().map(|(n, s)| (n.into(), s.to_dynamic())).collect();
+    let stages: Map = stages
+        .into_iter()
+        .map(|(n, s)| (n.into(), s.to_dynamic()))
+        .collect();
     let env: Map = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
     let mut scope = Scope::new();
     scope.push_dynamic("run", run.to_dynamic());
@@ -137,9 +148,15 @@ pub fn placeholder_scope(scope: &ExprScope) -> Scope<'static> {
 /// the others are `()`.
 pub fn placeholder_scope_with(scope: &ExprScope, values: &[(&str, Dynamic)]) -> Scope<'static> {
     let vars = scope.variables.iter().map(|name| {
-        let value = values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let value = values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone());
         (name.clone(), value.unwrap_or(Dynamic::UNIT))
     });
-    let stages = scope.stages.iter().map(|s| (s.clone(), StageSnapshot::pending()));
+    let stages = scope
+        .stages
+        .iter()
+        .map(|s| (s.clone(), StageSnapshot::pending()));
     runtime_scope(vars, &RunInfo::default(), stages, std::iter::empty())
 }

@@ -55,7 +55,11 @@ impl Checker<'_> {
         }
         let name = call.name.as_str();
         let shift = usize::from(method);
-        let written = if method { format!("x.{name}(…)") } else { format!("{name}(…)") };
+        let written = if method {
+            format!("x.{name}(…)")
+        } else {
+            format!("{name}(…)")
+        };
         let span = self.loc.token(pos, name);
         match self.known.check(name, call.args.len() + shift) {
             Verdict::Ok => None,

@@ -22,19 +22,28 @@ pub(super) struct Builder<'t> {
 /// comments skipped before an optional part that was absent (`param a: int`
 /// then `# note`), so a rule with parts ends where its last part ends.
 pub(super) fn span(p: &P) -> Span {
-    let end = p.clone().into_inner().last().map_or(p.as_span().end(), |last| span(&last).end);
+    let end = p
+        .clone()
+        .into_inner()
+        .last()
+        .map_or(p.as_span().end(), |last| span(&last).end);
     Span::new(p.as_span().start(), end)
 }
 
 /// The pairs inside `p` that carry content (no keywords, no punctuation).
 pub(super) fn parts<'t>(p: P<'t>) -> impl Iterator<Item = P<'t>> {
-    p.into_inner().filter(|c| !super::words::is_noise(c.as_rule()))
+    p.into_inner()
+        .filter(|c| !super::words::is_noise(c.as_rule()))
 }
 
 impl<'t> Builder<'t> {
     /// A builder for `text`, whose diagnostics point into `source`.
     pub(super) fn new(text: &'t str, source: SourceId) -> Self {
-        Builder { text, source, diags: Vec::new() }
+        Builder {
+            text,
+            source,
+            diags: Vec::new(),
+        }
     }
 
     /// The `file` pair.
@@ -65,7 +74,11 @@ impl<'t> Builder<'t> {
                 _ => {}
             }
         }
-        Use { path, alias, span: whole }
+        Use {
+            path,
+            alias,
+            span: whole,
+        }
     }
 
     fn flow(&mut self, pair: P<'t>) -> Flow {
@@ -81,13 +94,18 @@ impl<'t> Builder<'t> {
                 _ => items.extend(self.flow_item(p)),
             }
         }
-        Flow { name, items, span: whole }
+        Flow {
+            name,
+            items,
+            span: whole,
+        }
     }
 
     fn template(&mut self, pair: P<'t>) -> Template {
         let whole = span(&pair);
         let mut name = Spanned::new(String::new(), whole);
-        let (mut open, mut params, mut items, mut reported) = (whole, Vec::new(), Vec::new(), false);
+        let (mut open, mut params, mut items, mut reported) =
+            (whole, Vec::new(), Vec::new(), false);
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::ident => name = self.ident(&p),
@@ -98,7 +116,12 @@ impl<'t> Builder<'t> {
                 _ => items.extend(self.stage_item(p)),
             }
         }
-        Template { name, params, items, span: whole }
+        Template {
+            name,
+            params,
+            items,
+            span: whole,
+        }
     }
 
     /// A `stage` or `finally` block.
@@ -116,14 +139,21 @@ impl<'t> Builder<'t> {
                 _ => items.extend(self.stage_item(p)),
             }
         }
-        StageDecl { name, template, items, finally, span: whole }
+        StageDecl {
+            name,
+            template,
+            items,
+            finally,
+            span: whole,
+        }
     }
 
     /// Reports the first junk of a block; later ones are usually its echoes.
     fn junk(&mut self, p: &P, level: Level, reported: &mut bool) {
         if !*reported {
             *reported = true;
-            self.diags.push(junk_error(self.text, self.source, span(p).start, level));
+            self.diags
+                .push(junk_error(self.text, self.source, span(p).start, level));
         }
     }
 
@@ -134,10 +164,15 @@ impl<'t> Builder<'t> {
             return;
         }
         let end = self.text.len();
-        let d = Diagnostic::new(Code::Syntax, self.source, Span::new(end, end), "missing `}` at the end of the file")
-            .label(format!("expected `}}` to close {what}"))
-            .secondary(open, "opened here")
-            .help(format!("add `}}` after the last item of {what}"));
+        let d = Diagnostic::new(
+            Code::Syntax,
+            self.source,
+            Span::new(end, end),
+            "missing `}` at the end of the file",
+        )
+        .label(format!("expected `}}` to close {what}"))
+        .secondary(open, "opened here")
+        .help(format!("add `}}` after the last item of {what}"));
         self.diags.push(d);
     }
 }

@@ -54,7 +54,11 @@ pub(super) fn from_pest(
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let pos = line_end_before(text, offset, floor_boundary(text, offset.saturating_add(rel)));
+    let pos = line_end_before(
+        text,
+        offset,
+        floor_boundary(text, offset.saturating_add(rel)),
+    );
     let (found, span) = found_at(text, pos);
     let positives = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
@@ -74,9 +78,14 @@ pub(super) fn from_pest(
     }
     let (expected, help) = expected(positives, level, pos == offset);
     let help = typo_hint(&found, level, pos == offset).unwrap_or_else(|| help.to_string());
-    Diagnostic::new(Code::Syntax, source, span, format!("expected {expected}, found {found}"))
-        .label(format!("expected {expected}"))
-        .help(help)
+    Diagnostic::new(
+        Code::Syntax,
+        source,
+        span,
+        format!("expected {expected}, found {found}"),
+    )
+    .label(format!("expected {expected}"))
+    .help(help)
 }
 
 /// What was expected, in words, and a help line for it.
@@ -161,8 +170,14 @@ pub(super) fn found_at(text: &str, pos: usize) -> (String, Span) {
 /// The name-like word at `pos`, or its one character.
 pub(super) fn word_at(text: &str, pos: usize) -> (&str, Span) {
     let rest = &text[pos..];
-    let len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
-    let len = if len == 0 { rest.chars().next().map_or(0, char::len_utf8) } else { len };
+    let len = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    let len = if len == 0 {
+        rest.chars().next().map_or(0, char::len_utf8)
+    } else {
+        len
+    };
     (&rest[..len], Span::new(pos, pos + len))
 }
 
@@ -170,7 +185,9 @@ pub(super) fn word_at(text: &str, pos: usize) -> (&str, Span) {
 /// `}` on the next line); inside an item started at `offset`, point at the
 /// end of the line that lacks it instead, unless that line ends in a comment.
 fn line_end_before(text: &str, offset: usize, pos: usize) -> usize {
-    let Some(before) = text.get(offset..pos) else { return pos };
+    let Some(before) = text.get(offset..pos) else {
+        return pos;
+    };
     let trimmed = before.trim_end_matches([' ', '\t', '\r', '\n']);
     let last_line = trimmed.rsplit('\n').next().unwrap_or("");
     if trimmed.is_empty() || !before[trimmed.len()..].contains('\n') || last_line.contains('#') {

@@ -17,9 +17,14 @@ pub(super) fn special_case(
 ) -> Option<Diagnostic> {
     let rest = &text[pos..];
     if rest.starts_with("\"\"\"") && !rest[3..].contains("\"\"\"") {
-        let d = Diagnostic::new(Code::Syntax, source, Span::new(pos, pos + 3), "unclosed `\"\"\"` block")
-            .label("this block is never closed")
-            .help("end the script with `\"\"\"`");
+        let d = Diagnostic::new(
+            Code::Syntax,
+            source,
+            Span::new(pos, pos + 3),
+            "unclosed `\"\"\"` block",
+        )
+        .label("this block is never closed")
+        .help("end the script with `\"\"\"`");
         return Some(d);
     }
     if rest.starts_with('"') && !closes_on_line(&rest[1..]) {
@@ -36,15 +41,27 @@ pub(super) fn special_case(
     }
     let (word, span) = word_at(text, pos);
     if level == Level::Stage && at_start && (word == "stage" || word == "finally") {
-        let d = Diagnostic::new(Code::Syntax, source, span, format!("missing `}}` before this `{word}`"))
-            .label("expected `}` to close the stage above first")
-            .help("add `}` at the end of the stage above");
+        let d = Diagnostic::new(
+            Code::Syntax,
+            source,
+            span,
+            format!("missing `}}` before this `{word}`"),
+        )
+        .label("expected `}` to close the stage above first")
+        .help("add `}` at the end of the stage above");
         return Some(d);
     }
     if level == Level::Flow && at_start && STAGE_STARTS.contains(&word) {
-        let d = Diagnostic::new(Code::Syntax, source, span, format!("`{word}` outside a stage"))
-            .label(format!("expected {}", words::FLOW_ITEM))
-            .help(format!("`{word}` is a stage item: put it inside `stage NAME {{ … }}`"));
+        let d = Diagnostic::new(
+            Code::Syntax,
+            source,
+            span,
+            format!("`{word}` outside a stage"),
+        )
+        .label(format!("expected {}", words::FLOW_ITEM))
+        .help(format!(
+            "`{word}` is a stage item: put it inside `stage NAME {{ … }}`"
+        ));
         return Some(d);
     }
     None
@@ -128,7 +145,9 @@ pub(super) fn typo_hint(found: &str, level: Level, at_start: bool) -> Option<Str
         Level::Flow => [FLOW_STARTS, shared].concat(),
         Level::Stage => [STAGE_STARTS, shared].concat(),
     };
-    let best = candidates.into_iter().min_by_key(|k| strsim::osa_distance(k, word))?;
+    let best = candidates
+        .into_iter()
+        .min_by_key(|k| strsim::osa_distance(k, word))?;
     let distance = strsim::osa_distance(best, word);
     let allowed = if word.len() <= 4 { 1 } else { 2 };
     (distance > 0 && distance <= allowed).then(|| format!("did you mean `{best}`?"))

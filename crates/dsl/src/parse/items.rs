@@ -3,7 +3,8 @@
 use super::build::{parts, span, Builder, P};
 use super::grammar::Rule;
 use crate::ast::{
-    FlowItem, ParamDecl, RetryDecl, RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
+    FlowItem, ParamDecl, RetryDecl, RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem,
+    TemplateArg, TemplateCall,
 };
 
 impl<'t> Builder<'t> {
@@ -12,7 +13,11 @@ impl<'t> Builder<'t> {
         let rule = pair.as_rule();
         if rule == Rule::stage || rule == Rule::finally {
             let stage = self.stage(pair, rule == Rule::finally);
-            return Some(if stage.finally { FlowItem::Finally(stage) } else { FlowItem::Stage(stage) });
+            return Some(if stage.finally {
+                FlowItem::Finally(stage)
+            } else {
+                FlowItem::Stage(stage)
+            });
         }
         if rule == Rule::param {
             return Some(FlowItem::Param(self.param_decl(pair)));
@@ -71,13 +76,19 @@ impl<'t> Builder<'t> {
             None => Spanned::new(crate::ast::TypeName::Other(String::new()), whole),
         };
         let default = ps.next().and_then(|p| self.literal(&p));
-        ParamDecl { name, ty, default, span: whole }
+        ParamDecl {
+            name,
+            ty,
+            default,
+            span: whole,
+        }
     }
 
     /// `lib.name(arg: value, …)`.
     pub(super) fn template_call(&mut self, pair: P<'t>) -> TemplateCall {
         let whole = span(&pair);
-        let (mut library, mut name, mut args) = (None, Spanned::new(String::new(), whole), Vec::new());
+        let (mut library, mut name, mut args) =
+            (None, Spanned::new(String::new(), whole), Vec::new());
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::tpl_path => {
@@ -89,16 +100,26 @@ impl<'t> Builder<'t> {
                 }
                 Rule::targ => {
                     let mut ps = parts(p);
-                    let (Some(n), Some(v)) = (ps.next(), ps.next()) else { continue };
+                    let (Some(n), Some(v)) = (ps.next(), ps.next()) else {
+                        continue;
+                    };
                     let arg_name = self.var(&n, "template argument");
                     if let Some(value) = self.literal(&v) {
-                        args.push(TemplateArg { name: arg_name, value });
+                        args.push(TemplateArg {
+                            name: arg_name,
+                            value,
+                        });
                     }
                 }
                 _ => {}
             }
         }
-        TemplateCall { library, name, args, span: whole }
+        TemplateCall {
+            library,
+            name,
+            args,
+            span: whole,
+        }
     }
 
     fn retry(&mut self, pair: P<'t>) -> Option<RetryDecl> {
@@ -113,7 +134,12 @@ impl<'t> Builder<'t> {
                 _ => {}
             }
         }
-        Some(RetryDecl { count, delay, backoff, span: whole })
+        Some(RetryDecl {
+            count,
+            delay,
+            backoff,
+            span: whole,
+        })
     }
 
     fn route(&mut self, pair: P<'t>) -> Option<RouteDecl> {
@@ -140,6 +166,10 @@ impl<'t> Builder<'t> {
             Rule::duration => RouteTargetDecl::Again(self.duration(first)),
             _ => RouteTargetDecl::Stage(self.ident(first)),
         };
-        Some(RouteDecl { on: Spanned::new(on_node, on_span), target, span: whole })
+        Some(RouteDecl {
+            on: Spanned::new(on_node, on_span),
+            target,
+            span: whole,
+        })
     }
 }

@@ -45,7 +45,9 @@ pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
         Ok(mut pairs) => pairs.next().map(|p| builder.file(p)).unwrap_or_default(),
         // Only resource limits (nesting depth) make the lenient grammar fail.
         Err(err) => {
-            builder.diags.push(errors::from_pest(&err, 0, text, source, Level::Top));
+            builder
+                .diags
+                .push(errors::from_pest(&err, 0, text, source, Level::Top));
             ast::File::default()
         }
     };

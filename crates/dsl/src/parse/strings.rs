@@ -42,14 +42,22 @@ pub(super) fn unescape(body: &str, offset: usize) -> (String, Option<Span>) {
 /// byte for byte, except that a `\r` ending a line is dropped, so a file with
 /// CRLF line endings gives the same script as with LF.
 pub(super) fn dedent(body: &str) -> String {
-    let mut lines: Vec<&str> = body.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let mut lines: Vec<&str> = body
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     if lines.len() > 1 && is_blank(lines[0]) {
         lines.remove(0);
     }
     if lines.len() > 1 && lines.last().is_some_and(|l| is_blank(l)) {
         lines.pop();
     }
-    let indent = lines.iter().filter(|l| !is_blank(l)).map(|l| leading_blanks(l)).min().unwrap_or(0);
+    let indent = lines
+        .iter()
+        .filter(|l| !is_blank(l))
+        .map(|l| leading_blanks(l))
+        .min()
+        .unwrap_or(0);
     let dedented: Vec<&str> = lines
         .iter()
         .map(|l| {

@@ -27,7 +27,10 @@ impl<'t> Builder<'t> {
                 format!("a {what} name cannot contain `-`"),
             )
             .label("`-` is not allowed in this name")
-            .help(format!("`{}` becomes a variable of scripts and expressions; write `{fixed}`", ident.node));
+            .help(format!(
+                "`{}` becomes a variable of scripts and expressions; write `{fixed}`",
+                ident.node
+            ));
             self.diags.push(d);
         }
         ident
@@ -108,7 +111,9 @@ impl<'t> Builder<'t> {
             Rule::float => Literal::Float(self.number(p)?.node),
             Rule::duration => Literal::Duration(DurationLit(p.as_str().to_string())),
             Rule::list => {
-                let items = parts(p.clone()).map(|i| self.literal(&i)).collect::<Option<_>>()?;
+                let items = parts(p.clone())
+                    .map(|i| self.literal(&i))
+                    .collect::<Option<_>>()?;
                 Literal::List(items)
             }
             _ => return None,
@@ -135,6 +140,9 @@ impl<'t> Builder<'t> {
 
     /// A rhai expression: the grammar already trimmed it.
     pub(super) fn expr(&mut self, p: &P<'t>) -> Expr {
-        Expr { source: p.as_str().to_string(), span: span(p) }
+        Expr {
+            source: p.as_str().to_string(),
+            span: span(p),
+        }
     }
 }

@@ -66,11 +66,30 @@ pub(super) fn is_noise(rule: Rule) -> bool {
 }
 
 /// Keywords that start a stage item (and nothing at flow level).
-pub(super) const STAGE_STARTS: &[&str] =
-    &["needs", "run", "grace", "retry", "outputs", "when", "status", "max", "allow_failure", "ends", "on"];
+pub(super) const STAGE_STARTS: &[&str] = &[
+    "needs",
+    "run",
+    "grace",
+    "retry",
+    "outputs",
+    "when",
+    "status",
+    "max",
+    "allow_failure",
+    "ends",
+    "on",
+];
 /// Keywords that start a flow item (and nothing in a stage).
-pub(super) const FLOW_STARTS: &[&str] =
-    &["description", "param", "concurrency", "skip", "let", "secret", "stage", "finally"];
+pub(super) const FLOW_STARTS: &[&str] = &[
+    "description",
+    "param",
+    "concurrency",
+    "skip",
+    "let",
+    "secret",
+    "stage",
+    "finally",
+];
 /// Keywords that start a top-level item.
 pub(super) const TOP_STARTS: &[&str] = &["use", "flow", "template"];
 
@@ -95,7 +114,9 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::list => "a list `[…]`",
         Rule::expr => "an expression",
         Rule::type_name => "a type such as `str`, `int` or `list<str>`",
-        Rule::route_on => "an outcome (`success`, `failure`, `timeout`, `exit N` or `status \"S\"`)",
+        Rule::route_on => {
+            "an outcome (`success`, `failure`, `timeout`, `exit N` or `status \"S\"`)"
+        }
         Rule::route_target => "a stage name or `again after DURATION`",
         Rule::use_std => "`std`",
         Rule::bare_path => "a file path or glob",

@@ -14,14 +14,22 @@ fn one(text: &str, spanned: &str) -> Diagnostic {
     let d = diags.into_iter().next().expect("one diagnostic");
     assert_eq!(d.code, Code::Syntax);
     assert_eq!(&text[d.span().start..d.span().end], spanned, "{d:#?}");
-    assert!(!d.labels[0].message.is_empty() && d.help.is_some(), "{d:#?}");
+    assert!(
+        !d.labels[0].message.is_empty() && d.help.is_some(),
+        "{d:#?}"
+    );
     d
 }
 
 #[test]
 fn misspelt_stage_item() {
     let d = one("flow f {\n  stage a {\n    runn \"x\"\n  }\n}\n", "runn");
-    assert!(d.labels[0].message.contains("expected a stage item (`run`, `needs`, `timeout`"), "{d:?}");
+    assert!(
+        d.labels[0]
+            .message
+            .contains("expected a stage item (`run`, `needs`, `timeout`"),
+        "{d:?}"
+    );
     assert!(d.labels[0].message.ends_with("or `}`"), "{d:?}");
     assert_eq!(d.help.as_deref(), Some("did you mean `run`?"));
 }
@@ -32,7 +40,10 @@ fn missing_value_points_at_what_follows() {
     assert_eq!(d.labels[0].message, "expected a duration such as `30s`");
     assert_eq!(d.message, "expected a duration such as `30s`, found `}`");
     let d = one("flow f { stage a { run x } }", "x");
-    assert_eq!(d.labels[0].message, "expected a quoted string or a `\"\"\"` block");
+    assert_eq!(
+        d.labels[0].message,
+        "expected a quoted string or a `\"\"\"` block"
+    );
     let d = one("flow f { stage a { when } }", "}");
     assert_eq!(d.labels[0].message, "expected an expression");
     let d = one("flow f { stage a { on success b } }", "b");
@@ -45,7 +56,10 @@ fn missing_value_points_at_what_follows() {
 fn error_at_the_end_of_a_line_has_an_empty_span_there() {
     let text = "flow f {\n  stage a { retry\n  }\n}";
     let d = one(text, "");
-    assert_eq!(d.span().start, text.find("retry").map(|i| i + 5).unwrap_or(0));
+    assert_eq!(
+        d.span().start,
+        text.find("retry").map(|i| i + 5).unwrap_or(0)
+    );
     assert!(d.message.ends_with("found the end of the line"), "{d:?}");
     // Not when the line ends in a comment: the comment is not the place.
     let text = "flow f {\n  stage a { retry # how many?\n  }\n}";
@@ -56,7 +70,10 @@ fn error_at_the_end_of_a_line_has_an_empty_span_there() {
 fn unclosed_strings_and_blocks() {
     let d = one("flow f {\n  stage a { run \"abc\n  }\n}\n", "\"abc");
     assert_eq!(d.message, "unclosed string");
-    let d = one("flow f {\n  stage a { run \"\"\"\n  echo\n  }\n}\n", "\"\"\"");
+    let d = one(
+        "flow f {\n  stage a { run \"\"\"\n  echo\n  }\n}\n",
+        "\"\"\"",
+    );
     assert_eq!(d.message, "unclosed `\"\"\"` block");
     let d = one("flow f {\n  stage a {\n    run \"x\"\n  }\n", "");
     assert_eq!(d.labels[0].message, "expected `}` to close flow `f`");
@@ -77,7 +94,13 @@ fn missing_brace_before_the_next_stage() {
 #[test]
 fn items_at_the_wrong_level() {
     let d = one("flow f {\n  run \"x\"\n}\n", "run");
-    assert!(d.help.as_deref().unwrap_or("").contains("put it inside `stage NAME { … }`"), "{d:?}");
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or("")
+            .contains("put it inside `stage NAME { … }`"),
+        "{d:?}"
+    );
     let d = one("flwo f {}\n", "flwo");
     assert_eq!(d.labels[0].message, "expected `use`, `flow` or `template`");
     assert_eq!(d.help.as_deref(), Some("did you mean `flow`?"));
@@ -91,7 +114,10 @@ fn invalid_values() {
     assert_eq!(d.message, "a let name cannot contain `-`");
     let d = one("flow f { stage a { run \"a \\q\" } }", "\\q");
     assert_eq!(d.message, "unknown escape `\\q`");
-    let d = one("flow f { param x: int = 99999999999999999999 }", "99999999999999999999");
+    let d = one(
+        "flow f { param x: int = 99999999999999999999 }",
+        "99999999999999999999",
+    );
     assert_eq!(d.message, "number out of range");
     let d = one("flow f { stage a: std.agent(skill: plan) { } }", "plan");
     assert!(d.labels[0].message.starts_with("expected a value"), "{d:?}");
@@ -101,7 +127,10 @@ fn invalid_values() {
 fn one_error_per_block_and_the_rest_still_parses() {
     let text = "flow f {\n  stage a { retry x }\n  stage b { max }\n  stage c { run \"ok\" }\n}\n";
     let (file, diags) = parse(text, SourceId(0));
-    let spans: Vec<&str> = diags.iter().map(|d| &text[d.span().start..d.span().end]).collect();
+    let spans: Vec<&str> = diags
+        .iter()
+        .map(|d| &text[d.span().start..d.span().end])
+        .collect();
     assert_eq!(spans, ["x", "}"]);
     let f = flow(&file);
     assert_eq!(f.items.len(), 3);

@@ -26,15 +26,26 @@ fn stops_at_semicolon_and_closing_brace() {
     assert!(matches!(&items[1], StageItem::Run(s) if s.node == "x"));
     let text = "flow f { stage s { when a && b } }";
     let file = ok(text);
-    let StageItem::When(e) = &stage(flow(&file), "s").items[0] else { panic!() };
+    let StageItem::When(e) = &stage(flow(&file), "s").items[0] else {
+        panic!()
+    };
     assert_eq!(at(text, e.span), "a && b");
 }
 
 #[test]
 fn braces_and_strings_with_braces_are_skipped() {
-    assert_eq!(when("when if x { \"}\" } else { '}' } == \"}\""), "if x { \"}\" } else { '}' } == \"}\"");
-    assert_eq!(when("when `a ${ x + \"}\" } b` != \"\""), "`a ${ x + \"}\" } b` != \"\"");
-    assert_eq!(when(r#"when "say \"hi\" }" == y"#), r#""say \"hi\" }" == y"#);
+    assert_eq!(
+        when("when if x { \"}\" } else { '}' } == \"}\""),
+        "if x { \"}\" } else { '}' } == \"}\""
+    );
+    assert_eq!(
+        when("when `a ${ x + \"}\" } b` != \"\""),
+        "`a ${ x + \"}\" } b` != \"\""
+    );
+    assert_eq!(
+        when(r#"when "say \"hi\" }" == y"#),
+        r#""say \"hi\" }" == y"#
+    );
 }
 
 #[test]
@@ -43,8 +54,13 @@ fn brackets_may_span_lines() {
         "flow f {\n  let x = max(\n    1, # not a comment in rhai? kept\n    [2,\n     3]\n  )\n  let y = 2\n}\n";
     let file = ok(text);
     let f = flow(&file);
-    let FlowItem::Let(_, e) = &f.items[0] else { panic!() };
-    assert_eq!(e.source, "max(\n    1, # not a comment in rhai? kept\n    [2,\n     3]\n  )");
+    let FlowItem::Let(_, e) = &f.items[0] else {
+        panic!()
+    };
+    assert_eq!(
+        e.source,
+        "max(\n    1, # not a comment in rhai? kept\n    [2,\n     3]\n  )"
+    );
     assert_eq!(at(text, e.span), e.source);
     assert!(matches!(&f.items[1], FlowItem::Let(n, e) if n.node == "y" && e.source == "2"));
 }
@@ -53,7 +69,9 @@ fn brackets_may_span_lines() {
 fn trailing_blanks_are_not_part_of_the_span() {
     let text = "flow f {\n  skip if  a  ==  b   \t\n}\n";
     let file = ok(text);
-    let FlowItem::SkipIf(e) = &flow(&file).items[0] else { panic!() };
+    let FlowItem::SkipIf(e) = &flow(&file).items[0] else {
+        panic!()
+    };
     assert_eq!(e.source, "a  ==  b");
     assert_eq!(at(text, e.span), "a  ==  b");
 }
@@ -61,6 +79,8 @@ fn trailing_blanks_are_not_part_of_the_span() {
 #[test]
 fn env_values_are_expressions() {
     let items = stage_body("env A = \"x\" + \"y\"\nenv B = 3");
-    assert!(matches!(&items[0], StageItem::Env(n, e) if n.node == "A" && e.source == "\"x\" + \"y\""));
+    assert!(
+        matches!(&items[0], StageItem::Env(n, e) if n.node == "A" && e.source == "\"x\" + \"y\"")
+    );
     assert!(matches!(&items[1], StageItem::Env(n, e) if n.node == "B" && e.source == "3"));
 }

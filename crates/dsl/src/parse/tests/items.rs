@@ -5,7 +5,8 @@ use crate::ast::*;
 
 #[test]
 fn needs_run_and_settings() {
-    let items = stage_body("needs a-b, c\nrun \"echo \\$HOME \\\\ \\t\"\ntimeout 10x\ngrace 5s\nmax -1");
+    let items =
+        stage_body("needs a-b, c\nrun \"echo \\$HOME \\\\ \\t\"\ntimeout 10x\ngrace 5s\nmax -1");
     assert!(matches!(&items[0], StageItem::Needs(n) if n[0].node == "a-b" && n[1].node == "c"));
     assert!(matches!(&items[1], StageItem::Run(s) if s.node == "echo $HOME \\ \t"));
     // Durations are kept as written; the checker validates them.
@@ -17,12 +18,24 @@ fn needs_run_and_settings() {
 #[test]
 fn retry_forms() {
     let items = stage_body("retry 3\nretry 1 delay 1m\nretry 2 backoff 1.5");
-    let StageItem::Retry(r) = &items[0] else { panic!() };
-    assert_eq!((r.count.node, r.delay.is_none(), r.backoff.is_none()), (3, true, true));
-    let StageItem::Retry(r) = &items[1] else { panic!() };
+    let StageItem::Retry(r) = &items[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (r.count.node, r.delay.is_none(), r.backoff.is_none()),
+        (3, true, true)
+    );
+    let StageItem::Retry(r) = &items[1] else {
+        panic!()
+    };
     assert_eq!(r.delay.as_ref().map(|d| d.node.0.as_str()), Some("1m"));
-    let StageItem::Retry(r) = &items[2] else { panic!() };
-    assert_eq!((r.delay.is_none(), r.backoff.as_ref().map(|b| b.node)), (true, Some(1.5)));
+    let StageItem::Retry(r) = &items[2] else {
+        panic!()
+    };
+    assert_eq!(
+        (r.delay.is_none(), r.backoff.as_ref().map(|b| b.node)),
+        (true, Some(1.5))
+    );
 }
 
 #[test]
@@ -57,7 +70,9 @@ fn status_allow_failure_ends_run() {
 #[test]
 fn outputs_paths_and_strings() {
     let items = stage_body("outputs issue.md, dir/*.txt, ../x, \"a b.txt\", /abs # comment");
-    let StageItem::Outputs(outs) = &items[0] else { panic!() };
+    let StageItem::Outputs(outs) = &items[0] else {
+        panic!()
+    };
     let outs: Vec<_> = outs.iter().map(|o| o.node.as_str()).collect();
     assert_eq!(outs, ["issue.md", "dir/*.txt", "../x", "a b.txt", "/abs"]);
 }
@@ -66,7 +81,9 @@ fn outputs_paths_and_strings() {
 fn raw_run_block_keeps_script_bytes() {
     let body = "run \"\"\"\n      echo \"$VAR\" 'single' \\\n        back\\slash\n\n      done  \n    \"\"\"";
     let items = stage_body(body);
-    let StageItem::Run(s) = &items[0] else { panic!() };
+    let StageItem::Run(s) = &items[0] else {
+        panic!()
+    };
     assert_eq!(s.node, "echo \"$VAR\" 'single' \\\n  back\\slash\n\ndone  ");
 }
 
@@ -82,7 +99,10 @@ fn param_types_and_literals() {
             other => panic!("{other:?}"),
         })
         .collect();
-    let defaults: Vec<_> = params.iter().map(|p| p.default.as_ref().map(|d| d.node.clone())).collect();
+    let defaults: Vec<_> = params
+        .iter()
+        .map(|p| p.default.as_ref().map(|d| d.node.clone()))
+        .collect();
     assert_eq!(
         defaults,
         [
@@ -101,12 +121,23 @@ fn param_types_and_literals() {
     assert_eq!(params[6].ty.node, TypeName::Other("strange".into()));
     assert_eq!(at(text, params[6].ty.span), "strange");
     assert_eq!(params[7].ty.node, TypeName::Path);
-    assert_eq!(at(text, params[0].default.as_ref().map(|d| d.span).unwrap_or_default()), "-3");
+    assert_eq!(
+        at(
+            text,
+            params[0]
+                .default
+                .as_ref()
+                .map(|d| d.span)
+                .unwrap_or_default()
+        ),
+        "-3"
+    );
 }
 
 #[test]
 fn description_may_be_a_raw_block_and_use_forms() {
-    let text = "use std\nuse \"./lib\" as lib\nflow f { description \"\"\"\n  long\n  text\n\"\"\" }";
+    let text =
+        "use std\nuse \"./lib\" as lib\nflow f { description \"\"\"\n  long\n  text\n\"\"\" }";
     let file = ok(text);
     assert_eq!(file.uses.len(), 2);
     assert_eq!(file.uses[1].alias.node, "lib");
@@ -116,7 +147,8 @@ fn description_may_be_a_raw_block_and_use_forms() {
 #[test]
 fn keywords_can_be_names() {
     // No reserved words: a stage may be called `run`, a need may name it.
-    let text = "flow f { stage run { run \"x\" } stage b { needs run run \"y\" on success -> stage } }";
+    let text =
+        "flow f { stage run { run \"x\" } stage b { needs run run \"y\" on success -> stage } }";
     let file = ok(text);
     assert_eq!(flow(&file).items.len(), 2);
 }

@@ -15,7 +15,10 @@ use crate::span::{SourceId, Span};
 /// Parses `text` and asserts there is no diagnostic.
 fn ok(text: &str) -> File {
     let (file, diags) = parse(text, SourceId(0));
-    assert!(diags.is_empty(), "unexpected diagnostics for {text:?}: {diags:#?}");
+    assert!(
+        diags.is_empty(),
+        "unexpected diagnostics for {text:?}: {diags:#?}"
+    );
     file
 }
 

@@ -19,7 +19,11 @@ fn spans_in(debug: &str) -> Vec<(usize, usize)> {
     for chunk in debug.split("Span {").skip(1) {
         let num = |key: &str| -> usize {
             let after = chunk.split(key).nth(1).unwrap_or("");
-            let digits: String = after.trim_start().chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = after
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().expect("span field")
         };
         out.push((num("start:"), num("end:")));
@@ -33,11 +37,17 @@ fn check_bounds(text: &str) -> File {
     let (file, diags) = parse(text, SourceId(0));
     let debug = format!("{file:?}{diags:?}");
     for (start, end) in spans_in(&debug) {
-        assert!(start <= end && text.get(start..end).is_some(), "span {start}..{end} outside {text:?}");
+        assert!(
+            start <= end && text.get(start..end).is_some(),
+            "span {start}..{end} outside {text:?}"
+        );
     }
     for d in &diags {
         assert!(!d.labels[0].message.is_empty() && d.help.is_some(), "{d:?}");
-        assert!(!d.message.contains("kw_") && !d.message.contains("Rule"), "pest names leak: {d:?}");
+        assert!(
+            !d.message.contains("kw_") && !d.message.contains("Rule"),
+            "pest names leak: {d:?}"
+        );
     }
     file
 }
@@ -66,7 +76,12 @@ fn deleted_lines_of_the_design_pipeline() {
     let text = EXAMPLES[0];
     let lines: Vec<&str> = text.lines().collect();
     for skip in 0..lines.len() {
-        let cut: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| *l).collect();
+        let cut: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, l)| *l)
+            .collect();
         check_bounds(&cut.join("\n"));
     }
 }
@@ -84,7 +99,10 @@ fn deep_nesting_does_not_overflow() {
     let (_, diags) = parse(&"{".repeat(50_000), SourceId(0));
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0].code, crate::Code::Syntax);
-    check_bounds(&format!("flow f {{ param p: list<str> = {} }}", "[".repeat(50_000)));
+    check_bounds(&format!(
+        "flow f {{ param p: list<str> = {} }}",
+        "[".repeat(50_000)
+    ));
 }
 
 #[test]
@@ -126,7 +144,9 @@ fn crlf_gives_the_same_ast_contents_as_lf() {
         // Same contents: compare the Debug forms without spans.
         let strip = |f: &File| {
             let d = format!("{f:?}");
-            d.split("Span {").map(|c| c.split_once('}').map_or(c, |(_, rest)| rest)).collect::<String>()
+            d.split("Span {")
+                .map(|c| c.split_once('}').map_or(c, |(_, rest)| rest))
+                .collect::<String>()
         };
         assert_eq!(strip(&lf_file), strip(&crlf_file));
     }
