@@ -67,11 +67,12 @@ fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
                 .clone()
                 .unwrap_or_else(|| format!("Run the flow `{}`", pipeline.name)),
         )
-        .no_binary_name(false)
+        .bin_name(format!("flow run {file}"))
         .arg(
             Arg::new("jobs")
                 .long("jobs")
                 .short('j')
+                .value_name("N")
                 .value_parser(parse_jobs)
                 .help("Most stage attempts running at once [default: number of CPUs]"),
         )
@@ -85,6 +86,7 @@ fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
         .arg(
             Arg::new("runs-dir")
                 .long("runs-dir")
+                .value_name("DIR")
                 .value_parser(clap::value_parser!(PathBuf))
                 .help("Folder holding runs/ [default: .flow]"),
         )

@@ -33,6 +33,21 @@ pub enum JournalEvent {
         params: serde_json::Map<String, serde_json::Value>,
         /// The `.flow` file, when known.
         file: Option<String>,
+        /// Process id of `flow` (the run store tells a live run from an
+        /// interrupted one by it).
+        pid: u32,
+    },
+    /// `concurrency N` was reached: the run waits for a slot (see `store`).
+    RunQueued {
+        /// The flow's `concurrency`.
+        concurrency: u32,
+        /// Runs of the flow running when it queued.
+        running: i64,
+    },
+    /// A queued run got a slot and goes on.
+    RunAdmitted {
+        /// Time spent queued.
+        waited_ms: u64,
     },
     /// `skip if` was true: no stage runs.
     RunSkipped {

@@ -5,7 +5,6 @@
 //! results back as events.
 #![deny(missing_docs)]
 
-pub mod scheduler;
 pub mod artifacts;
 pub mod env;
 pub mod journal;
@@ -13,4 +12,6 @@ pub mod output;
 pub mod process;
 pub mod run;
 pub mod rundir;
+pub mod scheduler;
 pub mod status;
+pub mod store;

@@ -102,6 +102,10 @@ impl Masker {
 pub trait OutputSink: Send + Sync {
     /// Shows `chunk`, produced by the stage `label`.
     fn lines(&self, label: &str, chunk: &[u8]);
+
+    /// Shows one line about the run itself (a stage started, settled, was
+    /// routed). Ignored by default.
+    fn notice(&self, _text: &str) {}
 }
 
 /// Drops everything (quiet mode).
@@ -123,6 +127,11 @@ impl OutputSink for TerminalSink {
         let mut out = io::stdout().lock();
         // A closed stdout (`flow run | head`) must not fail the run.
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+
+    fn notice(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     }
 }
 

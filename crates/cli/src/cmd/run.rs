@@ -80,6 +80,7 @@ pub fn run(args: Vec<String>) -> u8 {
     if let Some(dir) = args.runs_dir {
         opts.base_dir = dir;
     }
+    opts.store = std::sync::Arc::new(flow_runtime::store::RunDirStore::new(opts.base_dir.clone()));
     match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
         Ok(report) => {
             eprint!("{}", report.summary_table());

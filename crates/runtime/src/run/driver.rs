@@ -159,13 +159,13 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Ctrl-C and SIGTERM, when the run handles them.
-struct Signals {
+pub(super) struct Signals {
     int: Option<Signal>,
     term: Option<Signal>,
 }
 
 impl Signals {
-    fn new(enabled: bool) -> Signals {
+    pub(super) fn new(enabled: bool) -> Signals {
         let make = |kind| if enabled { signal(kind).ok() } else { None };
         Signals {
             int: make(SignalKind::interrupt()),
@@ -174,7 +174,7 @@ impl Signals {
     }
 
     /// The next signal's name; never returns when disabled.
-    async fn recv(&mut self) -> &'static str {
+    pub(super) async fn recv(&mut self) -> &'static str {
         async fn one(s: &mut Option<Signal>) {
             if let Some(s) = s {
                 if s.recv().await.is_some() {
@@ -256,6 +256,12 @@ impl Driver<'_> {
                         to: self.name(to).to_string(),
                     };
                     self.journal(&event);
+                    let line = if from == to {
+                        format!("↻ {} again on {on}", self.name(from))
+                    } else {
+                        format!("↪ {} → {} on {on}", self.name(from), self.name(to))
+                    };
+                    self.setup.sink.notice(&line);
                 }
                 Decision::RunFinished(outcome) => {
                     let reason = match &outcome {
@@ -319,12 +325,25 @@ impl Driver<'_> {
                 .collect(),
             artifacts: setup.dir.artifacts(&stage.name),
         };
+        let again = if visit > 1 || attempt > 1 {
+            format!(" (visit {visit}, attempt {attempt})")
+        } else {
+            String::new()
+        };
+        self.setup
+            .sink
+            .notice(&format!("▶ {} started{again}", stage.name));
         let (kill, kill_rx) = watch::channel(false);
         self.live.insert(id, kill);
         tokio::spawn(attempt::perform(job, self.shared.clone(), kill_rx));
     }
 
     fn start_after(&mut self, id: StageId, delay: Duration) {
+        self.setup.sink.notice(&format!(
+            "⏲ {} starts again in {:.1}s",
+            self.name(id),
+            delay.as_secs_f64()
+        ));
         self.journal(&JournalEvent::RetryScheduled {
             stage: self.name(id).to_string(),
             delay_ms: delay.as_millis() as u64,
@@ -382,6 +401,11 @@ impl Driver<'_> {
             },
         };
         self.journal(&event);
+        self.setup.sink.notice(&settled_notice(
+            self.name(id),
+            &outcome,
+            self.records[id.0].spent,
+        ));
         let rec = &mut self.records[id.0];
         rec.snapshot.outcome = match &outcome {
             StageOutcome::Succeeded => "succeeded",
@@ -412,5 +436,27 @@ impl Driver<'_> {
                 duration: r.spent,
             })
             .collect()
+    }
+}
+
+/// The live line for a settled stage: `✓ build succeeded in 1.2s`.
+fn settled_notice(name: &str, outcome: &StageOutcome, spent: Duration) -> String {
+    match outcome {
+        StageOutcome::Succeeded => format!("✓ {name} succeeded in {:.1}s", spent.as_secs_f64()),
+        StageOutcome::Failed {
+            reason,
+            handled,
+            allowed,
+        } => {
+            let how = if *handled {
+                " (handled by a route)"
+            } else if *allowed {
+                " (allowed)"
+            } else {
+                ""
+            };
+            format!("✗ {name} failed: {reason}{how}")
+        }
+        StageOutcome::Skipped(reason) => format!("- {name} skipped: {reason}"),
     }
 }

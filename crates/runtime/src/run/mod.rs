@@ -17,6 +17,7 @@
 
 mod attempt;
 mod driver;
+mod queue;
 mod report;
 
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
@@ -127,6 +128,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             .map(|(k, v)| (k.clone(), param_json(v)))
             .collect(),
         file: opts.file.clone(),
+        pid: std::process::id(),
     })?;
 
     let info = RunInfo {
@@ -167,6 +169,20 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             }
             Ok(false) => {}
             Err(m) => return fail("skip if".into(), m),
+        }
+    }
+    if let Some(limit) = pipeline.concurrency {
+        let turn = queue::Turn {
+            base: opts.base_dir.clone(),
+            dir: &dir,
+            pipeline,
+            limit,
+            journal: &journal,
+            handle_signals: opts.handle_signals,
+            started,
+        };
+        if let Some(cancelled) = queue::wait_for_slot(turn).await? {
+            return Ok(cancelled);
         }
     }
     for (name, e) in &pipeline.lets {
