@@ -58,6 +58,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(args),
@@ -66,4 +67,17 @@ fn main() -> ExitCode {
         Command::Explain { code } => cmd::explain::run(code.as_deref()),
     };
     ExitCode::from(code)
+}
+
+/// Engine warnings and errors (a journal that cannot be written, a signal
+/// that cannot be sent) go to stderr; `FLOW_LOG=debug` (tracing's env-filter
+/// syntax) shows more.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }

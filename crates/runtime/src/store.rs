@@ -20,11 +20,11 @@
 //! pid can make a dead run look alive, which only over-counts.
 //!
 //! Admission (`concurrency N`): under an exclusive `flock` on
-//! `<base>/runs/.lock`, a run counts the `running` runs of its flow (itself
-//! excluded); below `N` it journals `run_admitted` *before* releasing the
-//! lock, so decisions are serialised and each one is visible to the next.
-//! A run that is `starting` holds no slot: it has not decided yet, and will
-//! take the lock to do so.
+//! `<base>/runs.lock` (beside `runs/`, which holds only run directories), a
+//! run counts the `running` runs of its flow (itself excluded); below `N` it
+//! journals `run_admitted` *before* releasing the lock, so decisions are
+//! serialised and each one is visible to the next. A run that is `starting`
+//! holds no slot: it has not decided yet, and will take the lock to do so.
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -168,13 +168,12 @@ impl RunDirStore {
 
     /// The exclusive project lock, released when dropped.
     fn lock(&self) -> io::Result<Flock<File>> {
-        let dir = self.runs_dir();
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&self.base)?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(".lock"))?;
+            .open(self.base.join("runs.lock"))?;
         Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))
     }
 }
@@ -319,8 +318,20 @@ mod tests {
         let base = tmp.path();
         let me = std::process::id();
         let dead = dead_pid();
-        write_run(base, "01-ok", "f", dead, &[stage_started(), finished("succeeded")]);
-        write_run(base, "02-bad", "f", me, &[stage_started(), finished("failed")]);
+        write_run(
+            base,
+            "01-ok",
+            "f",
+            dead,
+            &[stage_started(), finished("succeeded")],
+        );
+        write_run(
+            base,
+            "02-bad",
+            "f",
+            me,
+            &[stage_started(), finished("failed")],
+        );
         write_run(base, "03-shipped", "f", dead, &[finished("shipped")]);
         write_run(base, "04-run", "f", me, &[stage_started()]);
         write_run(base, "05-start", "f", me, &[]);
@@ -338,7 +349,11 @@ mod tests {
         // Not runs: no journal, a torn first line.
         std::fs::create_dir_all(base.join("runs/11-empty")).unwrap();
         std::fs::create_dir_all(base.join("runs/12-torn")).unwrap();
-        std::fs::write(base.join("runs/12-torn/journal.jsonl"), "{\"event\":\"run_st").unwrap();
+        std::fs::write(
+            base.join("runs/12-torn/journal.jsonl"),
+            "{\"event\":\"run_st",
+        )
+        .unwrap();
 
         let store = RunDirStore::new(base);
         let count = |state| store.count_runs("f", state);
@@ -396,7 +411,8 @@ mod tests {
             .unwrap();
         assert_eq!(slot, Slot::Busy { running: 1 });
         assert!(!called);
-        let journal = crate::journal::Journal::open(&base.join("runs/02-me/journal.jsonl")).unwrap();
+        let journal =
+            crate::journal::Journal::open(&base.join("runs/02-me/journal.jsonl")).unwrap();
         let slot = store
             .try_take_slot("f", "02-me", 2, || {
                 journal.append(&crate::journal::JournalEvent::RunAdmitted { waited_ms: 0 })
@@ -404,6 +420,6 @@ mod tests {
             .unwrap();
         assert_eq!(slot, Slot::Taken);
         assert_eq!(store.count_runs("f", "running"), 2);
-        assert!(base.join("runs/.lock").is_file());
+        assert!(base.join("runs.lock").is_file());
     }
 }

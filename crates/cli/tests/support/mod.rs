@@ -141,7 +141,11 @@ impl Sandbox {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
             .collect();
-        assert!(entries.len() <= 1, "more than one run in {}", runs.display());
+        assert!(
+            entries.len() <= 1,
+            "more than one run in {}",
+            runs.display()
+        );
         entries.into_iter().next()
     }
 
@@ -178,8 +182,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// Reads `journal.jsonl` into one JSON value per line.
 pub fn read_journal(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}")))
@@ -228,7 +232,10 @@ impl Run {
 
     /// Events named `event` (e.g. `stage_started`), in order.
     pub fn events(&self, event: &str) -> Vec<&Value> {
-        self.journal.iter().filter(|e| e["event"] == event).collect()
+        self.journal
+            .iter()
+            .filter(|e| e["event"] == event)
+            .collect()
     }
 
     /// Events named `event` about `stage`, in order.
@@ -342,14 +349,23 @@ impl Run {
             "cleanup did not run once\n{}",
             self.explain()
         );
-        assert_eq!(self.stage_outcome("cleanup"), "succeeded", "{}", self.explain());
+        assert_eq!(
+            self.stage_outcome("cleanup"),
+            "succeeded",
+            "{}",
+            self.explain()
+        );
         let last_stage = self
             .journal
             .iter()
             .rev()
             .find(|e| e["event"] == "stage_settled")
             .map(|e| e["stage"].clone());
-        assert_eq!(last_stage, Some(Value::from("cleanup")), "cleanup is not last");
+        assert_eq!(
+            last_stage,
+            Some(Value::from("cleanup")),
+            "cleanup is not last"
+        );
         assert!(
             !self.worktree().exists(),
             "the checkout {} is still there",

@@ -1,7 +1,8 @@
 //! Running a pipeline: the imperative shell around the [`Scheduler`].
 //!
 //! [`run`] creates the run directory and journal, resolves params and
-//! secrets, evaluates `skip if` and the `let`s, materialises libraries, then
+//! secrets, evaluates `skip if`, waits for a `concurrency` slot (`queue`),
+//! evaluates the `let`s, materialises libraries, then
 //! drives the scheduler: it performs each [`Decision`] (spawning attempts
 //! under a `--jobs` semaphore, sleeping for retries, killing on cancel,
 //! journaling) and feeds back each [`Event`] (attempt finished, timer fired,
