@@ -7,6 +7,7 @@ mod cmd;
 mod diagnostics;
 mod files;
 mod params;
+mod secrets;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use flow_dsl::ir::{Param, ParamType, Pipeline, Value};
 use std::path::PathBuf;
 
 /// Run options that are not params; a param may not reuse these names.
-const RESERVED: &[&str] = &["jobs", "quiet", "runs-dir", "help"];
+const RESERVED: &[&str] = &["jobs", "quiet", "runs-dir", "secrets-file", "help"];
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -20,6 +20,8 @@ pub struct RunArgs {
     pub quiet: bool,
     /// `--runs-dir DIR`: where `.flow/runs` lives (default `.flow` in the current folder).
     pub runs_dir: Option<PathBuf>,
+    /// `--secrets-file FILE`: `NAME=value` lines for the flow's secrets.
+    pub secrets_file: Option<PathBuf>,
     /// Every param with its value (given or default), in declaration order.
     pub params: Vec<(String, Value)>,
 }
@@ -55,6 +57,7 @@ pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs
         jobs: m.get_one::<usize>("jobs").copied(),
         quiet: m.get_flag("quiet"),
         runs_dir: m.get_one::<PathBuf>("runs-dir").cloned(),
+        secrets_file: m.get_one::<PathBuf>("secrets-file").cloned(),
         params,
     })
 }
@@ -89,6 +92,13 @@ fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
                 .value_name("DIR")
                 .value_parser(clap::value_parser!(PathBuf))
                 .help("Folder holding runs/ [default: .flow]"),
+        )
+        .arg(
+            Arg::new("secrets-file")
+                .long("secrets-file")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("NAME=value lines giving the flow's secrets [default: from the environment]"),
         )
         .next_help_heading("Params of the flow");
     for p in &pipeline.params {

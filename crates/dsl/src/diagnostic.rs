@@ -283,12 +283,8 @@ codes! {
 "The file to run has no `flow` block, or has more than one.\n\nExample: a file holding only templates given to `flow run`.\n\nFix: put exactly one `flow NAME { … }` in the file.";
     FinallyMisuse = "F0024", Error, "misuse of a finally stage",
 "A route points to a `finally` stage, a `finally` stage has routes, or an ordinary stage needs a `finally` stage. Finally stages run once, after everything else.\n\nExample:\n\n    stage a { run \"true\"  on failure -> cleanup }\n    finally cleanup { run \"rm -rf tmp\" }\n\nFix: remove the route; finally stages run anyway.";
-    UnknownParam = "F0025", Error, "unknown param",
-"A command-line option names no param of the flow, or its value does not have the param's type, or a required param is missing.\n\nExample:\n\n    flow run ai-implement.flow --isue 42\n\nFix: pass the params the flow declares (`flow run FILE --help` lists them).";
     NoTimeout = "F0101", Warning, "stage without a timeout",
 "A stage has no `timeout`, so a hung command blocks the run until the flow's timeout (or forever).\n\nExample:\n\n    stage build { run \"make\" }\n\nFix: add `timeout 10m` (any duration) to the stage, or a flow-level `timeout`.";
-    NeedMayNotRun = "F0102", Warning, "a need may not have run",
-"A stage started by a route needs a stage that may not have run on some path to it; its artifacts will then be absent.\n\nExample:\n\n    stage notify { needs plan  run \"…\" }   # routed to from setup's failure, before plan ran\n\nFix: make the script cope with missing files, or need only stages that always run first.";
     RouteTargetNotOnPath = "F0103", Warning, "route target also needed on the normal path",
 "A stage is started only by routes, but it looks like it was meant to run on the normal path: it needs a stage that does not route to it. Routes replace the default start.\n\nExample:\n\n    stage test { needs build  run \"make test\" }\n    stage fix { run \"…\"  max 3  on success -> test }\n\nFix: add `on success -> test` to build, or remove the route.";
 }

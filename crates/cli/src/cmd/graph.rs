@@ -47,13 +47,14 @@ pub fn render(p: &Pipeline, format: Format) -> String {
         }
         Format::Mermaid => {
             out.push_str("flowchart LR\n");
-            let id = |n: &str| n.replace('-', "_");
-            for s in &p.stages {
+            // Ids by index: stage names may contain `-`, which mermaid ids may not,
+            // and mapping `-` to `_` would merge `a-b` with `a_b`.
+            for (i, s) in p.stages.iter().enumerate() {
                 let (l, r) = if s.finally { ("{{", "}}") } else { ("[", "]") };
-                out.push_str(&format!("  {}{l}\"{}\"{r}\n", id(&s.name), s.name));
+                out.push_str(&format!("  s{i}{l}\"{}\"{r}\n", s.name));
             }
             for e in p.graph.edge_references() {
-                let (a, b) = (id(name(e.source())), id(name(e.target())));
+                let (a, b) = (format!("s{}", e.source().index()), format!("s{}", e.target().index()));
                 match e.weight() {
                     EdgeKind::Needs => out.push_str(&format!("  {a} --> {b}\n")),
                     EdgeKind::Route(on) => out.push_str(&format!(

@@ -47,6 +47,10 @@ pub fn run(args: Vec<String>) -> u8 {
         println!("Usage: flow run FILE [--PARAM VALUE …] [--jobs N] [--quiet]\n\n`flow run FILE --help` lists the params of FILE.");
         return 0;
     }
+    if !Path::new(file).is_file() {
+        eprintln!("error: {file}: no such file");
+        return crate::EXIT_USAGE;
+    }
     let Some(pipeline) = load_pipeline(Path::new(file)) else {
         return 1;
     };
@@ -67,6 +71,7 @@ pub fn run(args: Vec<String>) -> u8 {
             return 1;
         }
     };
+    let quiet = args.quiet;
     let mut opts = flow_runtime::run::RunOptions {
         quiet: args.quiet,
         params: args.params,
@@ -77,6 +82,15 @@ pub fn run(args: Vec<String>) -> u8 {
     if let Some(jobs) = args.jobs {
         opts.jobs = jobs;
     }
+    if let Some(path) = &args.secrets_file {
+        match crate::secrets::read(path) {
+            Ok(values) => opts.secrets = values,
+            Err(e) => {
+                eprintln!("error: --secrets-file {e}");
+                return crate::EXIT_USAGE;
+            }
+        }
+    }
     if let Some(dir) = args.runs_dir {
         opts.base_dir = dir;
     }
@@ -84,11 +98,12 @@ pub fn run(args: Vec<String>) -> u8 {
     match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
         Ok(report) => {
             eprint!("{}", report.summary_table());
+            failure_details(&report, quiet);
             eprintln!(
-                "run {} {} in {:.1?} ({})",
+                "run {} {} in {} ({})",
                 report.run_id,
                 report.outcome_text(),
-                report.duration,
+                humantime::format_duration(round_to_ms(report.duration)),
                 report.run_dir.display()
             );
             u8::try_from(report.exit_code()).unwrap_or(1)
@@ -98,4 +113,57 @@ pub fn run(args: Vec<String>) -> u8 {
             1
         }
     }
+}
+
+/// Lines of a failed stage's log shown after the summary in `--quiet` mode.
+const TAIL_LINES: usize = 15;
+
+/// For each stage that failed the run: where its log is and, in quiet mode
+/// (where nothing was streamed), the log's last lines, so the reason is on
+/// screen without opening files.
+fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool) {
+    use flow_runtime::scheduler::StageOutcome;
+    for stage in &report.stages {
+        let failed_run = matches!(
+            stage.outcome,
+            Some(StageOutcome::Failed { handled: false, allowed: false, .. })
+        );
+        if !failed_run {
+            continue;
+        }
+        let Some(log) = latest_log(&report.run_dir.join("logs"), &stage.name) else {
+            continue;
+        };
+        eprintln!("\nstage `{}` failed; its log: {}", stage.name, log.display());
+        if quiet {
+            if let Ok(text) = std::fs::read(&log) {
+                let text = String::from_utf8_lossy(&text);
+                let lines: Vec<&str> = text.lines().collect();
+                for line in &lines[lines.len().saturating_sub(TAIL_LINES)..] {
+                    eprintln!("  | {line}");
+                }
+            }
+        }
+    }
+}
+
+/// The log of the stage's last attempt: `logs/<stage>.<visit>.<attempt>.log`
+/// with the highest visit, then attempt.
+fn latest_log(dir: &Path, stage: &str) -> Option<std::path::PathBuf> {
+    let prefix = format!("{stage}.");
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let rest = name.strip_prefix(&prefix)?.strip_suffix(".log")?;
+            let (visit, attempt) = rest.split_once('.')?;
+            Some(((visit.parse::<u32>().ok()?, attempt.parse::<u32>().ok()?), e.path()))
+        })
+        .max_by_key(|(key, _)| *key)
+        .map(|(_, path)| path)
+}
+
+fn round_to_ms(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_millis(d.as_millis() as u64)
 }

@@ -1,0 +1,153 @@
+//! The `flow` command's contract: exit codes, output formats, params.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn flow(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flow"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("flow runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+const GOOD: &str = "flow good {\n  timeout 1m\n  param n: int = 1\n  stage a { run \"test $N = 7\" }\n}\n";
+const BAD: &str = "flow bad {\n  timeout 1m\n  stage a { needs nope  run \"true\" }\n}\n";
+
+#[test]
+fn check_exits_0_when_clean_1_on_errors_2_on_a_missing_path() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.flow", GOOD);
+    write(dir.path(), "bad.flow", BAD);
+    assert_eq!(flow(dir.path(), &["check", "good.flow"]).status.code(), Some(0));
+    assert_eq!(flow(dir.path(), &["check", "bad.flow"]).status.code(), Some(1));
+    assert_eq!(flow(dir.path(), &["check", "missing.flow"]).status.code(), Some(2));
+    // A folder: every *.flow below it, errors from any file fail the check.
+    let out = flow(dir.path(), &["check", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 2 files: 1 error"));
+}
+
+#[test]
+fn check_json_gives_file_code_severity_spans_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.flow", BAD);
+    let out = flow(dir.path(), &["check", "--format", "json", "bad.flow"]);
+    let diags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &diags[0];
+    assert_eq!(d["file"], "bad.flow");
+    assert_eq!(d["code"], "F0003");
+    assert_eq!(d["severity"], "error");
+    let (start, end) = (d["span"]["start"].as_u64().unwrap() as usize, d["span"]["end"].as_u64().unwrap() as usize);
+    assert_eq!(&BAD[start..end], "nope");
+    assert_eq!(d["span"]["start_line"], 3);
+    assert_eq!(d["span"]["start_column"], 19);
+    assert!(d["help"].is_string());
+}
+
+#[test]
+fn human_report_names_the_file_line_and_code_without_colour_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.flow", BAD);
+    let err = String::from_utf8(flow(dir.path(), &["check", "bad.flow"]).stderr).unwrap();
+    assert!(err.contains("F0003"), "{err}");
+    assert!(err.contains("bad.flow:3:19"), "{err}");
+    assert!(!err.contains('\u{1b}'), "colour escape in piped output: {err}");
+}
+
+#[test]
+fn explain_describes_every_code_and_rejects_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flow(dir.path(), &["explain", "f0004"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("F0004 (error): needs cycle"), "{text}");
+    assert!(text.contains("Fix:"));
+    let list = String::from_utf8(flow(dir.path(), &["explain"]).stdout).unwrap();
+    assert!(list.lines().count() >= 20);
+    assert_eq!(flow(dir.path(), &["explain", "F9999"]).status.code(), Some(2));
+}
+
+#[test]
+fn graph_prints_needs_and_routes_as_dot_and_mermaid() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "flow g {\n  timeout 1m\n  stage a-b { run \"true\"  on failure -> c }\n  stage c { run \"true\" }\n  stage d { needs a-b  run \"true\" }\n}\n";
+    write(dir.path(), "g.flow", text);
+    let dot = String::from_utf8(flow(dir.path(), &["graph", "g.flow"]).stdout).unwrap();
+    assert!(dot.contains("\"a-b\" -> \"d\";"), "{dot}");
+    assert!(dot.contains("\"a-b\" -> \"c\" [style=dashed, label=\"failure\"]"), "{dot}");
+    let mermaid = String::from_utf8(flow(dir.path(), &["graph", "g.flow", "--format", "mermaid"]).stdout).unwrap();
+    assert!(mermaid.contains("s0[\"a-b\"]") && mermaid.contains("s0 --> s2") && mermaid.contains("s0 -. \"failure\" .-> s1"), "{mermaid}");
+}
+
+#[test]
+fn run_checks_params_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.flow", GOOD);
+    let out = flow(dir.path(), &["run", "good.flow", "--n", "seven"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`seven` is not an int"));
+    let out = flow(dir.path(), &["run", "good.flow", "--m", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--m'"));
+    assert!(!dir.path().join(".flow").exists(), "nothing ran");
+    // The right value runs and succeeds; the wrong one runs and fails.
+    assert_eq!(flow(dir.path(), &["run", "good.flow", "--quiet", "--n", "7"]).status.code(), Some(0));
+    assert_eq!(flow(dir.path(), &["run", "good.flow", "--quiet"]).status.code(), Some(1));
+}
+
+#[test]
+fn run_refuses_a_file_that_does_not_check_or_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.flow", BAD);
+    let out = flow(dir.path(), &["run", "bad.flow"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was run"));
+    assert!(!dir.path().join(".flow").exists());
+    assert_eq!(flow(dir.path(), &["run", "missing.flow"]).status.code(), Some(2));
+}
+
+#[test]
+fn secrets_file_values_reach_the_stage_and_are_masked_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "flow s {\n  timeout 1m\n  secret API_TOKEN\n  stage a { run \"test \\\"$API_TOKEN\\\" = 'p4ss w0rd' && echo token=$API_TOKEN\" }\n}\n";
+    write(dir.path(), "s.flow", text);
+    write(dir.path(), "secrets.env", "# test\nAPI_TOKEN='p4ss w0rd'\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .current_dir(dir.path())
+        .env_remove("API_TOKEN")
+        .args(["run", "s.flow", "--secrets-file", "secrets.env"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let live = String::from_utf8_lossy(&out.stdout);
+    assert!(live.contains("[a] token=***") && !live.contains("p4ss"), "{live}");
+    let runs = dir.path().join(".flow/runs");
+    let run = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let log = std::fs::read_to_string(run.join("logs/a.1.1.log")).unwrap();
+    assert_eq!(log, "token=***\n");
+    // Without the file, a missing secret stops the run before any stage.
+    let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .current_dir(dir.path())
+        .env_remove("API_TOKEN")
+        .args(["run", "s.flow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("API_TOKEN"));
+}
+
+#[test]
+fn quiet_run_shows_the_tail_of_the_failing_stage_log() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "f.flow", "flow f {\n  timeout 1m\n  stage a { run \"echo the reason; exit 4\" }\n}\n");
+    let out = flow(dir.path(), &["run", "f.flow", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stage `a` failed; its log:") && err.contains("  | the reason"), "{err}");
+}
