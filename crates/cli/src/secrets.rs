@@ -58,7 +58,11 @@ mod tests {
         let got = parse(text).unwrap();
         assert_eq!(
             got,
-            [("GH_TOKEN".into(), "abc".into()), ("API_KEY".into(), "x y".into()), ("RAW".into(), "$HOME".into())]
+            [
+                ("GH_TOKEN".into(), "abc".into()),
+                ("API_KEY".into(), "x y".into()),
+                ("RAW".into(), "$HOME".into())
+            ]
         );
     }
 

@@ -40,6 +40,31 @@ fn assert_branch(sandbox: &Sandbox, run: &Run) -> String {
     branch
 }
 
+/// For a run whose agent committed nothing: the branch setup made is gone
+/// (cleanup deleted it, and said so) and no `ai/…` branch is left. Returns
+/// the branch name from `branch.txt`.
+fn assert_empty_branch_deleted(sandbox: &Sandbox, run: &Run) -> String {
+    let branch = run.artifact_text("setup", "branch.txt").trim().to_string();
+    assert_eq!(
+        branch,
+        format!("ai/1-mean-returns-the-wrong-average-{}", run.nonce())
+    );
+    assert!(
+        sandbox.ai_branches().is_empty(),
+        "ai branches: {:?}\n{}",
+        sandbox.ai_branches(),
+        run.explain()
+    );
+    let log = run.log("cleanup", 1, 1);
+    assert!(
+        log.contains(&format!(
+            "removed the worktree and the branch {branch}, which had no commits"
+        )),
+        "{log}"
+    );
+    branch
+}
+
 /// Commits on `branch` beyond setup's `base.txt` (which is the sample's `main`).
 fn commits_beyond_base(sandbox: &Sandbox, run: &Run, branch: &str) -> Vec<String> {
     let base = run.artifact_text("setup", "base.txt").trim().to_string();
@@ -320,10 +345,14 @@ fn a_blocked_agent_ends_the_run_blocked_with_a_note() {
     assert!(note.contains("What should mean([]) return?"), "{note}");
     assert!(note.contains(run.dir().to_str().unwrap()), "{note}");
 
-    // The branch stays, without commits: the agent changed nothing.
-    let branch = assert_branch(&sandbox, &run);
-    assert!(note.contains(&format!("`{branch}`")), "{note}");
-    assert!(commits_beyond_base(&sandbox, &run, &branch).is_empty());
+    // The agent changed nothing: the empty branch is deleted, and the note says so.
+    let branch = assert_empty_branch_deleted(&sandbox, &run);
+    assert!(
+        note.contains(&format!(
+            "Nothing was committed; the empty branch `{branch}` is deleted"
+        )),
+        "{note}"
+    );
     run.assert_cleaned_up();
 }
 
@@ -404,13 +433,19 @@ fn a_hanging_agent_is_killed_on_timeout_and_the_run_ends_blocked() {
         .starts_with("# Blocked: issue #1\n"));
 
     // Nothing the agent started survives: neither the processes it reported
-    // (the last attempt's) nor anything in either attempt's process group.
-    let pids: Vec<u32> = std::fs::read_to_string(&pids_file)
-        .expect("the fake agent wrote its pids")
+    // (one line of 3 pids per attempt) nor anything in either attempt's
+    // process group.
+    let reported = std::fs::read_to_string(&pids_file).expect("the fake agent wrote its pids");
+    assert_eq!(
+        reported.lines().count(),
+        2,
+        "one line per attempt: {reported:?}"
+    );
+    let pids: Vec<u32> = reported
         .split_whitespace()
         .map(|p| p.parse().unwrap())
         .collect();
-    assert_eq!(pids.len(), 3, "{pids:?}");
+    assert_eq!(pids.len(), 6, "{pids:?}");
     let groups: Vec<u32> = run
         .stage_events("stage_started", "implement")
         .iter()
@@ -433,8 +468,7 @@ fn a_hanging_agent_is_killed_on_timeout_and_the_run_ends_blocked() {
             .collect::<Vec<_>>()
     );
 
-    let branch = assert_branch(&sandbox, &run);
-    assert!(commits_beyond_base(&sandbox, &run, &branch).is_empty());
+    assert_empty_branch_deleted(&sandbox, &run);
     run.assert_cleaned_up();
 }
 
@@ -504,6 +538,123 @@ fn a_bad_param_is_rejected_before_a_run_starts() {
     );
     assert!(!sandbox.cwd.join(".flow").exists(), "a run folder was made");
     assert!(sandbox.ai_branches().is_empty());
+}
+
+/// A repository without a `.gitignore` for Python's by-products, an agent
+/// that runs the tests itself (leaving `__pycache__/`) and leaves its fix
+/// uncommitted: flow-agent commits the fix but no `.pyc`, create_pr makes no
+/// commit of by-products alone, and cleanup saves no patch of them.
+#[test]
+fn build_and_test_byproducts_are_never_committed() {
+    let sandbox = Sandbox::new();
+    sandbox.git(&["rm", "--quiet", ".gitignore"]);
+    sandbox.git(&[
+        "-c",
+        "user.name=flow tests",
+        "-c",
+        "user.email=flow-tests@example.invalid",
+        "commit",
+        "--quiet",
+        "-m",
+        "No .gitignore",
+    ]);
+    // Python writes bytecode unless PYTHONDONTWRITEBYTECODE is non-empty: an
+    // empty value undoes the sandbox's default, as in a user's shell.
+    let run = sandbox.run(
+        &pipeline(),
+        "runs-tests-uncommitted",
+        &[("PYTHONDONTWRITEBYTECODE", "")],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.explain());
+    assert_eq!(run.outcome(), "succeeded");
+    let implement = run.log("implement", 1, 1);
+    assert!(
+        implement.contains("the tests left __pycache__/ in the repository"),
+        "the agent made no by-products, so this test proves nothing:\n{implement}"
+    );
+
+    let branch = assert_branch(&sandbox, &run);
+    assert_eq!(
+        commits_beyond_base(&sandbox, &run, &branch),
+        ["flow e2e: implement: mean() divides by len(values); tests pass"],
+        "flow-agent's commit only: none of by-products in create_pr"
+    );
+    let files = sandbox.git(&["ls-tree", "-r", "--name-only", &branch]);
+    assert!(
+        !files.contains("__pycache__") && !files.contains(".pyc"),
+        "by-products committed:\n{files}"
+    );
+    assert!(tests_pass_at(&sandbox, &branch));
+    assert!(
+        run.log("create_pr", 1, 1)
+            .contains("only build/test by-products are uncommitted"),
+        "{}",
+        run.log("create_pr", 1, 1)
+    );
+    assert!(
+        !run.artifact("cleanup", "uncommitted.patch").exists(),
+        "a patch of by-products only"
+    );
+    run.assert_cleaned_up();
+}
+
+/// `--repo` naming a folder that is not a git repository fails setup with
+/// git's reason, instead of trying to clone the folder.
+#[test]
+fn a_repo_folder_that_is_not_git_fails_setup_clearly() {
+    let mut sandbox = Sandbox::new();
+    let plain = sandbox.tmp.path().canonicalize().unwrap().join("plain");
+    std::fs::create_dir_all(plain.join("issues")).unwrap();
+    std::fs::copy(sandbox.repo.join("issues/1.md"), plain.join("issues/1.md")).unwrap();
+    sandbox.repo = plain.clone();
+    let run = sandbox.run(&pipeline(), "happy", &[("GIT_CEILING_DIRECTORIES", "/")]);
+
+    assert_eq!(run.code(), Some(1), "{}", run.explain());
+    assert_eq!(run.one("run_finished")["reason"], "setup");
+    let log = run.log("setup", 1, 1);
+    assert!(
+        log.contains(&format!(
+            "setup: --repo {} is a folder but not a git repository (git says: not a git repository",
+            plain.display()
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("cloning"), "{log}");
+    run.assert_cleaned_up();
+}
+
+/// `--repo` as a URL: the branch lives only in the clone, which cleanup keeps
+/// (it was not pushed), and create_pr says so instead of naming the URL.
+#[test]
+fn a_cloned_repo_url_keeps_the_branch_in_the_clone() {
+    let mut sandbox = Sandbox::new();
+    let origin = sandbox.repo.clone();
+    let url = format!("file://{}", origin.display());
+    sandbox.repo = PathBuf::from(&url);
+    let run = sandbox.run(&pipeline(), "happy", &[]);
+
+    assert_eq!(run.code(), Some(0), "{}", run.explain());
+    let clone = run.worktree();
+    let pr = run.log("create_pr", 1, 1);
+    assert!(
+        pr.contains(&format!(
+            "is kept only in the clone {} (not pushed)",
+            clone.display()
+        )),
+        "{pr}"
+    );
+    assert!(!pr.contains(&format!("kept in {url}")), "{pr}");
+    assert!(clone.join(".git").is_dir(), "cleanup removed the clone");
+    let branch = run.artifact_text("setup", "branch.txt").trim().to_string();
+    assert_eq!(git(&clone, &["branch", "--show-current"]), branch);
+    assert_eq!(
+        git(&clone, &["rev-list", "--count", "origin/main..HEAD"]),
+        "1"
+    );
+    assert!(
+        git(&origin, &["branch", "--list", "ai/*"]).is_empty(),
+        "the origin got a branch"
+    );
 }
 
 /// The `/proc` helpers the hang test relies on see a live process group and

@@ -16,7 +16,8 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
-const GOOD: &str = "flow good {\n  timeout 1m\n  param n: int = 1\n  stage a { run \"test $N = 7\" }\n}\n";
+const GOOD: &str =
+    "flow good {\n  timeout 1m\n  param n: int = 1\n  stage a { run \"test $N = 7\" }\n}\n";
 const BAD: &str = "flow bad {\n  timeout 1m\n  stage a { needs nope  run \"true\" }\n}\n";
 
 #[test]
@@ -24,9 +25,18 @@ fn check_exits_0_when_clean_1_on_errors_2_on_a_missing_path() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "good.flow", GOOD);
     write(dir.path(), "bad.flow", BAD);
-    assert_eq!(flow(dir.path(), &["check", "good.flow"]).status.code(), Some(0));
-    assert_eq!(flow(dir.path(), &["check", "bad.flow"]).status.code(), Some(1));
-    assert_eq!(flow(dir.path(), &["check", "missing.flow"]).status.code(), Some(2));
+    assert_eq!(
+        flow(dir.path(), &["check", "good.flow"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        flow(dir.path(), &["check", "bad.flow"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        flow(dir.path(), &["check", "missing.flow"]).status.code(),
+        Some(2)
+    );
     // A folder: every *.flow below it, errors from any file fail the check.
     let out = flow(dir.path(), &["check", "."]);
     assert_eq!(out.status.code(), Some(1));
@@ -43,7 +53,10 @@ fn check_json_gives_file_code_severity_spans_and_help() {
     assert_eq!(d["file"], "bad.flow");
     assert_eq!(d["code"], "F0003");
     assert_eq!(d["severity"], "error");
-    let (start, end) = (d["span"]["start"].as_u64().unwrap() as usize, d["span"]["end"].as_u64().unwrap() as usize);
+    let (start, end) = (
+        d["span"]["start"].as_u64().unwrap() as usize,
+        d["span"]["end"].as_u64().unwrap() as usize,
+    );
     assert_eq!(&BAD[start..end], "nope");
     assert_eq!(d["span"]["start_line"], 3);
     assert_eq!(d["span"]["start_column"], 19);
@@ -57,7 +70,10 @@ fn human_report_names_the_file_line_and_code_without_colour_when_piped() {
     let err = String::from_utf8(flow(dir.path(), &["check", "bad.flow"]).stderr).unwrap();
     assert!(err.contains("F0003"), "{err}");
     assert!(err.contains("bad.flow:3:19"), "{err}");
-    assert!(!err.contains('\u{1b}'), "colour escape in piped output: {err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour escape in piped output: {err}"
+    );
 }
 
 #[test]
@@ -70,7 +86,10 @@ fn explain_describes_every_code_and_rejects_unknown_ones() {
     assert!(text.contains("Fix:"));
     let list = String::from_utf8(flow(dir.path(), &["explain"]).stdout).unwrap();
     assert!(list.lines().count() >= 20);
-    assert_eq!(flow(dir.path(), &["explain", "F9999"]).status.code(), Some(2));
+    assert_eq!(
+        flow(dir.path(), &["explain", "F9999"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -80,9 +99,19 @@ fn graph_prints_needs_and_routes_as_dot_and_mermaid() {
     write(dir.path(), "g.flow", text);
     let dot = String::from_utf8(flow(dir.path(), &["graph", "g.flow"]).stdout).unwrap();
     assert!(dot.contains("\"a-b\" -> \"d\";"), "{dot}");
-    assert!(dot.contains("\"a-b\" -> \"c\" [style=dashed, label=\"failure\"]"), "{dot}");
-    let mermaid = String::from_utf8(flow(dir.path(), &["graph", "g.flow", "--format", "mermaid"]).stdout).unwrap();
-    assert!(mermaid.contains("s0[\"a-b\"]") && mermaid.contains("s0 --> s2") && mermaid.contains("s0 -. \"failure\" .-> s1"), "{mermaid}");
+    assert!(
+        dot.contains("\"a-b\" -> \"c\" [style=dashed, label=\"failure\"]"),
+        "{dot}"
+    );
+    let mermaid =
+        String::from_utf8(flow(dir.path(), &["graph", "g.flow", "--format", "mermaid"]).stdout)
+            .unwrap();
+    assert!(
+        mermaid.contains("s0[\"a-b\"]")
+            && mermaid.contains("s0 --> s2")
+            && mermaid.contains("s0 -. \"failure\" .-> s1"),
+        "{mermaid}"
+    );
 }
 
 #[test]
@@ -97,8 +126,18 @@ fn run_checks_params_before_anything_runs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--m'"));
     assert!(!dir.path().join(".flow").exists(), "nothing ran");
     // The right value runs and succeeds; the wrong one runs and fails.
-    assert_eq!(flow(dir.path(), &["run", "good.flow", "--quiet", "--n", "7"]).status.code(), Some(0));
-    assert_eq!(flow(dir.path(), &["run", "good.flow", "--quiet"]).status.code(), Some(1));
+    assert_eq!(
+        flow(dir.path(), &["run", "good.flow", "--quiet", "--n", "7"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        flow(dir.path(), &["run", "good.flow", "--quiet"])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -109,7 +148,10 @@ fn run_refuses_a_file_that_does_not_check_or_does_not_exist() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was run"));
     assert!(!dir.path().join(".flow").exists());
-    assert_eq!(flow(dir.path(), &["run", "missing.flow"]).status.code(), Some(2));
+    assert_eq!(
+        flow(dir.path(), &["run", "missing.flow"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -124,11 +166,24 @@ fn secrets_file_values_reach_the_stage_and_are_masked_in_logs() {
         .args(["run", "s.flow", "--secrets-file", "secrets.env"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let live = String::from_utf8_lossy(&out.stdout);
-    assert!(live.contains("[a] token=***") && !live.contains("p4ss"), "{live}");
+    assert!(
+        live.contains("[a] token=***") && !live.contains("p4ss"),
+        "{live}"
+    );
     let runs = dir.path().join(".flow/runs");
-    let run = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let log = std::fs::read_to_string(run.join("logs/a.1.1.log")).unwrap();
     assert_eq!(log, "token=***\n");
     // Without the file, a missing secret stops the run before any stage.
@@ -145,9 +200,16 @@ fn secrets_file_values_reach_the_stage_and_are_masked_in_logs() {
 #[test]
 fn quiet_run_shows_the_tail_of_the_failing_stage_log() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "f.flow", "flow f {\n  timeout 1m\n  stage a { run \"echo the reason; exit 4\" }\n}\n");
+    write(
+        dir.path(),
+        "f.flow",
+        "flow f {\n  timeout 1m\n  stage a { run \"echo the reason; exit 4\" }\n}\n",
+    );
     let out = flow(dir.path(), &["run", "f.flow", "--quiet"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("stage `a` failed; its log:") && err.contains("  | the reason"), "{err}");
+    assert!(
+        err.contains("stage `a` failed; its log:") && err.contains("  | the reason"),
+        "{err}"
+    );
 }

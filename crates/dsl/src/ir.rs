@@ -141,7 +141,7 @@ pub enum Value {
     Str(String),
     /// duration.
     Duration(Duration),
-    /// list<str>.
+    /// `list<str>`.
     List(Vec<String>),
 }
 
@@ -192,9 +192,9 @@ pub struct Stage {
     pub outputs: Vec<String>,
     /// `when`, evaluated when the stage would start.
     pub when: Option<CompiledExpr>,
-    /// Stage env: template arguments (upper-cased name, literal text) and
-    /// `env` items, in order. Values are expressions except template
-    /// arguments, which are [`EnvValue::Literal`].
+    /// Stage env: template arguments (upper-cased name, literal text; a
+    /// `skill` argument also `NAME_FILE`, a [`EnvValue::LibraryFile`]) and
+    /// `env` items (expressions), in order.
     pub env: Vec<(String, EnvValue)>,
     /// `status json`.
     pub status_json: bool,
@@ -219,6 +219,10 @@ pub struct Stage {
 pub enum EnvValue {
     /// Fixed text (template arguments).
     Literal(String),
+    /// A path relative to the stage's library folder (`skills/plan.md`, the
+    /// `NAME_FILE` of a `skill` argument); the runtime exports it absolute,
+    /// joined to the folder the library is materialised in.
+    LibraryFile(String),
     /// A rhai expression evaluated when the attempt starts.
     Expr(CompiledExpr),
 }

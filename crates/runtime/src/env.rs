@@ -8,9 +8,11 @@
 //! [`attempt_env`] builds the variables an attempt gets on top of the
 //! inherited environment, later entries winning:
 //! params and lets (names upper-cased), flow `env`, secrets, stage `env`
-//! (template arguments included), then `FLOW_RUN_ID`, `FLOW_NONCE`,
-//! `FLOW_FLOW`, `FLOW_STAGE`, `FLOW_ATTEMPT`, `FLOW_VISIT`, `FLOW_WORKSPACE`,
-//! `FLOW_RUN_DIR`, and for template stages `FLOW_LIB` and `SKILL_FILE`.
+//! (template arguments included; a [`EnvValue::LibraryFile`] such as a
+//! `skill` argument's `NAME_FILE` is made absolute against the stage's
+//! library folder), then `FLOW_RUN_ID`, `FLOW_NONCE`, `FLOW_FLOW`,
+//! `FLOW_STAGE`, `FLOW_ATTEMPT`, `FLOW_VISIT`, `FLOW_WORKSPACE`,
+//! `FLOW_RUN_DIR`, and for template stages `FLOW_LIB`.
 
 use flow_dsl::expr::{self, RunInfo, RunStore, StageSnapshot};
 use flow_dsl::ir::{CompiledExpr, EnvValue, Pipeline, Stage};
@@ -158,9 +160,18 @@ pub fn attempt_env(
         env.push((name.clone(), v));
     }
     env.extend(secrets.iter().cloned());
+    let path = |p: &Path| p.to_string_lossy().into_owned();
     for (name, value) in &stage.env {
         let v = match value {
             EnvValue::Literal(text) => text.clone(),
+            EnvValue::LibraryFile(file) => match place.lib {
+                Some(lib) => path(&lib.join(file)),
+                None => {
+                    return Err(format!(
+                        "env {name}: `{file}` is a library file, but the stage has no library"
+                    ))
+                }
+            },
             EnvValue::Expr(e) => exprs
                 .eval_string(e, stages)
                 .map_err(|m| format!("env {name}: {m}"))?,
@@ -168,7 +179,6 @@ pub fn attempt_env(
         env.push((name.clone(), v));
     }
     let run = place.run;
-    let path = |p: &Path| p.to_string_lossy().into_owned();
     env.extend([
         ("FLOW_RUN_ID".to_string(), run.id.clone()),
         ("FLOW_NONCE".to_string(), run.nonce.clone()),
@@ -181,30 +191,8 @@ pub fn attempt_env(
     ]);
     if let Some(lib) = place.lib {
         env.push(("FLOW_LIB".to_string(), path(lib)));
-        if let Some(file) = skill_file(&env, lib) {
-            env.push(("SKILL_FILE".to_string(), file));
-        }
     }
     Ok(dedup_last_wins(env))
-}
-
-/// `$SKILL_FILE` of a template stage: a relative `SKILL_FILE` the checker
-/// passed is made absolute against the library folder; otherwise a `SKILL`
-/// argument names `skills/<SKILL>.md`.
-fn skill_file(env: &[(String, String)], lib: &Path) -> Option<String> {
-    let get = |k: &str| {
-        env.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let file = match (get("SKILL_FILE"), get("SKILL")) {
-        (Some(f), _) if Path::new(f).is_absolute() => return None,
-        (Some(f), _) => lib.join(f),
-        (None, Some(skill)) if !skill.is_empty() => lib.join("skills").join(format!("{skill}.md")),
-        _ => return None,
-    };
-    Some(file.to_string_lossy().into_owned())
 }
 
 /// Keeps the last value of each name, in the order of first appearance.
@@ -286,27 +274,6 @@ mod tests {
             ),
             Ok("opus".into())
         );
-    }
-
-    #[test]
-    fn skill_file_resolution() {
-        let lib = Path::new("/lib/std");
-        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            skill_file(&env(&[("SKILL", "plan")]), lib).as_deref(),
-            Some("/lib/std/skills/plan.md")
-        );
-        assert_eq!(
-            skill_file(&env(&[("SKILL_FILE", "skills/x.md")]), lib).as_deref(),
-            Some("/lib/std/skills/x.md")
-        );
-        assert_eq!(skill_file(&env(&[("SKILL_FILE", "/abs.md")]), lib), None);
-        assert_eq!(skill_file(&env(&[]), lib), None);
     }
 
     #[test]

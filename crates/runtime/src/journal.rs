@@ -29,7 +29,8 @@ pub enum JournalEvent {
         run_id: String,
         /// Run nonce.
         nonce: String,
-        /// Param values as given to the run (env text form).
+        /// Param values (defaults included) as typed JSON: numbers, bools,
+        /// strings, lists of strings; a duration as whole seconds.
         params: serde_json::Map<String, serde_json::Value>,
         /// The `.flow` file, when known.
         file: Option<String>,
@@ -119,8 +120,16 @@ pub enum JournalEvent {
         /// Target stage.
         to: String,
     },
-    /// A stage will start again after a delay (retry or `again after`).
+    /// A failed attempt will be retried after the `retry … delay`.
     RetryScheduled {
+        /// Stage name.
+        stage: String,
+        /// The delay.
+        delay_ms: u64,
+    },
+    /// An `again after D` route fired: the stage starts a new visit after
+    /// the delay (a poll, not a retry).
+    AgainScheduled {
         /// Stage name.
         stage: String,
         /// The delay.

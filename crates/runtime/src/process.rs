@@ -83,7 +83,9 @@ pub struct AttemptReport {
     pub signal: Option<i32>,
     /// The stage timeout expired.
     pub timed_out: bool,
-    /// Killed on request (Ctrl-C, run timeout, unhandled failure elsewhere).
+    /// Killed on request: the run was cancelled (Ctrl-C, SIGTERM) or hit
+    /// the flow `timeout` (the scheduler's `KillRunning`). A failure of
+    /// another stage never kills a running attempt: it only stops new ones.
     pub cancelled: bool,
     /// The structured status object (`status json`).
     pub status_json: Option<Map<String, Value>>,

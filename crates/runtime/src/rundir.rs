@@ -13,9 +13,9 @@
 //! A run id is `YYYYMMDDTHHMMSSZ-<nonce>` (UTC), so ids sort by start time.
 
 use rand::Rng;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Alphabet of the nonce: lowercase letters and digits (safe in branch names).
 const NONCE_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -43,6 +43,7 @@ impl RunDir {
         let base = absolute(base)?;
         let runs = base.join("runs");
         std::fs::create_dir_all(&runs)?;
+        ignore_in_git(&base)?;
         // A clash needs the same second and the same 6-char nonce; retry anyway.
         for _ in 0..16 {
             let nonce = new_nonce();
@@ -102,6 +103,26 @@ impl RunDir {
     }
 }
 
+/// Contents of `<base>/.gitignore`: everything under the base is run output.
+pub const GITIGNORE: &str = "# Created by flow: runs are not source.\n*\n";
+
+/// Writes `<base>/.gitignore` (ignoring everything, itself included) unless
+/// the base already has one, so `.flow/` never shows up as untracked in the
+/// user's repository (as pytest does for `.pytest_cache`). An existing file
+/// is the user's and is left alone.
+fn ignore_in_git(base: &Path) -> io::Result<()> {
+    let path = base.join(".gitignore");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut f) => f.write_all(GITIGNORE.as_bytes()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The default base directory: `.flow` under the current directory.
 pub fn default_base() -> PathBuf {
     PathBuf::from(".flow")
@@ -123,70 +144,31 @@ fn absolute(p: &Path) -> io::Result<PathBuf> {
     }
 }
 
-/// Broken-down UTC time (no time-zone crate needed for UTC).
-struct Utc {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    min: u32,
-    sec: u32,
-    millis: u32,
-}
-
-fn utc(t: SystemTime) -> Utc {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    Utc {
-        year,
-        month,
-        day,
-        hour: (rem / 3600) as u32,
-        min: (rem % 3600 / 60) as u32,
-        sec: (rem % 60) as u32,
-        millis: d.subsec_millis(),
-    }
-}
-
-/// Days since 1970-01-01 to (year, month, day) — H. Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// `20261121T025300Z` (the run-id prefix).
+/// `20261121T025300Z` (the run-id prefix): [`rfc3339`] without separators
+/// or fraction.
 pub fn compact_utc(t: SystemTime) -> String {
-    let u = utc(t);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        u.year, u.month, u.day, u.hour, u.min, u.sec
-    )
+    humantime::format_rfc3339_seconds(in_range(t))
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect()
 }
 
 /// `2026-11-21T02:53:00.123Z` (RFC 3339, UTC, milliseconds).
 pub fn rfc3339(t: SystemTime) -> String {
-    let u = utc(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        u.year, u.month, u.day, u.hour, u.min, u.sec, u.millis
-    )
+    humantime::format_rfc3339_millis(in_range(t)).to_string()
+}
+
+/// `t` clamped to what humantime formats (1970 to the end of 9999; it
+/// panics outside), so a clock set far off cannot crash a run.
+fn in_range(t: SystemTime) -> SystemTime {
+    let last = UNIX_EPOCH + Duration::from_millis(253_402_300_799_999);
+    t.clamp(UNIX_EPOCH, last)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn formats_known_instants() {
@@ -197,6 +179,11 @@ mod tests {
         // A leap day.
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29T00:00:00Z
         assert_eq!(compact_utc(t), "20000229T000000Z");
+        // Out of humantime's range: clamped, not a panic.
+        let before = UNIX_EPOCH - Duration::from_secs(10);
+        assert_eq!(rfc3339(before), "1970-01-01T00:00:00.000Z");
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(compact_utc(far), "99991231T235959Z");
     }
 
     #[test]
@@ -225,5 +212,19 @@ mod tests {
         assert_eq!(nonce, a.nonce);
         assert_eq!(a.log("plan", 1, 2), a.root.join("logs/plan.1.2.log"));
         assert_eq!(a.attempt_dir("plan", 2, 1), a.root.join("stages/plan/2.1"));
+    }
+
+    #[test]
+    fn base_ignores_itself_in_git_and_keeps_a_users_gitignore() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join(".flow");
+        RunDir::create(&base).unwrap();
+        let ignore = base.join(".gitignore");
+        assert_eq!(std::fs::read_to_string(&ignore).unwrap(), GITIGNORE);
+        assert!(GITIGNORE.lines().any(|l| l == "*"));
+        // A second run leaves it; a user's own file is never overwritten.
+        std::fs::write(&ignore, "runs/\n").unwrap();
+        RunDir::create(&base).unwrap();
+        assert_eq!(std::fs::read_to_string(&ignore).unwrap(), "runs/\n");
     }
 }

@@ -34,7 +34,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use flow_dsl::expr::RunStore;
+use flow_dsl::expr::{NoRuns, RunStore};
 
 /// How much of a journal's end is read to find its last lifecycle event.
 /// `run_finished` is always the last line; a window without any lifecycle
@@ -181,6 +181,50 @@ impl RunDirStore {
 impl RunStore for RunDirStore {
     fn count_runs(&self, flow: &str, state: &str) -> i64 {
         self.count(flow, state, None)
+    }
+}
+
+/// What a run asks of the other runs of its project, through one object:
+/// how many are in a state (`runs(flow, state)` in expressions, the
+/// [`RunStore`] part) and a `concurrency` slot. Both answers come from the
+/// same store, so what `runs()` counts and what admission counts agree.
+pub trait ProjectStore: RunStore {
+    /// Asks for one of `limit` slots of `flow` for the run `own_id`; calls
+    /// `admit` (which journals `run_admitted`) while the slot is held. See
+    /// [`RunDirStore::try_take_slot`].
+    fn take_slot(
+        &self,
+        flow: &str,
+        own_id: &str,
+        limit: u32,
+        admit: &mut dyn FnMut() -> io::Result<()>,
+    ) -> io::Result<Slot>;
+}
+
+impl ProjectStore for RunDirStore {
+    fn take_slot(
+        &self,
+        flow: &str,
+        own_id: &str,
+        limit: u32,
+        admit: &mut dyn FnMut() -> io::Result<()>,
+    ) -> io::Result<Slot> {
+        self.try_take_slot(flow, own_id, limit, admit)
+    }
+}
+
+/// A run alone in its world: `runs()` answers 0 and a slot is always free
+/// (`admit` is still called, so the journal reads the same).
+impl ProjectStore for NoRuns {
+    fn take_slot(
+        &self,
+        _flow: &str,
+        _own_id: &str,
+        _limit: u32,
+        admit: &mut dyn FnMut() -> io::Result<()>,
+    ) -> io::Result<Slot> {
+        admit()?;
+        Ok(Slot::Taken)
     }
 }
 

@@ -441,7 +441,9 @@ async fn library_is_materialised_for_template_stages() {
             "plan",
             "\"$FLOW_LIB/bin/hello\"; cat \"$SKILL_FILE\"",
             |s| {
-                s.library(0).env_literal("SKILL", "plan");
+                s.library(0)
+                    .env_literal("SKILL", "plan")
+                    .env_library_file("SKILL_FILE", "skills/plan.md");
             },
         )
         .build();
@@ -456,4 +458,33 @@ async fn library_is_materialised_for_template_stages() {
         read(r.run_dir.join("logs/plan.1.1.log")),
         "hello from plan\n# Plan\n"
     );
+}
+
+/// A `skill`-typed template parameter not named `skill` (here `method`) gets
+/// `$METHOD_FILE`, the absolute path of the skill file in the library: the
+/// checker emits a library-relative file, the runtime makes it absolute.
+#[tokio::test]
+async fn every_skill_param_exports_an_absolute_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(project.join("skills")).unwrap();
+    std::fs::write(project.join("skills/tdd.md"), "# TDD\n").unwrap();
+    let text = r#"
+template coder(method: skill) {
+  run """
+    case "$METHOD_FILE" in /*) ;; *) echo "not absolute: $METHOD_FILE"; exit 2 ;; esac
+    echo "$METHOD"; cat "$METHOD_FILE"
+  """
+}
+flow f {
+  stage code: coder(method: "tdd") { timeout 1m }
+}
+"#;
+    let checked = flow_dsl::check_source("f.flow", text, &project);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    let p = checked.pipeline.expect("a pipeline");
+    let r = go(&p, &tmp.path().join("base")).await;
+    let log = read(r.run_dir.join("logs/code.1.1.log"));
+    assert_eq!(r.outcome, RunOutcome::Succeeded, "{log}");
+    assert_eq!(log, "tdd\n# TDD\n");
 }

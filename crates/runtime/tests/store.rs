@@ -8,7 +8,7 @@ use flow_dsl::ir::Pipeline;
 use flow_runtime::journal::read_journal;
 use flow_runtime::run::{run, RunOptions, RunReport};
 use flow_runtime::scheduler::RunOutcome;
-use flow_runtime::store::RunDirStore;
+use flow_runtime::store::{ProjectStore, RunDirStore, Slot};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -112,4 +112,79 @@ async fn store_concurrency_two_runs_both_at_once() {
         assert!(ts_of(&ev, "run_queued").is_none(), "{ev:?}");
         assert!(ts_of(&ev, "run_admitted").is_some(), "{ev:?}");
     }
+}
+
+/// Busy for the first `busy` asks, then admits; counts every call.
+struct ScriptedStore {
+    busy: u32,
+    asks: std::sync::Mutex<u32>,
+}
+
+impl flow_dsl::expr::RunStore for ScriptedStore {
+    fn count_runs(&self, _flow: &str, _state: &str) -> i64 {
+        7
+    }
+}
+
+impl ProjectStore for ScriptedStore {
+    fn take_slot(
+        &self,
+        _flow: &str,
+        _own_id: &str,
+        _limit: u32,
+        admit: &mut dyn FnMut() -> std::io::Result<()>,
+    ) -> std::io::Result<Slot> {
+        let mut asks = self.asks.lock().unwrap();
+        *asks += 1;
+        if *asks <= self.busy {
+            return Ok(Slot::Busy { running: 3 });
+        }
+        admit()?;
+        Ok(Slot::Taken)
+    }
+}
+
+#[tokio::test]
+async fn store_given_in_options_answers_both_runs_and_concurrency() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(ScriptedStore {
+        busy: 2,
+        asks: std::sync::Mutex::new(0),
+    });
+    let mut p = Flow::new("f")
+        .let_("seen", r#"runs("f", "running")"#)
+        .stage("a", "echo \"$SEEN\" > \"$FLOW_WORKSPACE/seen\"", |_| {})
+        .build();
+    p.concurrency = Some(1);
+    let o = RunOptions {
+        store: store.clone(),
+        ..opts(tmp.path())
+    };
+    let r = run(&p, o).await.unwrap();
+    assert_eq!(r.outcome, RunOutcome::Succeeded);
+    assert_eq!(
+        *store.asks.lock().unwrap(),
+        3,
+        "the queue asked the given store"
+    );
+    let ev = events(&r);
+    let queued = ev.iter().find(|e| e["event"] == "run_queued").unwrap();
+    assert_eq!(queued["running"], 3);
+    assert!(ts_of(&ev, "run_admitted").is_some(), "{ev:?}");
+    let seen = std::fs::read_to_string(r.run_dir.join("workspace/seen")).unwrap();
+    assert_eq!(seen.trim(), "7", "`runs()` asked the same store");
+}
+
+#[tokio::test]
+async fn store_default_is_a_run_alone_which_never_queues() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = RunOptions {
+        base_dir: tmp.path().to_path_buf(),
+        quiet: true,
+        ..RunOptions::default()
+    };
+    let r = run(&sleepy(1), o).await.unwrap();
+    let ev = events(&r);
+    assert!(ts_of(&ev, "run_queued").is_none(), "{ev:?}");
+    assert!(ts_of(&ev, "run_admitted").is_some(), "{ev:?}");
 }

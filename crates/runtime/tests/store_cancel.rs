@@ -8,9 +8,11 @@ use common::Flow;
 use flow_runtime::journal::read_journal;
 use flow_runtime::run::{run, RunOptions};
 use flow_runtime::scheduler::RunOutcome;
+use flow_runtime::store::RunDirStore;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Journals under `<base>/runs/` holding a `run_queued` event.
@@ -36,6 +38,7 @@ async fn store_sigterm_cancels_a_queued_run() {
         base_dir: base.clone(),
         quiet: true,
         handle_signals,
+        store: Arc::new(RunDirStore::new(&base)),
         ..RunOptions::default()
     };
     let holder = {

@@ -54,7 +54,10 @@ pub fn render(p: &Pipeline, format: Format) -> String {
                 out.push_str(&format!("  s{i}{l}\"{}\"{r}\n", s.name));
             }
             for e in p.graph.edge_references() {
-                let (a, b) = (format!("s{}", e.source().index()), format!("s{}", e.target().index()));
+                let (a, b) = (
+                    format!("s{}", e.source().index()),
+                    format!("s{}", e.target().index()),
+                );
                 match e.weight() {
                     EdgeKind::Needs => out.push_str(&format!("  {a} --> {b}\n")),
                     EdgeKind::Route(on) => out.push_str(&format!(

@@ -126,7 +126,11 @@ fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool) {
     for stage in &report.stages {
         let failed_run = matches!(
             stage.outcome,
-            Some(StageOutcome::Failed { handled: false, allowed: false, .. })
+            Some(StageOutcome::Failed {
+                handled: false,
+                allowed: false,
+                ..
+            })
         );
         if !failed_run {
             continue;
@@ -134,7 +138,11 @@ fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool) {
         let Some(log) = latest_log(&report.run_dir.join("logs"), &stage.name) else {
             continue;
         };
-        eprintln!("\nstage `{}` failed; its log: {}", stage.name, log.display());
+        eprintln!(
+            "\nstage `{}` failed; its log: {}",
+            stage.name,
+            log.display()
+        );
         if quiet {
             if let Ok(text) = std::fs::read(&log) {
                 let text = String::from_utf8_lossy(&text);
@@ -158,7 +166,10 @@ fn latest_log(dir: &Path, stage: &str) -> Option<std::path::PathBuf> {
             let name = e.file_name().to_string_lossy().to_string();
             let rest = name.strip_prefix(&prefix)?.strip_suffix(".log")?;
             let (visit, attempt) = rest.split_once('.')?;
-            Some(((visit.parse::<u32>().ok()?, attempt.parse::<u32>().ok()?), e.path()))
+            Some((
+                (visit.parse::<u32>().ok()?, attempt.parse::<u32>().ok()?),
+                e.path(),
+            ))
         })
         .max_by_key(|(key, _)| *key)
         .map(|(_, path)| path)

@@ -5,10 +5,11 @@
 //!
 //! Template stages: each template argument (defaults included) becomes a
 //! stage env entry [`EnvValue::Literal`] named after the parameter,
-//! upper-cased (`skill` → `SKILL`); a `skill`-typed argument also gives
-//! `NAME_FILE` (`SKILL_FILE`) = the skill file's path **relative to the
-//! library** (`skills/plan.md`). The runtime makes it absolute by prefixing
-//! the library's folder (`$FLOW_LIB`, from [`Stage::library`]). A template of
+//! upper-cased (`skill` → `SKILL`, `method` → `METHOD`); every `skill`-typed
+//! argument also gives `NAME_FILE` (`SKILL_FILE`, `METHOD_FILE`) =
+//! [`EnvValue::LibraryFile`], the skill file's path **relative to the
+//! library** (`skills/plan.md`). The runtime makes it absolute against the
+//! library's folder (`$FLOW_LIB`, from [`Stage::library`]). A template of
 //! the flow's own file gets a library named `local` whose folder is the
 //! file's folder.
 
@@ -136,11 +137,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 libraries.len() - 1
             }),
         });
-        let mut stage_env: Vec<(String, EnvValue)> = s
-            .args_env
-            .iter()
-            .map(|(k, v)| (k.clone(), EnvValue::Literal(v.clone())))
-            .collect();
+        let mut stage_env: Vec<(String, EnvValue)> = s.args_env.clone();
         for e in &s.env {
             if let Some(c) = compiler.compile(e.expr, &variables, e.src, diags) {
                 stage_env.push((e.name.node.clone(), EnvValue::Expr(c)));

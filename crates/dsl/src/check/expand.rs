@@ -6,6 +6,7 @@
 use super::templates::{self, LibRef};
 use crate::ast::{DurationLit, Expr, Ident, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem};
 use crate::diagnostic::Diagnostic;
+use crate::ir::EnvValue;
 use crate::load::Loaded;
 use crate::span::{SourceId, Span};
 
@@ -45,8 +46,9 @@ pub(crate) struct Expanded<'a> {
     pub src: SourceId,
     /// The library of its template, if built from one.
     pub library: Option<LibRef>,
-    /// Template arguments (defaults included) as env: upper-cased name → text.
-    pub args_env: Vec<(String, String)>,
+    /// Template arguments (defaults included) as env: upper-cased name →
+    /// text, and `NAME_FILE` → library file for `skill` parameters.
+    pub args_env: Vec<(String, EnvValue)>,
     /// `needs`, the template's first.
     pub needs: Vec<At<'a, Ident>>,
     /// `run`.

@@ -4,7 +4,7 @@
 use super::{names, params, settings, suggest};
 use crate::ast::{ParamDecl, Template, TemplateCall, TypeName};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{ParamType, Value};
+use crate::ir::{EnvValue, ParamType, Value};
 use crate::load::Loaded;
 use crate::span::{SourceId, Span};
 use std::collections::{BTreeSet, HashMap};
@@ -244,14 +244,15 @@ pub(crate) fn resolve<'a>(
 
 /// Checks the arguments of `call` against `found`'s parameters and returns
 /// them (defaults included) as env entries: the upper-cased parameter name →
-/// the value's text, and for a `skill` parameter also `NAME_FILE` → the skill
-/// file's path relative to the library (`skills/plan.md`).
+/// the value's text ([`EnvValue::Literal`]), and for every `skill`-typed
+/// parameter, whatever its name, also `NAME_FILE` → the skill file's path
+/// relative to the library ([`EnvValue::LibraryFile`] `skills/plan.md`).
 pub(crate) fn args(
     call: &TemplateCall,
     found: &Found,
     src: SourceId,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<(String, String)> {
+) -> Vec<(String, EnvValue)> {
     let params = &found.template.params;
     let signature = || {
         let list: Vec<String> = params
@@ -349,12 +350,13 @@ pub(crate) fn args(
         };
         let upper = name.to_uppercase();
         let skill_file = match (type_of(&p.ty.node), &value) {
-            (Some(ParamType::Skill), Value::Str(skill)) => {
-                Some((format!("{upper}_FILE"), format!("skills/{skill}.md")))
-            }
+            (Some(ParamType::Skill), Value::Str(skill)) => Some((
+                format!("{upper}_FILE"),
+                EnvValue::LibraryFile(format!("skills/{skill}.md")),
+            )),
             _ => None,
         };
-        env.push((upper, value.to_env()));
+        env.push((upper, EnvValue::Literal(value.to_env())));
         env.extend(skill_file);
     }
     env

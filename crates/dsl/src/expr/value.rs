@@ -5,7 +5,7 @@ use crate::ir;
 use rhai::{Array, Dynamic, Map, Scope, FLOAT, INT};
 
 /// A flow value as rhai sees it: int → INT, float → FLOAT, bool, str/path →
-/// string, duration → INT seconds, list<str> → array of strings.
+/// string, duration → INT seconds, `list<str>` → array of strings.
 pub fn to_dynamic(v: &ir::Value) -> Dynamic {
     match v {
         ir::Value::Int(i) => Dynamic::from_int(*i as INT),

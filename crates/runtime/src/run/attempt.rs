@@ -1,5 +1,9 @@
 //! One attempt as the driver performs it: wait for a job slot, prepare the
 //! working directory, run, collect outputs, journal, report back.
+//!
+//! The `▶ started` notice is printed here, right after `stage_started` is
+//! journaled (once the process is spawned), so an attempt cancelled while
+//! it waits for a `--jobs` slot, or one that cannot start, never prints it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -141,12 +145,25 @@ async fn run_job(
             pid: Some(pid),
             dir,
         });
+        // After the journal line (journal before report), before any output.
+        shared.sink.notice(&started_notice(job));
     })
     .await;
     if report.pid.is_some() {
         collect(job, shared, &report).await;
     }
     report
+}
+
+/// The live line for a spawned attempt: `▶ build started`, with
+/// `(visit 2, attempt 1)` after the first.
+fn started_notice(job: &AttemptJob) -> String {
+    let (visit, attempt) = (job.visit, job.attempt);
+    if visit > 1 || attempt > 1 {
+        format!("▶ {} started (visit {visit}, attempt {attempt})", job.name)
+    } else {
+        format!("▶ {} started", job.name)
+    }
 }
 
 /// Collects outputs (and result.json) after an attempt that ran. A problem

@@ -235,14 +235,24 @@ impl Driver<'_> {
 
     /// Performs decisions in order; returns the run outcome at the end.
     fn perform(&mut self, decisions: Vec<Decision>) -> Option<RunOutcome> {
+        // The stage of a `Routed { from, to: from }` (an `again` route) just
+        // performed: the scheduler follows it directly with the poll's
+        // `StartAfter`, which tells an `again after` wait from a retry delay.
+        let mut again_route: Option<StageId> = None;
         for decision in decisions {
+            let routed_again = match &decision {
+                Decision::Routed { from, to, .. } if from == to => Some(*from),
+                _ => None,
+            };
             match decision {
                 Decision::Start {
                     stage,
                     visit,
                     attempt,
                 } => self.start(stage, visit, attempt),
-                Decision::StartAfter { stage, delay } => self.start_after(stage, delay),
+                Decision::StartAfter { stage, delay } => {
+                    self.start_after(stage, delay, again_route == Some(stage))
+                }
                 Decision::KillRunning => {
                     for kill in self.live.values() {
                         let _ = kill.send(true);
@@ -276,6 +286,7 @@ impl Driver<'_> {
                     return Some(outcome);
                 }
             }
+            again_route = routed_again;
         }
         None
     }
@@ -325,29 +336,27 @@ impl Driver<'_> {
                 .collect(),
             artifacts: setup.dir.artifacts(&stage.name),
         };
-        let again = if visit > 1 || attempt > 1 {
-            format!(" (visit {visit}, attempt {attempt})")
-        } else {
-            String::new()
-        };
-        self.setup
-            .sink
-            .notice(&format!("▶ {} started{again}", stage.name));
+        // The `▶ started` notice comes from the attempt task, after the
+        // spawn and its `stage_started` line.
         let (kill, kill_rx) = watch::channel(false);
         self.live.insert(id, kill);
         tokio::spawn(attempt::perform(job, self.shared.clone(), kill_rx));
     }
 
-    fn start_after(&mut self, id: StageId, delay: Duration) {
+    /// Journals the wait (`again_scheduled` for an `again after` poll,
+    /// `retry_scheduled` for a retry), then prints it, then arms the timer.
+    fn start_after(&mut self, id: StageId, delay: Duration, again: bool) {
+        let (stage, delay_ms) = (self.name(id).to_string(), delay.as_millis() as u64);
+        self.journal(&if again {
+            JournalEvent::AgainScheduled { stage, delay_ms }
+        } else {
+            JournalEvent::RetryScheduled { stage, delay_ms }
+        });
         self.setup.sink.notice(&format!(
             "⏲ {} starts again in {:.1}s",
             self.name(id),
             delay.as_secs_f64()
         ));
-        self.journal(&JournalEvent::RetryScheduled {
-            stage: self.name(id).to_string(),
-            delay_ms: delay.as_millis() as u64,
-        });
         let tx = self.shared.tx.clone();
         self.pending_timers += 1;
         self.timers.push(tokio::spawn(async move {

@@ -34,6 +34,7 @@ use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
 use crate::rundir::{self, RunDir};
 use crate::scheduler::RunOutcome;
+use crate::store::ProjectStore;
 
 /// How to run.
 pub struct RunOptions {
@@ -55,8 +56,17 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// Where live output goes instead of the terminal (tests).
     pub sink: Option<Arc<dyn OutputSink>>,
-    /// Answers `runs(flow, state)` in expressions.
-    pub store: Arc<dyn RunStore>,
+    /// The other runs of the project, as this run sees them: the one object
+    /// that answers `runs(flow, state)` in expressions *and* hands out
+    /// `concurrency` slots, so the two always agree. Give
+    /// [`RunDirStore::new`]`(base_dir)` over the same `base_dir`, as the CLI
+    /// does. The default, [`NoRuns`], is a run alone in its world: `runs()`
+    /// answers 0 and `concurrency` always admits at once (no run queues).
+    /// It is a separate field, not built from `base_dir`, so that a test or
+    /// an embedder can give another store (e.g. a scripted one).
+    ///
+    /// [`RunDirStore::new`]: crate::store::RunDirStore::new
+    pub store: Arc<dyn ProjectStore>,
 }
 
 impl Default for RunOptions {
@@ -72,6 +82,16 @@ impl Default for RunOptions {
             sink: None,
             store: Arc::new(NoRuns),
         }
+    }
+}
+
+/// The [`RunStore`] view of a [`ProjectStore`], for the expression engine
+/// (no trait upcasting: the crate supports Rust 1.85).
+struct Counts(Arc<dyn ProjectStore>);
+
+impl RunStore for Counts {
+    fn count_runs(&self, flow: &str, state: &str) -> i64 {
+        self.0.count_runs(flow, state)
     }
 }
 
@@ -137,7 +157,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         nonce: dir.nonce.clone(),
         flow: pipeline.name.clone(),
     };
-    let mut exprs = Exprs::new(opts.store.clone(), info);
+    let mut exprs = Exprs::new(Arc::new(Counts(opts.store.clone())), info);
     for (name, value) in &params {
         exprs.add_param(name, value);
     }
@@ -174,7 +194,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     }
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
-            base: opts.base_dir.clone(),
+            store: opts.store.clone(),
             dir: &dir,
             pipeline,
             limit,

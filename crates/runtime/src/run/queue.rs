@@ -1,6 +1,7 @@
 //! Waiting for a `concurrency` slot.
 //!
-//! A run of a flow with `concurrency N` asks the [`RunDirStore`] for a slot
+//! A run of a flow with `concurrency N` asks its [`ProjectStore`] (the one
+//! in `RunOptions::store`, the same that answers `runs()`) for a slot
 //! after `skip if` (a skipped run never waits) and before the `let`s (they
 //! may read the world the run will act in, so they see it after the wait).
 //! When the flow is full it journals `run_queued` once and retries with
@@ -8,7 +9,6 @@
 //! never dropped. Ctrl-C / SIGTERM while queued (when the run handles
 //! signals) ends it `cancelled` without running anything.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use super::{driver, io, RunError};
 use crate::journal::{Journal, JournalEvent};
 use crate::rundir::RunDir;
 use crate::scheduler::RunOutcome;
-use crate::store::{RunDirStore, Slot};
+use crate::store::{ProjectStore, Slot};
 
 /// First pause between two tries.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -26,8 +26,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// A run asking for a slot.
 pub(super) struct Turn<'a> {
-    /// `<base>` of the project (`--runs-dir`).
-    pub base: PathBuf,
+    /// The project's runs (`RunOptions::store`).
+    pub store: Arc<dyn ProjectStore>,
     pub dir: &'a RunDir,
     pub pipeline: &'a flow_dsl::ir::Pipeline,
     pub limit: u32,
@@ -40,17 +40,16 @@ pub(super) struct Turn<'a> {
 /// Waits for a slot. `Ok(None)`: admitted, go on; `Ok(Some(report))`: the
 /// run was cancelled while queued (already journaled as finished).
 pub(super) async fn wait_for_slot(turn: Turn<'_>) -> Result<Option<RunReport>, RunError> {
-    let store = RunDirStore::new(turn.base.clone());
     let mut cancel = driver::Signals::new(turn.handle_signals);
     let mut queued: Option<Instant> = None;
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let (store, journal) = (store.clone(), turn.journal.clone());
+        let (store, journal) = (turn.store.clone(), turn.journal.clone());
         let (flow, id, limit) = (turn.pipeline.name.clone(), turn.dir.id.clone(), turn.limit);
         let waited_ms = queued.map_or(0, |q| q.elapsed().as_millis() as u64);
         // flock blocks: keep it off the async workers.
         let slot = tokio::task::spawn_blocking(move || {
-            store.try_take_slot(&flow, &id, limit, || {
+            store.take_slot(&flow, &id, limit, &mut || {
                 journal.append(&JournalEvent::RunAdmitted { waited_ms })
             })
         })

@@ -150,7 +150,9 @@ pub enum Decision {
         attempt: u32,
     },
     /// Wait `delay`, then send [`Event::TimerFired`] for this stage (retry
-    /// delay, `again after`).
+    /// delay, `again after`). The wait of an `again after` route directly
+    /// follows its [`Decision::Routed`] with `from == to == stage` (the
+    /// driver journals it as `again_scheduled`, a retry as `retry_scheduled`).
     StartAfter {
         /// The stage.
         stage: StageId,

@@ -60,6 +60,14 @@ impl StageDef {
             .push((name.into(), EnvValue::Literal(text.into())));
         self
     }
+    /// `name` = `file` relative to the stage's library folder (what the
+    /// checker emits for a `skill` argument's `NAME_FILE`).
+    pub fn env_library_file(&mut self, name: &str, file: &str) -> &mut Self {
+        self.stage
+            .env
+            .push((name.into(), EnvValue::LibraryFile(file.into())));
+        self
+    }
     pub fn status_json(&mut self) -> &mut Self {
         self.stage.status_json = true;
         self

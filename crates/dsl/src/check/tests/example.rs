@@ -105,7 +105,13 @@ fn ai_implement_checks_clean_with_std() {
         })
     };
     assert_eq!(literal("SKILL").as_deref(), Some("plan"));
-    assert_eq!(literal("SKILL_FILE").as_deref(), Some("skills/plan.md"));
+    assert_eq!(
+        literal("SKILL_FILE"),
+        None,
+        "a library file, not literal text"
+    );
+    assert!(plan.env.iter().any(|(k, v)| k == "SKILL_FILE"
+        && matches!(v, EnvValue::LibraryFile(f) if f == "skills/plan.md")));
     assert_eq!(plan.grace, std::time::Duration::from_secs(10));
 
     let implement = p.stage(id("implement"));

@@ -40,28 +40,14 @@ fn expansion_merges_template_then_stage() {
     assert_eq!(s.outputs, ["conversation.md", "PLAN.md"]);
     assert!(s.status_json);
     assert_eq!(s.script, "agent");
-    let env: Vec<(&str, Option<&str>)> = s
-        .env
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str(),
-                if let EnvValue::Literal(l) = v {
-                    Some(l.as_str())
-                } else {
-                    None
-                },
-            )
-        })
-        .collect();
     assert_eq!(
-        env,
+        env_kinds(&s.env),
         [
-            ("SKILL", Some("plan")),
-            ("SKILL_FILE", Some("skills/plan.md")),
-            ("TRIES", Some("2")),
-            ("MODE", None),
-            ("MODE2", None)
+            "SKILL: literal plan",
+            "SKILL_FILE: library skills/plan.md",
+            "TRIES: literal 2",
+            "MODE: expr",
+            "MODE2: expr"
         ]
     );
     let lib = &p.libraries[s.library.unwrap()];
@@ -219,10 +205,48 @@ fn local_template_with_local_skills() {
 }
 
 #[test]
+fn every_skill_param_gets_a_library_file_whatever_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("skills")).unwrap();
+    std::fs::write(dir.path().join("skills/fix.md"), "# fix").unwrap();
+    std::fs::write(dir.path().join("skills/tdd.md"), "# tdd").unwrap();
+    let text = format!(
+        "template a(method: skill, skill: skill = \"fix\") {{ run \"go\" }}\n{}",
+        flow("  stage s: a(method: \"tdd\") { }")
+    );
+    let c = check_in(dir.path(), &text);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    assert_eq!(
+        env_kinds(&p.stages[0].env),
+        [
+            "METHOD: literal tdd",
+            "METHOD_FILE: library skills/tdd.md",
+            "SKILL: literal fix",
+            "SKILL_FILE: library skills/fix.md",
+        ]
+    );
+}
+
+#[test]
 fn std_templates_check_clean() {
     let c = check(&format!(
         "use std\n{}",
         flow("  stage t: std.test() { }\n  stage p: std.agent(skill: \"plan\") { needs t }")
     ));
     assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+/// A stage env as `NAME: literal TEXT`, `NAME: library PATH`, `NAME: expr`.
+fn env_kinds(env: &[(String, EnvValue)]) -> Vec<String> {
+    env.iter()
+        .map(|(k, v)| {
+            let kind = match v {
+                EnvValue::Literal(l) => format!("literal {l}"),
+                EnvValue::LibraryFile(f) => format!("library {f}"),
+                EnvValue::Expr(_) => "expr".to_string(),
+            };
+            format!("{k}: {kind}")
+        })
+        .collect()
 }
