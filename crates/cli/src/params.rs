@@ -22,7 +22,7 @@ pub struct RunArgs {
     pub runs_dir: Option<PathBuf>,
     /// `--secrets-file FILE`: `NAME=value` lines for the flow's secrets.
     pub secrets_file: Option<PathBuf>,
-    /// Every param with its value (given or default), in declaration order.
+    /// The params given on the command line, typed, in declaration order.
     pub params: Vec<(String, Value)>,
 }
 
@@ -34,24 +34,20 @@ pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs
     let cmd = command(pipeline, file)?;
     let argv = std::iter::once(format!("flow run {file}")).chain(args.iter().cloned());
     let m = cmd.clone().try_get_matches_from(argv)?;
+    // Only the params given: the runtime fills in defaults (and makes `path`
+    // values absolute), for every caller alike.
     let mut params = Vec::new();
     for p in &pipeline.params {
-        let value = match m.get_many::<String>(&p.name) {
-            Some(raw) => {
-                let raw: Vec<&String> = raw.collect();
-                parse_value(p.ty, &raw).map_err(|e| {
-                    cmd.clone().error(
-                        clap::error::ErrorKind::ValueValidation,
-                        format!("--{}: {e}", p.name),
-                    )
-                })?
-            }
-            None => match &p.default {
-                Some(d) => d.clone(),
-                None => unreachable!("clap enforces required params"),
-            },
-        };
-        params.push((p.name.clone(), absolutise(p.ty, value)));
+        if let Some(raw) = m.get_many::<String>(&p.name) {
+            let raw: Vec<&String> = raw.collect();
+            let value = parse_value(p.ty, &raw).map_err(|e| {
+                cmd.clone().error(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("--{}: {e}", p.name),
+                )
+            })?;
+            params.push((p.name.clone(), value));
+        }
     }
     Ok(RunArgs {
         jobs: m.get_one::<usize>("jobs").copied(),
@@ -164,30 +160,6 @@ pub fn parse_value(ty: ParamType, raw: &[&String]) -> Result<Value, String> {
         ),
         ParamType::Str | ParamType::Path | ParamType::Skill => Value::Str(one.to_string()),
     })
-}
-
-/// A `path` param that names a local path is made absolute against the
-/// current folder, because stages run in their own folders under the run
-/// directory. URLs (`scheme://…`, `user@host:…`) are kept as given.
-fn absolutise(ty: ParamType, value: Value) -> Value {
-    match (ty, value) {
-        (ParamType::Path, Value::Str(s)) if !is_remote(&s) && !s.is_empty() => {
-            let abs = std::path::absolute(&s).unwrap_or_else(|_| PathBuf::from(&s));
-            Value::Str(normalise(&abs).display().to_string())
-        }
-        (_, v) => v,
-    }
-}
-
-fn is_remote(s: &str) -> bool {
-    s.contains("://") || (s.contains('@') && s.contains(':'))
-}
-
-/// Removes `.` components (`/repo/.` → `/repo`) without touching symlinks.
-fn normalise(p: &std::path::Path) -> PathBuf {
-    p.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
 }
 
 fn parse_jobs(s: &str) -> Result<usize, String> {

@@ -56,7 +56,7 @@ impl Exprs {
     /// Evaluates a `let` and adds it like a param.
     pub fn add_let(&mut self, name: &str, e: &CompiledExpr) -> Result<(), String> {
         let value = expr::eval_dynamic(&self.engine, &e.ast, &mut self.scope(&[]))?;
-        let text = dynamic_text(&value).ok_or_else(|| {
+        let text = flow_dsl::expr::dynamic_text(&value).ok_or_else(|| {
             format!(
                 "`let {name}` must give text, a number, a bool or a list, not {}",
                 value.type_name()
@@ -98,34 +98,6 @@ impl Exprs {
             self.process_env.iter().cloned(),
         )
     }
-}
-
-/// Text of a `let` value: scalars as written, arrays of scalars joined by `,`.
-fn dynamic_text(v: &Dynamic) -> Option<String> {
-    fn scalar(v: &Dynamic) -> Option<String> {
-        if v.is_string() {
-            v.clone().into_string().ok()
-        } else if let Ok(i) = v.as_int() {
-            Some(i.to_string())
-        } else if let Ok(x) = v.as_float() {
-            Some(x.to_string())
-        } else if let Ok(b) = v.as_bool() {
-            Some(b.to_string())
-        } else if let Ok(c) = v.as_char() {
-            Some(c.to_string())
-        } else {
-            None
-        }
-    }
-    if v.is_array() {
-        let items = v.clone().into_array().ok()?;
-        return items
-            .iter()
-            .map(scalar)
-            .collect::<Option<Vec<_>>>()
-            .map(|t| t.join(","));
-    }
-    scalar(v)
 }
 
 /// Where an attempt runs, for its `FLOW_*` variables.

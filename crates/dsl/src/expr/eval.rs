@@ -28,20 +28,24 @@ pub fn eval_bool(engine: &Engine, ast: &AST, scope: &mut Scope) -> Result<bool, 
 /// errors.
 pub fn eval_string(engine: &Engine, ast: &AST, scope: &mut Scope) -> Result<String, String> {
     let value = eval_dynamic(engine, ast, scope)?;
-    if let Some(text) = scalar_text(&value) {
-        return Ok(text);
+    dynamic_text(&value).ok_or_else(|| {
+        format!(
+            "the expression must give text, a number or a bool, but it gave {}",
+            show(&value)
+        )
+    })
+}
+
+/// The text a value is exported as: a string, int, float, bool or char as
+/// written; an array of those joined by `,` (as `list<str>` params are);
+/// `None` for anything else (maps, `()`, nested arrays).
+pub fn dynamic_text(value: &Dynamic) -> Option<String> {
+    if let Some(text) = scalar_text(value) {
+        return Some(text);
     }
-    if value.is_array() {
-        let items = value.clone().into_array().unwrap_or_default();
-        let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
-        if let Some(texts) = texts {
-            return Ok(texts.join(","));
-        }
-    }
-    Err(format!(
-        "the expression must give text, a number or a bool, but it gave {}",
-        show(&value)
-    ))
+    let items = value.clone().into_array().ok()?;
+    let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
+    texts.map(|t| t.join(","))
 }
 
 /// The text of a string, int, float, bool or char.

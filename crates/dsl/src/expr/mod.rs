@@ -42,7 +42,7 @@ pub use engine::{
     engine, NoRuns, RunStore, MAX_ARRAY_SIZE, MAX_CALL_LEVELS, MAX_EXPR_DEPTH, MAX_MAP_SIZE,
     MAX_OPERATIONS, MAX_STRING_SIZE,
 };
-pub use eval::{eval_bool, eval_dynamic, eval_string};
+pub use eval::{dynamic_text, eval_bool, eval_dynamic, eval_string};
 pub use value::{
     json_to_dynamic, placeholder_scope, placeholder_scope_with, runtime_scope, to_dynamic, RunInfo,
     StageSnapshot,

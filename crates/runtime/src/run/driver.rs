@@ -388,7 +388,7 @@ impl Driver<'_> {
         let event = match &outcome {
             StageOutcome::Succeeded => JournalEvent::StageSettled {
                 stage,
-                outcome: "succeeded".into(),
+                outcome: outcome.word().into(),
                 reason: None,
                 handled: false,
                 allowed: false,
@@ -399,7 +399,7 @@ impl Driver<'_> {
                 allowed,
             } => JournalEvent::StageSettled {
                 stage,
-                outcome: "failed".into(),
+                outcome: outcome.word().into(),
                 reason: Some(reason.clone()),
                 handled: *handled,
                 allowed: *allowed,
@@ -416,12 +416,7 @@ impl Driver<'_> {
             self.records[id.0].spent,
         ));
         let rec = &mut self.records[id.0];
-        rec.snapshot.outcome = match &outcome {
-            StageOutcome::Succeeded => "succeeded",
-            StageOutcome::Failed { .. } => "failed",
-            StageOutcome::Skipped(_) => "skipped",
-        }
-        .into();
+        rec.snapshot.outcome = outcome.word().into();
         rec.outcome = Some(outcome);
     }
 

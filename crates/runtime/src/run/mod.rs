@@ -24,7 +24,7 @@ mod report;
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
 
 use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
-use flow_dsl::ir::{Pipeline, Value};
+use flow_dsl::ir::{ParamType, Pipeline, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -262,11 +262,34 @@ fn resolve_params(
                 .find(|(n, _)| *n == p.name)
                 .map(|(_, v)| v.clone());
             match value.or_else(|| p.default.clone()) {
-                Some(v) => Ok((p.name.clone(), v)),
+                Some(v) => Ok((p.name.clone(), absolute_path(p.ty, v))),
                 None => Err(RunError::MissingParam(p.name.clone())),
             }
         })
         .collect()
+}
+
+/// A `path` param naming a local path is made absolute against the current
+/// folder, because every stage runs in its own folder under the run
+/// directory (`repo: path = "."` must still mean the folder `flow run` was
+/// started in). URLs (`scheme://…`, `user@host:…`) and "" are kept as given.
+fn absolute_path(ty: ParamType, value: Value) -> Value {
+    match (ty, value) {
+        (ParamType::Path, Value::Str(s)) if !s.is_empty() && !is_remote(&s) => {
+            let abs = std::path::absolute(&s).unwrap_or_else(|_| PathBuf::from(&s));
+            // `/repo/.` → `/repo`: drop `.` components, never resolve symlinks.
+            let abs: PathBuf = abs
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            Value::Str(abs.display().to_string())
+        }
+        (_, v) => v,
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    s.contains("://") || (s.contains('@') && s.contains(':'))
 }
 
 /// Declared secrets: given values first, else the environment.
@@ -301,5 +324,34 @@ fn param_json(v: &Value) -> serde_json::Value {
         Value::Str(s) => s.clone().into(),
         Value::Duration(d) => d.as_secs().into(),
         Value::List(l) => l.clone().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_path_params_become_absolute_and_urls_stay() {
+        let cwd = std::env::current_dir().unwrap();
+        let abs = |v: &str| absolute_path(ParamType::Path, Value::Str(v.into()));
+        assert_eq!(abs("."), Value::Str(cwd.display().to_string()));
+        assert_eq!(
+            abs("sub/dir"),
+            Value::Str(cwd.join("sub/dir").display().to_string())
+        );
+        assert_eq!(abs("/etc"), Value::Str("/etc".into()));
+        assert_eq!(
+            abs("https://github.com/a/b"),
+            Value::Str("https://github.com/a/b".into())
+        );
+        assert_eq!(
+            abs("git@github.com:a/b.git"),
+            Value::Str("git@github.com:a/b.git".into())
+        );
+        assert_eq!(abs(""), Value::Str("".into()));
+        // Only `path` params are touched.
+        let s = absolute_path(ParamType::Str, Value::Str(".".into()));
+        assert_eq!(s, Value::Str(".".into()));
     }
 }

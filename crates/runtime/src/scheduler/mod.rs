@@ -201,6 +201,19 @@ pub enum StageOutcome {
     Skipped(String),
 }
 
+impl StageOutcome {
+    /// The outcome as one word, as the journal, expressions
+    /// (`stages.X.outcome`) and the summary spell it: `succeeded`, `failed`
+    /// or `skipped`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            StageOutcome::Succeeded => "succeeded",
+            StageOutcome::Failed { .. } => "failed",
+            StageOutcome::Skipped(_) => "skipped",
+        }
+    }
+}
+
 /// How the whole run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome {

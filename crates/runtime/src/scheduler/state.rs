@@ -105,9 +105,7 @@ impl StageState {
         match self {
             StageState::Pending | StageState::Queued => "pending",
             StageState::Running { .. } | StageState::Waiting { .. } => "running",
-            StageState::Settled(StageOutcome::Succeeded) => "succeeded",
-            StageState::Settled(StageOutcome::Failed { .. }) => "failed",
-            StageState::Settled(StageOutcome::Skipped(_)) => "skipped",
+            StageState::Settled(outcome) => outcome.word(),
         }
     }
 }
