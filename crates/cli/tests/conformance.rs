@@ -4,7 +4,7 @@
 //! - `tests/check/NAME.flow` starts with `# expect: F0003, F0101` (or
 //!   `# expect: clean`): the exact multiset of diagnostic codes `flow check`
 //!   must report. Its human report (no colour, width 80) is snapshotted in
-//!   `NAME.stderr`.
+//!   `NAME.stderr`, its JSON report in `NAME.json`.
 //! - `tests/run/NAME.flow` starts with `# expect: run=failed a=succeeded b=skipped …`
 //!   (optionally `# args: --x 1`): the run's outcome and the final outcome of
 //!   each listed stage, read from the run's journal.
@@ -100,6 +100,8 @@ fn check_cases_report_exactly_their_expected_diagnostics() {
                 out.status.code()
             ));
         }
+        let pretty = serde_json::to_string_pretty(&json).unwrap() + "\n";
+        snapshot(&case.with_extension("json"), &pretty, bless, &mut failures);
         // The human report, snapshotted.
         let human = flow()
             .current_dir(dir)
@@ -107,19 +109,12 @@ fn check_cases_report_exactly_their_expected_diagnostics() {
             .output()
             .unwrap();
         let rendered = String::from_utf8_lossy(&human.stderr).to_string();
-        let snap = case.with_extension("stderr");
-        if bless {
-            std::fs::write(&snap, &rendered).unwrap();
-        } else {
-            match std::fs::read_to_string(&snap) {
-                Ok(expected) if expected == rendered => {}
-                Ok(expected) => failures.push(format!(
-                    "{name}: human report differs from {} (BLESS=1 to update)\n--- expected\n{expected}\n--- got\n{rendered}",
-                    snap.display()
-                )),
-                Err(_) => failures.push(format!("{name}: no snapshot {} (run with BLESS=1)", snap.display())),
-            }
-        }
+        snapshot(
+            &case.with_extension("stderr"),
+            &rendered,
+            bless,
+            &mut failures,
+        );
     }
     assert!(
         failures.is_empty(),
@@ -188,6 +183,22 @@ fn run_cases_end_with_their_expected_outcomes() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Compares `got` with the snapshot file (or rewrites it with `BLESS=1`).
+fn snapshot(path: &Path, got: &str, bless: bool, failures: &mut Vec<String>) {
+    if bless {
+        std::fs::write(path, got).unwrap();
+        return;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(expected) if expected == got => {}
+        Ok(expected) => failures.push(format!(
+            "{} differs (BLESS=1 to update)\n--- expected\n{expected}\n--- got\n{got}",
+            path.display()
+        )),
+        Err(_) => failures.push(format!("no snapshot {} (run with BLESS=1)", path.display())),
+    }
 }
 
 /// Final outcome per stage (`stage_settled` events, last wins) and the run's

@@ -283,10 +283,26 @@ codes! {
 "The file to run has no `flow` block, or has more than one.\n\nExample: a file holding only templates given to `flow run`.\n\nFix: put exactly one `flow NAME { … }` in the file.";
     FinallyMisuse = "F0024", Error, "misuse of a finally stage",
 "A route points to a `finally` stage, a `finally` stage has routes, or an ordinary stage needs a `finally` stage. Finally stages run once, after everything else.\n\nExample:\n\n    stage a { run \"true\"  on failure -> cleanup }\n    finally cleanup { run \"rm -rf tmp\" }\n\nFix: remove the route; finally stages run anyway.";
+    NotBool = "F0026", Error, "condition is not a bool",
+"A `when`, `skip if` or route guard gives a value that is not a bool, so it can never be true or false.\n\nExample:\n\n    param issue: int\n    stage a { when issue  run \"true\" }\n\nFix: compare it: `when issue > 0`.";
+    TypeClash = "F0027", Error, "incompatible types in expression",
+"An expression combines values whose types cannot go together: arithmetic or comparison between a param's type and another (an int with a string, a bool with a number), or a call whose arguments have types no version of the function takes.\n\nExample:\n\n    param issue: int\n    param title: str\n    let x = issue - title\n\nFix: convert one side (`issue.to_string()`, `parse_int(title)`), or compare like with like.";
     NoTimeout = "F0101", Warning, "stage without a timeout",
 "A stage has no `timeout`, so a hung command blocks the run until the flow's timeout (or forever).\n\nExample:\n\n    stage build { run \"make\" }\n\nFix: add `timeout 10m` (any duration) to the stage, or a flow-level `timeout`.";
     RouteTargetNotOnPath = "F0103", Warning, "route target also needed on the normal path",
 "A stage is started only by routes, but it looks like it was meant to run on the normal path: it needs a stage that does not route to it. Routes replace the default start.\n\nExample:\n\n    stage test { needs build  run \"make test\" }\n    stage fix { run \"…\"  max 3  on success -> test }\n\nFix: add `on success -> test` to build, or remove the route.";
+    NeedMayNotRun = "F0102", Warning, "a need may not have run",
+"A stage started by a route needs a stage that may not have run on some path to it; the need's artifacts will then be absent. The diagnostic shows such a path.\n\nExample:\n\n    stage setup { run \"…\"  on failure -> notify }\n    stage plan { needs setup  run \"…\" }\n    stage notify { needs plan  run \"…\" }   # reached from setup's failure, before plan ran\n\nFix: make the script cope with the missing files, or need only stages that run on every path to it.";
+    UnusedSuppression = "F0104", Warning, "unused suppression",
+"A `# flow: allow(CODE)` comment silences nothing: no diagnostic with that code starts on the next line.\n\nExample:\n\n    # flow: allow(F0101)\n    stage build { timeout 1m  run \"make\" }\n\nFix: remove the comment, or move it to the line before the diagnostic it is meant for.";
+    Shellcheck = "F0105", Warning, "shellcheck finding in a script",
+"shellcheck (https://www.shellcheck.net) reports a problem in a stage's `run` script, checked as bash. The message starts with shellcheck's own code (SC2086 …), which its wiki explains.\n\nExample:\n\n    run \"rm -rf $DIR/\"     # SC2115, SC2086\n\nFix: follow shellcheck's advice, or silence one finding with a `# shellcheck disable=SC2086` line in the script, or the diagnostic with `# flow: allow(F0105)` before the line.";
+    MaxOffCycle = "F0106", Warning, "`max` on a stage that is on no loop",
+"A stage has `max N`, but no route cycle passes through it and no `again` route re-runs it, so it can never be visited twice and the bound never applies.\n\nExample:\n\n    stage build { max 3  run \"make\" }\n\nFix: remove `max`, or put it on a stage of the loop it is meant to bound.";
+    RetryNeverUsed = "F0107", Warning, "`retry` that can never apply",
+"A stage has `retry`, but every non-success outcome it can have is taken by an `exit` or `status` route, which are never retried.\n\nExample:\n\n    stage a { retry 3  run \"exit 1\"  status json  on exit 1 -> b … }\n\nFix: remove `retry`, or stop routing the outcome you want retried.";
+    DeadRoute = "F0108", Warning, "route that can never fire",
+"A route can never be taken: a more specific route of the same stage always takes its outcome first, or it matches `timeout` on a stage that has no timeout (neither its own nor the flow's).\n\nExample:\n\n    stage a { run \"…\"  on exit 1, 2 -> x  on exit 2 -> y }\n\nFix: remove the dead route, or give the stage a timeout.";
 }
 
 #[cfg(test)]
