@@ -5,38 +5,69 @@ use std::path::{Path, PathBuf};
 /// Folders never searched for `.flow` files.
 const SKIPPED_DIRS: &[&str] = &[".git", ".flow", "target", "node_modules", ".bench"];
 
-/// Every `.flow` file named by `paths`: files as given, folders searched
-/// recursively (sorted, skipping [`SKIPPED_DIRS`]).
-///
-/// Errors: a path that does not exist or a folder that cannot be read, with
-/// the path in the message.
-pub fn flow_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out)?;
-        } else if p.is_file() {
-            out.push(p.clone());
-        } else {
-            return Err(format!("{}: no such file or folder", p.display()));
-        }
-    }
-    Ok(out)
+/// What the paths named: the `.flow` files to check, and the paths that
+/// could not be read (so the rest can still be checked).
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Files as given, then every `*.flow` below each folder, sorted.
+    pub files: Vec<PathBuf>,
+    /// One message per unreadable path, naming it.
+    pub errors: Vec<String>,
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
-            if !SKIPPED_DIRS.contains(&name) {
-                walk(&path, out)?;
-            }
-        } else if name.ends_with(".flow") {
-            out.push(path);
+/// Every `.flow` file named by `paths`: files as given, folders searched
+/// recursively (sorted, skipping [`SKIPPED_DIRS`]). Symbolic links to files
+/// are followed, links to folders are not (a link loop cannot recurse).
+pub fn flow_files(paths: &[PathBuf]) -> Found {
+    let mut found = Found::default();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut found);
+        } else if p.is_file() {
+            found.files.push(p.clone());
+        } else {
+            found
+                .errors
+                .push(format!("{}: no such file or folder", p.display()));
         }
     }
-    Ok(())
+    found
+}
+
+fn walk(dir: &Path, found: &mut Found) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return found.errors.push(format!("{}: {e}", dir.display())),
+    };
+    let mut entries: Vec<_> = entries
+        .filter_map(|e| match e {
+            Ok(e) => Some(e),
+            Err(err) => {
+                found.errors.push(format!("{}: {err}", dir.display()));
+                None
+            }
+        })
+        .collect();
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        let path = entry.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // `file_type` does not follow links: a linked folder is skipped.
+        let Ok(kind) = entry.file_type() else {
+            found
+                .errors
+                .push(format!("{}: cannot stat", path.display()));
+            continue;
+        };
+        if kind.is_dir() {
+            if !SKIPPED_DIRS.contains(&name) {
+                walk(&path, found);
+            }
+        } else if name.ends_with(".flow")
+            && (kind.is_file() || (kind.is_symlink() && !path.is_dir()))
+        {
+            // A dangling link is kept: reading it reports the I/O error.
+            found.files.push(path);
+        }
+    }
 }

@@ -4,10 +4,11 @@
 //! else is `flow-dsl` (language) and `flow-runtime` (engine).
 
 mod cmd;
-mod diagnostics;
 mod files;
 mod params;
+mod report;
 mod secrets;
+mod shellcheck;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -59,11 +60,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(args),
-        Command::Run { args } => cmd::run::run(args),
+        Command::Run { args } => {
+            // Only the engine logs; `check`, `graph`, `explain` and
+            // `--version` skip setting up the subscriber (startup time).
+            init_logging();
+            cmd::run::run(args)
+        }
         Command::Graph { file, format } => cmd::graph::run(&file, format),
         Command::Explain { code } => cmd::explain::run(code.as_deref()),
     };

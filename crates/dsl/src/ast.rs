@@ -32,6 +32,10 @@ pub struct File {
     pub flows: Vec<Flow>,
     /// `template NAME(…) { … }` blocks.
     pub templates: Vec<Template>,
+    /// Every comment, in source order: its text from the `#` to the end of
+    /// the line (without a `\r`). A `#` inside a string, a `"""` script or an
+    /// expression is not a comment. Read by [`crate::suppress`].
+    pub comments: Vec<Spanned<String>>,
 }
 
 /// `use std` (path `None`, alias `std`) or `use "path" as alias`.

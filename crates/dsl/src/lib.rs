@@ -15,7 +15,9 @@ pub mod expr;
 pub mod ir;
 pub mod load;
 pub mod parse;
+pub mod script;
 pub mod span;
+pub mod suppress;
 
 pub use diagnostic::{Code, Diagnostic, Label, Severity};
 pub use span::{SourceId, SourceMap, Span};
@@ -30,12 +32,31 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// `Some` only without errors and when the file has exactly one flow.
     pub pipeline: Option<ir::Pipeline>,
+    /// The main file's own `run` scripts, for tools that check them
+    /// (empty after a syntax error).
+    pub scripts: Vec<script::ScriptSite>,
+    /// The `# flow: allow(…)` comments, already applied to `diagnostics`;
+    /// kept so [`Checked::add_findings`] applies them to later findings.
+    pub suppressions: suppress::Suppressions,
 }
 
 impl Checked {
     /// True when some diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Adds diagnostics found after the check (shellcheck's, by the CLI):
+    /// the suppression comments silence them too, and a suppression they
+    /// use is no longer reported unused. Keeps the diagnostics sorted.
+    pub fn add_findings(&mut self, mut findings: Vec<Diagnostic>) {
+        let stale = self.suppressions.unused(&self.sources);
+        self.diagnostics.retain(|d| !stale.contains(d));
+        self.suppressions.silence(&mut findings);
+        self.diagnostics.extend(findings);
+        self.diagnostics
+            .extend(self.suppressions.unused(&self.sources));
+        suppress::sort(&mut self.diagnostics);
     }
 }
 
@@ -55,17 +76,39 @@ pub fn check_source(name: &str, text: &str, base_dir: &std::path::Path) -> Check
 fn finish(loaded: load::Loaded) -> Checked {
     // After a syntax error the tree is partial: checking it would report
     // cascades (a stage "without run" whose `run` did not parse). Report the
-    // syntax errors alone, as rustc stops before type checking.
+    // syntax errors alone, as rustc stops before type checking. Suppressions
+    // still apply, but none is reported unused: the checks did not run.
     if loaded.diagnostics.iter().any(|d| d.code == Code::Syntax) {
-        let diagnostics = loaded.diagnostics.clone();
+        let mut diagnostics = loaded.diagnostics.clone();
+        let suppressions = suppress::apply(
+            &mut diagnostics,
+            &loaded.sources,
+            &loaded.comments,
+            &[],
+            None,
+        );
         return Checked {
             sources: loaded.sources,
             diagnostics,
             pipeline: None,
+            scripts: Vec::new(),
+            suppressions,
         };
     }
-    let (diagnostics, pipeline) = check::check(&loaded);
+    let (mut diagnostics, pipeline) = check::check(&loaded);
+    let scripts = script::collect(&loaded.file, loaded.main);
+    let blocks: Vec<_> = scripts.iter().map(|s| (s.source, s.span)).collect();
+    let main = Some(loaded.main);
+    let suppressions = suppress::apply(
+        &mut diagnostics,
+        &loaded.sources,
+        &loaded.comments,
+        &blocks,
+        main,
+    );
     Checked {
+        suppressions,
+        scripts,
         sources: loaded.sources,
         diagnostics,
         pipeline,

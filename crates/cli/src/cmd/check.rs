@@ -1,16 +1,18 @@
-//! `flow check [PATH…]`: report every problem of every `.flow` file.
+//! `flow check [PATH…]`: report every problem of every `.flow` file, in the
+//! format people, CI systems or editors read.
 
-use crate::diagnostics;
 use crate::files::flow_files;
-use std::path::PathBuf;
+use crate::report::{self, Format};
+use crate::shellcheck::{Mode, Shellcheck};
+use flow_dsl::Checked;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-/// Output formats of `flow check`.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    /// miette's graphical report on stderr.
-    Human,
-    /// A JSON array of diagnostics on stdout.
-    Json,
+/// Lints that `--deny` turns into failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lint {
+    /// Every warning fails the check (exit 1).
+    Warnings,
 }
 
 /// Arguments of `flow check`.
@@ -18,53 +20,175 @@ pub enum Format {
 pub struct Args {
     /// Files or folders (every *.flow below). Default: the current folder.
     paths: Vec<PathBuf>,
-    /// How to report diagnostics.
+    /// How to report diagnostics: human on stderr; json, github, sarif on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Fail (exit 1) on warnings too: `--deny warnings`.
+    #[arg(long, value_enum, value_name = "LINT")]
+    deny: Vec<Lint>,
+    /// Check every `run` script with shellcheck: when installed (auto), never (off), or
+    /// fail with exit 2 when it is missing (require).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = Mode::Auto)]
+    shellcheck: Mode,
 }
 
-/// Checks every file. Exit 0 when no errors, 1 on errors, 2 when a path
-/// cannot be read.
+/// Checks every file and reports in `args.format`. Exit 0 when no errors
+/// (warnings allowed), 1 on errors (or warnings with `--deny warnings`), 2
+/// when some path cannot be read (after checking all the others).
 pub fn run(args: Args) -> u8 {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths
     };
-    let files = match flow_files(&paths) {
-        Ok(f) => f,
+    let shellcheck = match Shellcheck::find(args.shellcheck) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return crate::EXIT_USAGE;
         }
     };
-    let (mut errors, mut warnings) = (0, 0);
-    let mut json_out = Vec::new();
-    for file in &files {
-        let checked = flow_dsl::check_file(file);
-        for d in &checked.diagnostics {
-            if d.is_error() {
-                errors += 1;
-            } else {
-                warnings += 1;
+    let found = flow_files(&paths);
+    let mut io_errors = found.errors;
+    let mut tally = Tally::default();
+    // json and sarif are one document, written at the end.
+    let mut kept: Vec<Checked> = Vec::new();
+    let cwd = std::env::current_dir().ok();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr();
+    // Write errors (a closed pipe) are ignored: the exit code still tells.
+    for e in &io_errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+    for file in &found.files {
+        let mut checked = match check_one(file) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                io_errors.push(e);
+                continue;
             }
-            match args.format {
-                Format::Human => eprint!("{}", diagnostics::human(d, &checked.sources)),
-                Format::Json => json_out.push(diagnostics::json(d, &checked.sources)),
+        };
+        if let Some(sc) = &shellcheck {
+            // shellcheck failing to run makes the check incomplete: exit 2.
+            if let Err(e) = sc.add_findings(&mut checked, file) {
+                let _ = writeln!(err, "error: {e}");
+                io_errors.push(e);
             }
+        }
+        tally.add(&checked);
+        match args.format {
+            Format::Human => {
+                for d in &checked.diagnostics {
+                    let _ = write!(err, "{}", report::human(d, &checked.sources));
+                }
+            }
+            Format::Github => {
+                for d in &checked.diagnostics {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        report::github::command(d, &checked.sources, cwd.as_deref())
+                    );
+                }
+            }
+            Format::Json | Format::Sarif => kept.push(checked),
         }
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::Value::Array(json_out)),
-        Format::Human => eprintln!(
-            "checked {} file{}: {errors} error{}, {warnings} warning{}",
-            files.len(),
-            plural(files.len()),
-            plural(errors),
-            plural(warnings)
-        ),
+        Format::Json => {
+            let all: Vec<_> = kept
+                .iter()
+                .flat_map(|c| {
+                    c.diagnostics
+                        .iter()
+                        .map(|d| report::json::object(d, &c.sources))
+                })
+                .collect();
+            let _ = writeln!(out, "{}", serde_json::Value::Array(all));
+        }
+        Format::Sarif => {
+            let log = report::sarif::log(&kept, &io_errors, cwd.as_deref());
+            let _ = writeln!(out, "{log}");
+        }
+        Format::Human | Format::Github => {
+            let _ = writeln!(err, "{}", tally.summary(io_errors.len()));
+        }
     }
-    u8::from(errors > 0)
+    let _ = out.flush();
+    exit_code(
+        !io_errors.is_empty(),
+        tally.errors,
+        tally.warnings,
+        args.deny.contains(&Lint::Warnings),
+    )
+}
+
+/// Checks one file. `Err` when it cannot be read (an I/O error, exit 2); a
+/// file that is not UTF-8 is read but reported as a diagnostic (F0019).
+fn check_one(path: &Path) -> Result<Checked, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let base = path.parent().unwrap_or(Path::new(""));
+            Ok(flow_dsl::check_source(
+                &path.display().to_string(),
+                &text,
+                base,
+            ))
+        }
+        // The loader words the encoding problem as a diagnostic on the file.
+        Err(_) => Ok(flow_dsl::check_file(path)),
+    }
+}
+
+/// Counts of what was checked and found.
+#[derive(Default)]
+struct Tally {
+    files: usize,
+    errors: usize,
+    warnings: usize,
+}
+
+impl Tally {
+    fn add(&mut self, checked: &Checked) {
+        self.files += 1;
+        let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+        self.errors += errors;
+        self.warnings += checked.diagnostics.len() - errors;
+    }
+
+    /// `checked 2 files: 1 error, 0 warnings` (and the unreadable paths).
+    fn summary(&self, unreadable: usize) -> String {
+        let mut line = format!(
+            "checked {} file{}: {} error{}, {} warning{}",
+            self.files,
+            plural(self.files),
+            self.errors,
+            plural(self.errors),
+            self.warnings,
+            plural(self.warnings)
+        );
+        if unreadable > 0 {
+            line += &format!(
+                "; {unreadable} path{} could not be read",
+                plural(unreadable)
+            );
+        }
+        line
+    }
+}
+
+/// 2 for an unreadable path (the check is incomplete), else 1 for errors or
+/// denied warnings, else 0.
+fn exit_code(io_error: bool, errors: usize, warnings: usize, deny_warnings: bool) -> u8 {
+    if io_error {
+        crate::EXIT_USAGE
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        1
+    } else {
+        0
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -72,5 +196,19 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_ranks_io_errors_over_errors_over_denied_warnings() {
+        assert_eq!(exit_code(false, 0, 3, false), 0);
+        assert_eq!(exit_code(false, 0, 3, true), 1);
+        assert_eq!(exit_code(false, 1, 0, false), 1);
+        assert_eq!(exit_code(true, 1, 0, false), 2);
+        assert_eq!(exit_code(true, 0, 0, false), 2);
     }
 }

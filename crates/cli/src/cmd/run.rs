@@ -1,6 +1,6 @@
 //! `flow run FILE [--PARAM VALUE …] [--jobs N]`.
 
-use crate::{diagnostics, params};
+use crate::{params, report};
 use flow_dsl::ir::Pipeline;
 use flow_dsl::{Code, Diagnostic, Span};
 use std::path::Path;
@@ -15,7 +15,7 @@ pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
         .filter(|d| d.is_error())
         .collect();
     for d in &errors {
-        eprint!("{}", diagnostics::human(d, &checked.sources));
+        eprint!("{}", report::human(d, &checked.sources));
     }
     if !errors.is_empty() {
         eprintln!(
@@ -29,7 +29,7 @@ pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
         if let Some((id, _)) = checked.sources.files().next() {
             let d = Diagnostic::new(Code::NoFlow, id, Span::new(0, 0), "this file has no `flow` block to run")
                 .help("a runnable file holds exactly one `flow NAME { … }`; library files hold only templates");
-            eprint!("{}", diagnostics::human(&d, &checked.sources));
+            eprint!("{}", report::human(&d, &checked.sources));
         }
         return None;
     }

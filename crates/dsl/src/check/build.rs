@@ -74,6 +74,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             })
         })
         .collect();
+    compiler.declare_params(&params);
     let param_names: Vec<String> = input
         .params
         .iter()
@@ -86,7 +87,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
     // Lets first, in order: each sees the params and the lets before it.
     for item in &flow.items {
         if let FlowItem::Let(name, e) = item {
-            if let Some(c) = compiler.compile(e, &variables, src, diags) {
+            if let Some(c) = compiler.compile_let(&name.node, e, &variables, src, diags) {
                 lets.push((name.node.clone(), c));
             }
             variables.push(name.node.clone());
@@ -101,10 +102,12 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             FlowItem::Timeout(t) => timeout = timeout.or(durations::parse(&t.node)),
             FlowItem::Concurrency(c) => concurrency = concurrency.or(u32::try_from(c.node).ok()),
             FlowItem::SkipIf(e) => {
-                skip_if = skip_if.or(compiler.compile(e, &param_names, src, diags))
+                skip_if =
+                    skip_if.or(compiler.compile_condition("skip if", e, &param_names, src, diags))
             }
             FlowItem::Env(name, e) => {
-                if let Some(c) = compiler.compile(e, &variables, src, diags) {
+                let setting = format!("env {}", name.node);
+                if let Some(c) = compiler.compile_text(&setting, e, &variables, src, diags) {
                     env.push((name.node.clone(), c));
                 }
             }
@@ -139,7 +142,8 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         });
         let mut stage_env: Vec<(String, EnvValue)> = s.args_env.clone();
         for e in &s.env {
-            if let Some(c) = compiler.compile(e.expr, &variables, e.src, diags) {
+            let setting = format!("env {}", e.name.node);
+            if let Some(c) = compiler.compile_text(&setting, e.expr, &variables, e.src, diags) {
                 stage_env.push((e.name.node.clone(), EnvValue::Expr(c)));
             }
         }
@@ -177,7 +181,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             outputs: s.outputs.iter().map(|o| o.node.node.clone()).collect(),
             when: s
                 .when
-                .and_then(|w| compiler.compile(w.node, &variables, w.src, diags)),
+                .and_then(|w| compiler.compile_condition("when", w.node, &variables, w.src, diags)),
             env: stage_env,
             status_json: s.status_json(),
             max_visits: s.max.and_then(|m| u32::try_from(m.node.node).ok()),

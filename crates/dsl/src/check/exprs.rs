@@ -1,18 +1,25 @@
 //! Compiling the flow's rhai expressions (F0009–F0012 come from
-//! [`crate::expr::compile`]); every expression goes through
-//! [`Compiler::compile`].
+//! [`crate::expr::compile`], F0026/F0027 from [`crate::expr::check_types`]);
+//! every expression goes through a [`Compiler`] method.
+//!
+//! The compiler knows the types of the variables: params by their declared
+//! type ([`Compiler::declare_params`]) and lets by the type inferred from
+//! their expression ([`Compiler::compile_let`], in order).
 
 use crate::ast::Expr;
 use crate::diagnostic::Diagnostic;
-use crate::expr::{self, ExprScope};
-use crate::ir::CompiledExpr;
+use crate::expr::{self, ExprScope, Ty, Want};
+use crate::ir::{CompiledExpr, Param};
 use crate::span::SourceId;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// Compiles expressions of one flow.
 pub(crate) struct Compiler {
     engine: rhai::Engine,
     stages: Vec<String>,
+    /// Typed variables declared so far (params, then lets in order).
+    types: RefCell<Vec<(String, Ty)>>,
 }
 
 impl Compiler {
@@ -21,31 +28,113 @@ impl Compiler {
         Compiler {
             engine: expr::engine(Arc::new(expr::NoRuns)),
             stages,
+            types: RefCell::new(Vec::new()),
         }
     }
 
-    /// Compiles `e` (in file `src`) seeing `variables` (params and lets in
-    /// scope); its problems go to `diags`.
-    pub fn compile(
+    /// Records the types of the flow's params.
+    pub fn declare_params(&self, params: &[Param]) {
+        self.types
+            .borrow_mut()
+            .extend(params.iter().map(|p| (p.name.clone(), Ty::of_param(p.ty))));
+    }
+
+    /// Compiles a condition (`when`, `skip if`: `setting` names it) seeing
+    /// `variables` (params and lets in scope); it must give a bool. Its
+    /// problems go to `diags`.
+    pub fn compile_condition(
         &self,
+        setting: &str,
         e: &Expr,
         variables: &[String],
         src: SourceId,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<CompiledExpr> {
+        self.compile_as(Want::Bool(setting), e, variables, src, diags)
+            .0
+    }
+
+    /// Compiles a value exported as text (an `env NAME = …`: `setting`
+    /// names it).
+    pub fn compile_text(
+        &self,
+        setting: &str,
+        e: &Expr,
+        variables: &[String],
+        src: SourceId,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<CompiledExpr> {
+        self.compile_as(Want::Text(setting), e, variables, src, diags)
+            .0
+    }
+
+    /// Compiles `let name = e` (exported as text, too) and records its type
+    /// for the expressions after it.
+    pub fn compile_let(
+        &self,
+        name: &str,
+        e: &Expr,
+        variables: &[String],
+        src: SourceId,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<CompiledExpr> {
+        let setting = format!("let {name}");
+        let (compiled, ty) = self.compile_as(Want::Text(&setting), e, variables, src, diags);
+        // A let whose expression has errors is unknown, so later uses of it
+        // are not reported again.
+        let ty = if compiled.is_some() { ty } else { Ty::DYNAMIC };
+        self.types.borrow_mut().push((name.to_string(), ty));
+        compiled
+    }
+
+    /// Compiles and type-checks `e`; the compiled expression (None on any
+    /// error) and its type.
+    fn compile_as(
+        &self,
+        want: Want,
+        e: &Expr,
+        variables: &[String],
+        src: SourceId,
+        diags: &mut Vec<Diagnostic>,
+    ) -> (Option<CompiledExpr>, Ty) {
         let scope = ExprScope {
             variables,
             stages: &self.stages,
         };
-        match expr::compile(&self.engine, e, &scope, src) {
-            Ok(ast) => Some(CompiledExpr {
-                source: e.source.clone(),
-                ast,
-            }),
+        let ast = match expr::compile(&self.engine, e, &scope, src) {
+            Ok(ast) => ast,
             Err(errors) => {
                 diags.extend(errors);
-                None
+                return (None, Ty::DYNAMIC);
             }
+        };
+        let vars = self.in_scope(variables);
+        let (ty, errors) = expr::check_types(&self.engine, &ast, e, &vars, want, src);
+        if !errors.is_empty() {
+            diags.extend(errors);
+            return (None, ty);
         }
+        let compiled = CompiledExpr {
+            source: e.source.clone(),
+            ast,
+        };
+        (Some(compiled), ty)
+    }
+
+    /// The typed variables among `variables` (the names in scope); a name
+    /// without a recorded type is unknown.
+    fn in_scope(&self, variables: &[String]) -> Vec<(String, Ty)> {
+        let types = self.types.borrow();
+        variables
+            .iter()
+            .map(|name| {
+                let ty = types
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .map_or(Ty::DYNAMIC, |(_, t)| *t);
+                (name.clone(), ty)
+            })
+            .collect()
     }
 }

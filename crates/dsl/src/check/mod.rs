@@ -6,8 +6,11 @@
 //! `expand` (template bodies merged into stages), `settings` (one body's
 //! values), `stage` (one expanded stage), `graph` (unknown stages,
 //! finally misuse, cycles), `reach` (stages that can never run),
+//! `routes` (dead routes, unusable retries), `visits` (`max` that never
+//! applies), `absent_needs` (needs a route target may start without),
 //! `outputs`, `durations`, `exprs` and `build` (AST → IR).
 
+mod absent_needs;
 mod build;
 mod durations;
 mod expand;
@@ -17,10 +20,12 @@ mod names;
 mod outputs;
 mod params;
 mod reach;
+mod routes;
 mod settings;
 mod stage;
 mod suggest;
 mod templates;
+mod visits;
 
 #[cfg(test)]
 mod tests;
@@ -107,12 +112,16 @@ fn check_flow(
     for s in &stages {
         settings::body(&s.decl.items, src, diags);
         stage::check(s, flow_timeout, diags);
+        routes::check(s, diags);
     }
     let edges = graph::resolve(&stages, diags);
     let on_cycle = graph::needs_cycles(&stages, &edges, diags);
     graph::route_cycles(&stages, &edges, diags);
-    reach::unreachable(&stages, &edges, &on_cycle, diags);
+    let can_run = reach::can_run(&stages, &edges);
+    reach::unreachable(&stages, &edges, &can_run, &on_cycle, diags);
     reach::route_targets_off_path(&stages, &edges, diags);
+    absent_needs::check(&stages, &edges, can_run, diags);
+    visits::max_off_cycle(&stages, &edges, diags);
     outputs::check_clashes(&stages, &edges.needs, diags);
     let input = build::Input {
         flow,

@@ -46,15 +46,15 @@ pub(crate) fn can_run(stages: &[Expanded], edges: &Edges) -> Vec<bool> {
     }
 }
 
-/// Reports every stage that can never run. Stages on a `needs` cycle (and
+/// Reports every stage that can never run (`can`: [`can_run`]). Stages on a `needs` cycle (and
 /// those waiting on them) are skipped: the cycle is reported already.
 pub(crate) fn unreachable(
     stages: &[Expanded],
     edges: &Edges,
+    can: &[bool],
     on_needs_cycle: &HashSet<usize>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let can = can_run(stages, edges);
     // Stages blocked by a needs cycle, transitively through needs.
     let mut blocked = on_needs_cycle.clone();
     loop {
@@ -109,10 +109,9 @@ pub(crate) fn unreachable(
     }
 }
 
-/// Stages reachable from `from` (itself included) along needs and routes.
-fn reachable_from(from: usize, edges: &Edges) -> Vec<bool> {
-    let n = edges.needs.len();
-    let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
+/// Successor lists along needs (need -> dependent) and routes.
+fn successors(edges: &Edges) -> Vec<Vec<usize>> {
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); edges.needs.len()];
     for (stage, needs) in edges.needs.iter().enumerate() {
         for &(need, _) in needs {
             next[need].push(stage);
@@ -121,14 +120,31 @@ fn reachable_from(from: usize, edges: &Edges) -> Vec<bool> {
     for (stage, routes) in edges.routes.iter().enumerate() {
         next[stage].extend(routes.iter().map(|&(to, _)| to));
     }
-    let mut seen = vec![false; n];
+    next
+}
+
+/// Whether some stage of `goals` is reachable from `from` (itself
+/// included) along `next`; the search stops at the first one found.
+/// `seen` is scratch space (all false on entry and on return).
+fn reaches_any(from: usize, goals: &[usize], next: &[Vec<usize>], seen: &mut [bool]) -> bool {
+    let mut visited = Vec::new();
     let mut stack = vec![from];
+    let mut found = false;
     while let Some(s) = stack.pop() {
-        if !std::mem::replace(&mut seen[s], true) {
-            stack.extend(next[s].iter().copied());
+        if std::mem::replace(&mut seen[s], true) {
+            continue;
         }
+        visited.push(s);
+        if goals.contains(&s) {
+            found = true;
+            break;
+        }
+        stack.extend(next[s].iter().copied());
     }
-    seen
+    for s in visited {
+        seen[s] = false;
+    }
+    found
 }
 
 /// F0103: a route target that some stage routes to `on success`, with a
@@ -146,13 +162,22 @@ pub(crate) fn route_targets_off_path(
     diags: &mut Vec<Diagnostic>,
 ) {
     let targets = edges.route_targets();
+    let mut next: Option<Vec<Vec<usize>>> = None;
+    let mut seen = vec![false; stages.len()];
+    // The stages routing to each stage (no self-routes), in stage order.
+    let mut all_routers: Vec<Vec<usize>> = vec![Vec::new(); stages.len()];
+    for (from, routes) in edges.routes.iter().enumerate() {
+        for &(to, _) in routes {
+            if to != from && all_routers[to].last() != Some(&from) {
+                all_routers[to].push(from);
+            }
+        }
+    }
     for (i, stage) in stages.iter().enumerate() {
         if !targets[i] || edges.needs[i].is_empty() {
             continue;
         }
-        let routers: Vec<usize> = (0..stages.len())
-            .filter(|&from| from != i && edges.routes[from].iter().any(|&(to, _)| to == i))
-            .collect();
+        let routers = &all_routers[i];
         let success_router = routers.iter().find_map(|&from| {
             edges.routes[from].iter().find_map(|&(to, pos)| {
                 let route = stages[from].routes[pos];
@@ -162,10 +187,10 @@ pub(crate) fn route_targets_off_path(
         let Some((from, route)) = success_router else {
             continue;
         };
-        let off_path = edges.needs[i].iter().find(|&&(need, _)| {
-            let after = reachable_from(need, edges);
-            !routers.iter().any(|&r| after[r])
-        });
+        let next = next.get_or_insert_with(|| successors(edges));
+        let off_path = edges.needs[i]
+            .iter()
+            .find(|&&(need, _)| !reaches_any(need, routers, next, &mut seen));
         let Some(&(need, pos)) = off_path else {
             continue;
         };

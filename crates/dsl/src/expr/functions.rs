@@ -33,8 +33,12 @@ type Arities = BTreeMap<String, BTreeSet<usize>>;
 
 /// Every callable function of an engine.
 pub(super) struct KnownFunctions {
-    /// Name → accepted argument counts.
-    arities: Arities,
+    /// The standard packages' functions: shared by every engine, collected
+    /// once per process and borrowed (cloning them per expression cost a
+    /// fifth of `flow check` on a large flow).
+    standard: &'static Arities,
+    /// The engine's own registrations (`runs`, the overridden `sleep` …).
+    own: Arities,
 }
 
 /// The functions of `engine` callable by name, with or without the standard
@@ -81,13 +85,10 @@ impl KnownFunctions {
     /// the engine's own registrations are collected per call.
     pub(super) fn of(engine: &rhai::Engine) -> Self {
         static STANDARD: OnceLock<Arities> = OnceLock::new();
-        let mut arities = STANDARD
-            .get_or_init(|| collect(&rhai::Engine::new(), true))
-            .clone();
-        for (name, counts) in collect(engine, false) {
-            arities.entry(name).or_default().extend(counts);
+        KnownFunctions {
+            standard: STANDARD.get_or_init(|| collect(&rhai::Engine::new(), true)),
+            own: collect(engine, false),
         }
-        KnownFunctions { arities }
     }
 
     /// Judges a call of `name` with `args` arguments (receiver included).
@@ -96,7 +97,10 @@ impl KnownFunctions {
             return Verdict::Forbidden(why);
         }
         let mut ranges: Vec<(usize, usize)> = Vec::new();
-        if let Some(set) = self.arities.get(name) {
+        for set in [self.standard.get(name), self.own.get(name)]
+            .into_iter()
+            .flatten()
+        {
             ranges.extend(set.iter().map(|&n| (n, n)));
         }
         ranges.extend(
@@ -119,8 +123,10 @@ impl KnownFunctions {
     /// Every callable name (for suggestions).
     pub(super) fn names(&self) -> impl Iterator<Item = &str> {
         let forbidden = |n: &&str| !FORBIDDEN.iter().any(|f| f.0 == *n);
-        self.arities
+        let own = self.own.keys().filter(|n| !self.standard.contains_key(*n));
+        self.standard
             .keys()
+            .chain(own)
             .map(String::as_str)
             .chain(KEYWORD_FNS.iter().map(|k| k.0))
             .filter(forbidden)

@@ -27,22 +27,30 @@ mod budget;
 mod compile;
 mod engine;
 mod eval;
+mod extent;
 mod functions;
+mod infer;
 mod locate;
+mod probe;
 mod suggest;
 mod syntax;
+mod types;
 mod value;
 mod walk;
 
 #[cfg(test)]
+mod infer_tests;
+#[cfg(test)]
 mod tests;
 
-pub use compile::compile;
+pub use compile::{compile, compile_indexed};
 pub use engine::{
     engine, NoRuns, RunStore, MAX_ARRAY_SIZE, MAX_CALL_LEVELS, MAX_EXPR_DEPTH, MAX_MAP_SIZE,
     MAX_OPERATIONS, MAX_STRING_SIZE,
 };
 pub use eval::{dynamic_text, eval_bool, eval_dynamic, eval_string};
+pub use infer::{check_types, Want};
+pub use types::Ty;
 pub use value::{
     json_to_dynamic, placeholder_scope, placeholder_scope_with, runtime_scope, to_dynamic, RunInfo,
     StageSnapshot,

@@ -22,7 +22,17 @@ fn compile_in(file: &str, expr: &str) -> Result<rhai::AST, Vec<Diagnostic>> {
         variables: &vars,
         stages: &stages,
     };
-    compile(&engine(Arc::new(NoRuns)), &e, &scope, SourceId(0))
+    let engine = engine(Arc::new(NoRuns));
+    let ast = compile(&engine, &e, &scope, SourceId(0))?;
+    // Untyped variables: the type checker must find nothing to report in
+    // any expression that compiles.
+    let typed: Vec<(String, Ty)> = vars.iter().map(|v| (v.clone(), Ty::DYNAMIC)).collect();
+    let (_, diags) = check_types(&engine, &ast, &e, &typed, Want::Any, SourceId(0));
+    if diags.is_empty() {
+        Ok(ast)
+    } else {
+        Err(diags)
+    }
 }
 
 /// (code, the file text under the primary span, message, help) of each

@@ -9,6 +9,7 @@ use super::{ExprScope, STAGE_FIELDS};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::SourceId;
 use rhai::{ASTNode, Expr, FnCallExpr, Position, AST};
+use std::collections::HashSet;
 
 /// Everything one walk needs.
 pub(super) struct Checker<'a> {
@@ -16,6 +17,8 @@ pub(super) struct Checker<'a> {
     pub(super) known: &'a KnownFunctions,
     /// What the expression may refer to.
     pub(super) scope: &'a ExprScope<'a>,
+    /// The names of `scope.stages` as a set, when the caller has one.
+    pub(super) stage_set: Option<&'a HashSet<String>>,
     /// Positions → file spans.
     pub(super) loc: &'a Locator<'a>,
     /// The file of the expression.
@@ -109,7 +112,11 @@ impl Checker<'_> {
     fn stage_ref(&self, rest: &Expr, indexed: bool) -> Option<Diagnostic> {
         let (segment, after) = split(rest);
         let (name, span) = self.key(segment, indexed)?;
-        if !self.scope.stages.iter().any(|s| s == name) {
+        let known = match self.stage_set {
+            Some(set) => set.contains(name),
+            None => self.scope.stages.iter().any(|s| s == name),
+        };
+        if !known {
             let stages: Vec<&str> = self.scope.stages.iter().map(String::as_str).collect();
             return Some(
                 Diagnostic::new(

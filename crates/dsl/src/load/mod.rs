@@ -34,6 +34,9 @@ pub struct Loaded {
     pub local_skills: BTreeSet<String>,
     /// Imported libraries, in `use` order (a failed import is left out).
     pub libraries: Vec<LoadedLibrary>,
+    /// The comments of every file parsed (the main file and library
+    /// files), for [`crate::suppress`]; a file without comments may be absent.
+    pub comments: BTreeMap<SourceId, Vec<ast::Spanned<String>>>,
 }
 
 /// One imported library.
@@ -85,6 +88,7 @@ pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
                 base_dir,
                 local_skills: BTreeSet::new(),
                 libraries: Vec::new(),
+                comments: BTreeMap::new(),
             }
         }
     }
@@ -100,6 +104,17 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
         base_dir
     };
     let base_dir = &std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+    // Library files keep only their templates, so their comments are taken
+    // here, from every file the parser sees, rather than threaded through.
+    let comments = std::cell::RefCell::new(BTreeMap::new());
+    let recording = |text: &str, source: SourceId| {
+        let (file, diags) = parse(text, source);
+        if !file.comments.is_empty() {
+            comments.borrow_mut().insert(source, file.comments.clone());
+        }
+        (file, diags)
+    };
+    let parse: ParseFn = &recording;
     let mut sources = SourceMap::default();
     let main = sources.add(name, text);
     let (file, mut diagnostics) = parse(text, main);
@@ -149,6 +164,7 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
         base_dir: base_dir.to_path_buf(),
         local_skills,
         libraries,
+        comments: comments.into_inner(),
     }
 }
 

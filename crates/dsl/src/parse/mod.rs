@@ -9,11 +9,12 @@
 //! pest stays inside this module: the AST carries plain byte spans.
 
 mod build;
+mod comments;
 mod errors;
 mod grammar;
 mod hints;
 mod items;
-mod strings;
+pub(crate) mod strings;
 mod values;
 mod words;
 
@@ -42,7 +43,16 @@ use pest::Parser;
 pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let mut builder = build::Builder::new(text, source);
     let file = match FlowParser::parse(Rule::file, text) {
-        Ok(mut pairs) => pairs.next().map(|p| builder.file(p)).unwrap_or_default(),
+        Ok(mut pairs) => pairs
+            .next()
+            .map(|p| {
+                let comments = comments::collect(text, &p);
+                ast::File {
+                    comments,
+                    ..builder.file(p)
+                }
+            })
+            .unwrap_or_default(),
         // Only resource limits (nesting depth) make the lenient grammar fail.
         Err(err) => {
             builder

@@ -145,7 +145,7 @@ fn needing_a_finally_stage() {
 #[test]
 fn route_target_off_the_normal_path_warns() {
     let text = flow(
-        "  stage build { run \"b\" }\n  stage test { needs build  run \"t\" }\n  stage fix { run \"f\"  max 3  on success -> test }",
+        "  stage build { run \"b\" }\n  stage test { needs build  run \"t\" }\n  stage fix { run \"f\"  on success -> test }",
     );
     let d = expect(
         &text,

@@ -5,6 +5,7 @@ mod example;
 mod graph;
 mod names;
 mod robust;
+mod rules;
 mod templates;
 mod values;
 

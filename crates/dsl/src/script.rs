@@ -1,0 +1,305 @@
+//! The `run` scripts of a file, for tools that check them (shellcheck, in the
+//! CLI): each script's text as bash runs it, the variables flow gives it, and
+//! the way back from a (line, column) of the script to a byte of the file.
+//!
+//! The crate runs no process; `flow check` does, with [`ScriptSite`]s from
+//! [`crate::Checked::scripts`]. A script's text differs from the file's bytes:
+//! `"…"` escapes are resolved (`\t` is one character of the script, two of
+//! the file) and a `"""…"""` block loses its first line break, its common
+//! indent and its `\r`s. [`ScriptSite::locate`] redoes that work with a byte
+//! map (`parse::strings`), only for the scripts that have findings.
+
+use crate::ast::{self, FlowItem, Literal, StageItem, TypeName};
+use crate::parse::strings::{dedent_mapped, unescape_mapped, Mapped};
+use crate::span::{SourceId, Span};
+
+/// The `FLOW_*` variables every attempt gets (docs/language.md).
+pub const FLOW_VARS: &[&str] = &[
+    "FLOW_RUN_ID",
+    "FLOW_NONCE",
+    "FLOW_FLOW",
+    "FLOW_STAGE",
+    "FLOW_ATTEMPT",
+    "FLOW_VISIT",
+    "FLOW_WORKSPACE",
+    "FLOW_RUN_DIR",
+];
+
+/// One `run` script of the checked file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptSite {
+    /// The file it is written in.
+    pub source: SourceId,
+    /// The string literal, quotes included.
+    pub span: Span,
+    /// The script as bash receives it (escapes resolved, block dedented).
+    pub text: String,
+    /// Names of the variables flow exports to it, sorted: params and lets
+    /// (upper-cased), flow and stage `env`, secrets, template parameters
+    /// (upper-cased, plus `NAME_FILE` for a `skill`), `FLOW_*`.
+    pub vars: Vec<String>,
+}
+
+/// A script's positions mapped to file offsets; made by [`ScriptSite::locate`].
+#[derive(Debug, Clone)]
+pub struct ScriptMap {
+    mapped: Mapped,
+    /// Where to point when the file does not hold this script (never with
+    /// the file the site came from): the literal's start.
+    fallback: usize,
+}
+
+impl ScriptSite {
+    /// Builds the map from script positions to offsets of `file_text` (the
+    /// text of [`Self::source`]).
+    pub fn locate(&self, file_text: &str) -> ScriptMap {
+        let literal = file_text.get(self.span.start..self.span.end).unwrap_or("");
+        let mapped = if literal.len() >= 6 && literal.starts_with("\"\"\"") {
+            dedent_mapped(&literal[3..literal.len() - 3], self.span.start + 3)
+        } else if literal.len() >= 2 && literal.starts_with('"') {
+            unescape_mapped(&literal[1..literal.len() - 1], self.span.start + 1)
+        } else {
+            Mapped::default()
+        };
+        let mapped = if mapped.text == self.text {
+            mapped
+        } else {
+            Mapped::default()
+        };
+        ScriptMap {
+            mapped,
+            fallback: self.span.start,
+        }
+    }
+
+    /// Byte offset in `file_text` of 1-based `line` and `col` of the script,
+    /// columns counted in characters (a tab is one), as shellcheck's `json1`
+    /// format reports them. Clamped to the script; the end of the script maps
+    /// to the end of its last line. For several positions, [`Self::locate`]
+    /// once and ask the map.
+    pub fn offset_of(&self, line: usize, col: usize, file_text: &str) -> usize {
+        self.locate(file_text).offset(line, col)
+    }
+}
+
+impl ScriptMap {
+    /// See [`ScriptSite::offset_of`].
+    pub fn offset(&self, line: usize, col: usize) -> usize {
+        if self.mapped.map.is_empty() {
+            return self.fallback;
+        }
+        let at = crate::span::offset_of(&self.mapped.text, line, col);
+        self.mapped.map[at.min(self.mapped.map.len() - 1)]
+    }
+
+    /// The file span of the script range from (`line`, `col`) to
+    /// (`end_line`, `end_col`), the end exclusive; never reversed.
+    pub fn span(&self, line: usize, col: usize, end_line: usize, end_col: usize) -> Span {
+        let start = self.offset(line, col);
+        let end = self.offset(end_line, end_col).max(start);
+        Span::new(start, end)
+    }
+}
+
+/// Every `run` script written in `file` (read from `source`), in source
+/// order: those of its stages and of its own templates. Scripts of `use`d
+/// libraries (`std` included) are not here: they are checked with the
+/// library's own files.
+pub fn collect(file: &ast::File, source: SourceId) -> Vec<ScriptSite> {
+    let mut flow_vars: Vec<String> = FLOW_VARS.iter().map(|v| v.to_string()).collect();
+    for flow in &file.flows {
+        flow_vars.extend(flow.items.iter().filter_map(flow_var));
+    }
+    let mut sites = Vec::new();
+    for flow in &file.flows {
+        for item in &flow.items {
+            let (FlowItem::Stage(stage) | FlowItem::Finally(stage)) = item else {
+                continue;
+            };
+            let mut vars = flow_vars.clone();
+            if let Some(call) = &stage.template {
+                vars.push("FLOW_LIB".into());
+                vars.extend(call.args.iter().map(|a| a.name.node.to_uppercase()));
+                let local = call.library.is_none();
+                if let Some(t) = file
+                    .templates
+                    .iter()
+                    .find(|t| local && t.name.node == call.name.node)
+                {
+                    vars.extend(template_vars(t));
+                }
+                for arg in &call.args {
+                    // A `skill` argument also gives `NAME_FILE`; the type is
+                    // only known for local templates, so offer it for any string.
+                    if matches!(arg.value.node, Literal::Str(_)) {
+                        vars.push(format!("{}_FILE", arg.name.node.to_uppercase()));
+                    }
+                }
+            }
+            push_sites(&mut sites, source, &stage.items, vars);
+        }
+    }
+    for t in &file.templates {
+        let mut vars = flow_vars.clone();
+        vars.push("FLOW_LIB".into());
+        vars.extend(template_vars(t));
+        push_sites(&mut sites, source, &t.items, vars);
+    }
+    sites.sort_by_key(|s| s.span);
+    sites
+}
+
+/// The variable a flow-level item exports, if any.
+fn flow_var(item: &FlowItem) -> Option<String> {
+    match item {
+        FlowItem::Param(p) => Some(p.name.node.to_uppercase()),
+        FlowItem::Let(name, _) => Some(name.node.to_uppercase()),
+        FlowItem::Env(name, _) | FlowItem::Secret(name) => Some(name.node.clone()),
+        _ => None,
+    }
+}
+
+/// A template's parameters as its scripts see them, and its `env` names.
+fn template_vars(t: &ast::Template) -> Vec<String> {
+    let mut vars = Vec::new();
+    for p in &t.params {
+        let upper = p.name.node.to_uppercase();
+        if p.ty.node == TypeName::Skill {
+            vars.push(format!("{upper}_FILE"));
+        }
+        vars.push(upper);
+    }
+    vars.extend(t.items.iter().filter_map(|i| match i {
+        StageItem::Env(name, _) => Some(name.node.clone()),
+        _ => None,
+    }));
+    vars
+}
+
+/// Adds a site for each `run` in `items`, with `vars` and the items' `env`.
+fn push_sites(
+    sites: &mut Vec<ScriptSite>,
+    source: SourceId,
+    items: &[StageItem],
+    mut vars: Vec<String>,
+) {
+    vars.extend(items.iter().filter_map(|i| match i {
+        StageItem::Env(name, _) => Some(name.node.clone()),
+        _ => None,
+    }));
+    vars.sort();
+    vars.dedup();
+    for item in items {
+        if let StageItem::Run(script) = item {
+            sites.push(ScriptSite {
+                source,
+                span: script.span,
+                text: script.node.clone(),
+                vars: vars.clone(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sites(text: &str) -> Vec<ScriptSite> {
+        let (file, diags) = crate::parse::parse(text, SourceId(0));
+        assert!(diags.is_empty(), "{diags:?}");
+        collect(&file, SourceId(0))
+    }
+
+    fn slice(text: &str, s: Span) -> &str {
+        &text[s.start..s.end]
+    }
+
+    /// The file text at the offset of script (line, col).
+    fn at<'t>(site: &ScriptSite, text: &'t str, line: usize, col: usize) -> &'t str {
+        &text[site.offset_of(line, col, text)..]
+    }
+
+    #[test]
+    fn single_line_string_with_escapes() {
+        let text = "flow f {\n  stage a { run \"printf '\\t%s\\n' \\\"$x\\\" é $y\" }\n}\n";
+        let s = &sites(text)[0];
+        assert_eq!(s.text, "printf '\t%s\n' \"$x\" é $y");
+        // Script line 1 col 9 is the tab, written `\t` in the file.
+        assert!(at(s, text, 1, 9).starts_with("\\t%s"));
+        // After the `\n` escape the script is on line 2: ` "$x" é $y`.
+        assert!(at(s, text, 2, 4).starts_with("$x\\\" é"));
+        // Columns are characters: `$y` is after the two-byte é.
+        assert!(at(s, text, 2, 10).starts_with("$y\""));
+        let map = s.locate(text);
+        assert_eq!(slice(text, map.span(2, 10, 2, 12)), "$y");
+    }
+
+    #[test]
+    fn triple_quoted_with_indent_tabs_and_unicode() {
+        let text = "flow f {\n  stage a {\n    run \"\"\"\n      echo → ok\n      \tcp $src \"$DST\"\n    \"\"\"\n  }\n}\n";
+        let s = &sites(text)[0];
+        assert_eq!(s.text, "echo → ok\n\tcp $src \"$DST\"");
+        // A tab is one column (shellcheck json1): `$src` is column 5 of line 2.
+        let map = s.locate(text);
+        assert_eq!(slice(text, map.span(2, 5, 2, 9)), "$src");
+        assert!(at(s, text, 1, 6).starts_with("→ ok"));
+        // Past the end: the end of the script, before the closing indent.
+        assert!(at(s, text, 9, 1).starts_with("\n    \"\"\""));
+    }
+
+    #[test]
+    fn crlf_file() {
+        let text = "flow f {\r\n  stage a {\r\n    run \"\"\"\r\n      a=1\r\n      rm -rf $dir/\r\n    \"\"\"\r\n  }\r\n}\r\n";
+        let s = &sites(text)[0];
+        assert_eq!(s.text, "a=1\nrm -rf $dir/");
+        let map = s.locate(text);
+        assert_eq!(slice(text, map.span(2, 8, 2, 13)), "$dir/");
+        // The end of line 1 stops before its `\r`.
+        assert_eq!(slice(text, map.span(1, 1, 1, 4)), "a=1");
+        assert_eq!(slice(text, map.span(1, 1, 2, 1)), "a=1\r\n      ");
+    }
+
+    #[test]
+    fn vars_follow_what_flow_exports() {
+        let text = r#"
+            flow f {
+              param repo: str
+              let n = 1
+              env lower = "x"
+              secret token
+              stage a {
+                env here = "1"
+                run "echo"
+              }
+              stage b: local(skill: "plan") { run "echo" }
+            }
+            template local(skill: skill, mode: str = "x") {
+              env tmpl = "y"
+              run "echo"
+            }
+        "#;
+        let all = sites(text);
+        assert_eq!(all.len(), 3);
+        let has = |s: &ScriptSite, v: &str| s.vars.iter().any(|x| x == v);
+        for v in ["REPO", "N", "lower", "token", "FLOW_RUN_ID", "here"] {
+            assert!(has(&all[0], v), "{v}");
+        }
+        assert!(!has(&all[0], "FLOW_LIB"));
+        for v in ["SKILL", "SKILL_FILE", "MODE", "tmpl", "FLOW_LIB", "REPO"] {
+            assert!(has(&all[1], v), "{v}");
+            assert!(has(&all[2], v), "{v}");
+        }
+        assert!(!has(&all[1], "here"));
+    }
+
+    #[test]
+    fn a_different_file_text_points_at_the_literal() {
+        let text = "flow f { stage a { run \"echo $x\" } }\n";
+        let s = &sites(text)[0];
+        assert_eq!(
+            s.offset_of(1, 6, "completely different text here"),
+            s.span.start
+        );
+    }
+}

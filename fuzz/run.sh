@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the `check` fuzz target (parse + load + check on arbitrary input) for
+# SECONDS seconds (default 60): installs cargo-fuzz if missing, seeds the
+# corpus from the repository's .flow files, then fuzzes. Exits non-zero when
+# the fuzzer finds a crash; the input is left in fuzz/artifacts/check/.
+#
+#   fuzz/run.sh 120
+#
+# The machine has stable Rust only: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass
+# its -Z flags (sanitizer coverage) to the stable compiler. SANITIZER=none
+# skips AddressSanitizer (faster; the code is safe Rust, so ASan finds
+# little that a panic would not).
+set -euo pipefail
+seconds="${1:-60}"
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz" >&2
+  cargo install cargo-fuzz --locked
+fi
+
+./seed.sh
+export RUSTC_BOOTSTRAP=1
+sanitizer="${SANITIZER:-address}"
+# -max_len: flows are text; long inputs only slow the search down.
+# -timeout: a single input taking 10 s is a hang worth reporting.
+exec cargo fuzz run --sanitizer "$sanitizer" check corpus/check -- \
+  -dict=flow.dict -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+  -print_final_stats=1
