@@ -27,8 +27,10 @@ fi
 ./seed.sh
 export RUSTC_BOOTSTRAP=1
 sanitizer="${SANITIZER:-address}"
+# -a: debug assertions and overflow checks, so an arithmetic overflow on a
+#     huge number in the input is found (release builds would wrap).
 # -max_len: flows are text; long inputs only slow the search down.
 # -timeout: a single input taking 10 s is a hang worth reporting.
-exec cargo fuzz run --sanitizer "$sanitizer" check corpus/check -- \
+exec cargo fuzz run -a --sanitizer "$sanitizer" check corpus/check -- \
   -dict=flow.dict -max_total_time="$seconds" -max_len=4096 -timeout=10 \
   -print_final_stats=1

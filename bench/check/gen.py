@@ -125,7 +125,7 @@ def flow(n: int) -> str:
         "  env TAG = tag\n",
     ]
     parts.extend(unit(i) for i in range(units))
-    parts.append('\n  finally cleanup {\n    timeout 1m\n    run "echo done"\n  }\n}\n')
+    parts.append('\n  finally cleanup {\n    timeout 1m\n    run "echo finished"\n  }\n}\n')
     return "".join(parts)
 
 

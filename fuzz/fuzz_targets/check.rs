@@ -56,10 +56,9 @@ fuzz_target!(|data: &[u8]| {
                 file.name
             );
         }
-        let handler = miette::GraphicalReportHandler::new_themed(
-            miette::GraphicalTheme::unicode_nocolor(),
-        )
-        .with_width(80);
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(80);
         let mut out = String::new();
         let _ = handler.render_report(&mut out, &d.render(&checked.sources));
     }

@@ -56,8 +56,11 @@ fn assert_spans_valid(c: &Checked) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A 1-based (line, column).
+type LineCol = (usize, usize);
+
 /// Codes and (line, column) of every label's start and end, in order.
-fn positions(c: &Checked) -> Vec<(Code, Vec<((usize, usize), (usize, usize))>)> {
+fn positions(c: &Checked) -> Vec<(Code, Vec<(LineCol, LineCol)>)> {
     c.diagnostics
         .iter()
         .map(|d| {
@@ -176,7 +179,7 @@ fn expr(stages: usize) -> impl Strategy<Value = String> {
         9 => format!("runs(\"f\", \"succeeded\") < {k}"),
         10 => format!("\"{w}\" == undefined_{k}"),
         11 => format!("(n > 1 &&\n    \"{w}\" == s)"),
-        12 => format!("n +"),
+        12 => "n +".to_string(),
         13 => format!("{k}"),
         14..=16 => format!("n > {k} || s == \"{w}\""),
         17..=19 => format!("stages.s{st}.outcome == \"failed\""),

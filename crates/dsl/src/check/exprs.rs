@@ -12,12 +12,15 @@ use crate::expr::{self, ExprScope, Ty, Want};
 use crate::ir::{CompiledExpr, Param};
 use crate::span::SourceId;
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Compiles expressions of one flow.
 pub(crate) struct Compiler {
     engine: rhai::Engine,
     stages: Vec<String>,
+    /// `stages` as a set: each `stages.X` is one lookup, not a search.
+    stage_set: HashSet<String>,
     /// Typed variables declared so far (params, then lets in order).
     types: RefCell<Vec<(String, Ty)>>,
 }
@@ -27,6 +30,7 @@ impl Compiler {
     pub fn new(stages: Vec<String>) -> Self {
         Compiler {
             engine: expr::engine(Arc::new(expr::NoRuns)),
+            stage_set: stages.iter().cloned().collect(),
             stages,
             types: RefCell::new(Vec::new()),
         }
@@ -101,7 +105,7 @@ impl Compiler {
             variables,
             stages: &self.stages,
         };
-        let ast = match expr::compile(&self.engine, e, &scope, src) {
+        let ast = match expr::compile_indexed(&self.engine, e, &scope, &self.stage_set, src) {
             Ok(ast) => ast,
             Err(errors) => {
                 diags.extend(errors);

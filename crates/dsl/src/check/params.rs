@@ -161,7 +161,7 @@ fn mismatch(
             describe(found)
         ),
     )
-    .label(format!("not a {expected}"))
+    .label(format!("not {}", with_article(expected)))
     .help(example(expected))
 }
 
@@ -186,5 +186,11 @@ fn example(ty: &str) -> String {
         "list<str>" => "[\"a\", \"b\"]",
         _ => "\"text\"",
     };
-    format!("write a {ty}, e.g. {e}")
+    format!("write {}, e.g. {e}", with_article(ty))
+}
+
+/// `a str`, `an int` (the type names as written in flows).
+fn with_article(ty: &str) -> String {
+    let article = if ty.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {ty}")
 }

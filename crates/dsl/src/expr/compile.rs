@@ -98,7 +98,7 @@ fn compile_checked(
                         span,
                         format!("unknown variable `{name}`"),
                     )
-                    .label("not a param, a let, `run`, `stages` or `env`")
+                    .label("not defined here")
                     .help(unknown_variable_help(name, &allowed, scope)),
                 );
                 names.push_dynamic(name.clone(), Dynamic::UNIT);
@@ -142,7 +142,7 @@ fn unknown_variable_help(name: &str, allowed: &[&str], scope: &ExprScope) -> Str
         if upper {
             format!("environment variables are read through `env`: write `env.{name}`")
         } else {
-            "declare it with `param` or `let` before this expression".to_string()
+            "an expression sees the params, the `let`s declared before it (`skip if` sees params only), `run`, `stages` and `env`; declare it with `param`, or with `let` above this line".to_string()
         }
     })
 }

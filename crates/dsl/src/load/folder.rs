@@ -5,7 +5,7 @@ use crate::ast::Spanned;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, SourceMap};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Loads the folder `path` (relative to `base_dir`) as library `alias`:
 /// every `*.flow` file directly in it, and the names of `skills/*.md`.
@@ -28,7 +28,7 @@ pub(super) fn load(
             path.span,
             format!(
                 "cannot load library `{alias}` from `{}`: {why}",
-                dir.display()
+                shown(&dir)
             ),
         )
         .label("this folder")
@@ -45,7 +45,7 @@ pub(super) fn load(
     for file in flow_files {
         match std::fs::read_to_string(&file) {
             Ok(text) => {
-                let name = file.display().to_string();
+                let name = shown(&file);
                 templates.extend(parse_library_file(
                     &name,
                     &text,
@@ -56,7 +56,7 @@ pub(super) fn load(
             }
             Err(e) => diagnostics.push(import_error(format!(
                 "cannot read `{}`: {e}",
-                file.display()
+                shown(&file)
             ))),
         }
     }
@@ -95,4 +95,38 @@ pub(super) fn skill_names(dir: &Path) -> BTreeSet<String> {
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "md"))
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect()
+}
+
+/// How a library path is shown in diagnostics: lexically normalised (no
+/// `.`, `a/..` folded) and relative to the current folder when it is below
+/// it, so reports and snapshots do not depend on where the project lives.
+pub(super) fn shown(path: &Path) -> String {
+    let mut clean = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(clean.components().next_back(), Some(Component::Normal(_))) => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok());
+    match cwd.as_deref().and_then(|d| clean.strip_prefix(d).ok()) {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => clean.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::shown;
+    use std::path::Path;
+
+    #[test]
+    fn paths_are_normalised_and_relative_to_the_current_folder() {
+        let cwd = std::fs::canonicalize(std::env::current_dir().unwrap()).unwrap();
+        assert_eq!(shown(&cwd.join("./lib/../lib/x.flow")), "lib/x.flow");
+        assert_eq!(shown(Path::new("/elsewhere/./a/../b")), "/elsewhere/b");
+    }
 }
