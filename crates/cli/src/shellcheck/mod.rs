@@ -30,6 +30,9 @@
 //! - A `.shellcheckrc` in the flow file's folder or above is copied next to
 //!   the scripts, so a project's shellcheck settings apply.
 
+mod cache;
+
+use cache::{Cache, Context, Key};
 use flow_dsl::script::{ScriptMap, ScriptSite};
 use flow_dsl::{Checked, Code, Diagnostic, SourceId};
 use serde_json::Value;
@@ -43,6 +46,9 @@ pub const FILES_PER_PROCESS: usize = 500;
 
 /// Fewest scripts worth a process of their own.
 pub const MIN_PER_PROCESS: usize = 50;
+
+/// shellcheck's options (part of the cache key: they change its answers).
+const OPTIONS: [&str; 3] = ["--format=json1", "--shell=bash", "--color=never"];
 
 /// When to run shellcheck.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -104,17 +110,14 @@ impl Shellcheck {
         Ok(())
     }
 
-    /// Runs shellcheck on `sites`; returns each finding with the index of
-    /// its site, its line numbers already those of the site's own text.
+    /// Runs shellcheck on `sites` (only the scripts the cache does not
+    /// know); returns each finding with the index of its site, its line
+    /// numbers already those of the site's own text.
     fn check(
         &self,
         sites: &[ScriptSite],
         flow_file: &Path,
     ) -> Result<Vec<(usize, Finding)>, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("flow-shellcheck")
-            .tempdir()
-            .map_err(|e| format!("shellcheck: cannot create a temporary folder: {e}"))?;
         // Each distinct prepared script once: its file, its prologue and its sites.
         let mut unique: Vec<(Prepared, Vec<usize>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -128,48 +131,132 @@ impl Shellcheck {
                 }
             }
         }
-        for (k, (prepared, _)) in unique.iter().enumerate() {
-            std::fs::write(dir.path().join(file_name(k)), &prepared.text).map_err(|e| {
+        let project_rc = flow_file.parent().and_then(find_rc);
+        let cache = self.cache_for(project_rc.as_deref());
+        // shellcheck's comments on each unique script: cached, or to ask.
+        let mut answers: Vec<Option<Vec<Value>>> = vec![None; unique.len()];
+        let mut keys: Vec<Option<Key>> = vec![None; unique.len()];
+        if let Some((cache, context)) = &cache {
+            for (k, (prepared, _)) in unique.iter().enumerate() {
+                let key = context.key(&prepared.text);
+                answers[k] = cache.get(&key);
+                keys[k] = Some(key);
+            }
+        }
+        let misses: Vec<usize> = (0..unique.len())
+            .filter(|&k| answers[k].is_none())
+            .collect();
+        if !misses.is_empty() {
+            let asked = self.ask(&unique, &misses, project_rc.as_deref())?;
+            for (k, comments) in asked {
+                if let (Some((cache, _)), Some(key)) = (&cache, &keys[k]) {
+                    cache.put(key, &comments);
+                }
+                answers[k] = Some(comments);
+            }
+        }
+        if let Some((cache, _)) = &cache {
+            cache.prune_now_and_then();
+        }
+        let mut out = Vec::new();
+        for (k, comments) in answers.into_iter().enumerate() {
+            let (prepared, site_indexes) = &unique[k];
+            for c in comments.iter().flatten() {
+                let Some(finding) = Finding::from_json(c).and_then(|f| prepared.unshift(f)) else {
+                    continue;
+                };
+                out.extend(site_indexes.iter().map(|&i| (i, finding.clone())));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs shellcheck on the scripts `misses` (indexes into `unique`),
+    /// each written to a file of a temporary folder; returns each one's
+    /// comments (raw `json1`), an empty list for a clean script.
+    fn ask(
+        &self,
+        unique: &[(Prepared, Vec<usize>)],
+        misses: &[usize],
+        project_rc: Option<&Path>,
+    ) -> Result<Vec<(usize, Vec<Value>)>, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("flow-shellcheck")
+            .tempdir()
+            .map_err(|e| format!("shellcheck: cannot create a temporary folder: {e}"))?;
+        for &k in misses {
+            std::fs::write(dir.path().join(file_name(k)), &unique[k].0.text).map_err(|e| {
                 format!(
                     "shellcheck: cannot write a script to {}: {e}",
                     dir.path().display()
                 )
             })?;
         }
-        if let Some(rc) = flow_file.parent().and_then(find_rc) {
+        if let Some(rc) = project_rc {
             // A missing copy only loses the project's settings; not fatal.
             let _ = std::fs::copy(rc, dir.path().join(".shellcheckrc"));
         }
-        let names: Vec<String> = (0..unique.len()).map(file_name).collect();
-        let comments = self.run_all(dir.path(), &names)?;
-        let mut out = Vec::new();
-        for c in comments {
-            let Some(k) = c
-                .file
-                .strip_suffix(".sh")
-                .and_then(|n| n.parse::<usize>().ok())
-            else {
-                continue;
-            };
-            let Some((prepared, site_indexes)) = unique.get(k) else {
-                continue;
-            };
-            let Some(finding) = prepared.unshift(c) else {
-                continue;
-            };
-            out.extend(site_indexes.iter().map(|&i| (i, finding.clone())));
+        let names: Vec<String> = misses.iter().map(|&k| file_name(k)).collect();
+        let mut by_file: HashMap<usize, Vec<Value>> =
+            misses.iter().map(|&k| (k, Vec::new())).collect();
+        for c in self.run_all(dir.path(), &names)? {
+            let k = c
+                .get("file")
+                .and_then(Value::as_str)
+                .and_then(|f| f.strip_suffix(".sh"))
+                .and_then(|n| n.parse::<usize>().ok());
+            if let Some(list) = k.and_then(|k| by_file.get_mut(&k)) {
+                list.push(c);
+            }
         }
-        Ok(out)
+        Ok(by_file.into_iter().collect())
+    }
+
+    /// The cache to use and what the answers depend on besides the
+    /// script; `None` when the cache is off or shellcheck's version cannot
+    /// be known (then every script is asked).
+    fn cache_for(&self, project_rc: Option<&Path>) -> Option<(Cache, Context)> {
+        let cache = Cache::from_env()?;
+        let version = cache.version(&self.program, || {
+            let out = Command::new(&self.program).arg("--version").output().ok()?;
+            let text = String::from_utf8(out.stdout).ok()?;
+            (out.status.success() && !text.trim().is_empty()).then_some(text)
+        })?;
+        let rc = match project_rc {
+            Some(p) => Some(std::fs::read(p).ok()?),
+            None => fallback_rc(),
+        };
+        let opts = std::env::var("SHELLCHECK_OPTS").unwrap_or_default();
+        // `-x` (alone or among short flags) or `external-sources=true`: the
+        // answer then depends on the files scripts `source` too.
+        let follows_sources = opts.split_whitespace().any(|t| {
+            t.starts_with("--external-sources")
+                || (t.starts_with('-') && !t.starts_with("--") && t.contains('x'))
+        }) || rc.as_deref().is_some_and(|r| {
+            String::from_utf8_lossy(r)
+                .lines()
+                .any(|l| l.replace(' ', "").starts_with("external-sources=true"))
+        });
+        if follows_sources {
+            // Not cacheable: the key does not cover those files.
+            return None;
+        }
+        let context = Context {
+            version,
+            options: format!("{}\n{opts}", OPTIONS.join(" ")),
+            rc,
+        };
+        Some((cache, context))
     }
 
     /// Runs shellcheck over `names` (in `dir`), in parts of at most
     /// [`FILES_PER_PROCESS`], the parts in parallel up to the cores there are.
-    fn run_all(&self, dir: &Path, names: &[String]) -> Result<Vec<Finding>, String> {
+    fn run_all(&self, dir: &Path, names: &[String]) -> Result<Vec<Value>, String> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts: Vec<&[String]> = names.chunks(part_size(names.len(), cores)).collect();
         let mut all = Vec::new();
         for wave in parts.chunks(cores) {
-            let results: Vec<Result<Vec<Finding>, String>> = std::thread::scope(|s| {
+            let results: Vec<Result<Vec<Value>, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = wave
                     .iter()
                     .map(|part| s.spawn(move || self.run_one(dir, part)))
@@ -189,22 +276,21 @@ impl Shellcheck {
         Ok(all)
     }
 
-    /// One shellcheck process over `names`.
-    fn run_one(&self, dir: &Path, names: &[String]) -> Result<Vec<Finding>, String> {
+    /// One shellcheck process over `names`: its comments, raw.
+    fn run_one(&self, dir: &Path, names: &[String]) -> Result<Vec<Value>, String> {
         let output = Command::new(&self.program)
             .current_dir(dir)
-            .args(["--format=json1", "--shell=bash", "--color=never"])
+            .args(OPTIONS)
             .args(names)
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
         // Exit 0: clean, 1: findings; anything else is shellcheck failing.
         let parsed: Option<Value> = serde_json::from_slice(&output.stdout).ok();
         match (output.status.code(), parsed) {
-            (Some(0 | 1), Some(v)) => Ok(v
-                .get("comments")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Finding::from_json).collect())
-                .unwrap_or_default()),
+            (Some(0 | 1), Some(mut v)) => Ok(match v.get_mut("comments").map(Value::take) {
+                Some(Value::Array(comments)) => comments,
+                _ => Vec::new(),
+            }),
             _ => Err(format!(
                 "{} failed ({}): {}",
                 self.program.display(),
@@ -413,6 +499,30 @@ fn find_rc(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .map(|d| d.join(".shellcheckrc"))
         .find(|p| p.is_file())
+}
+
+/// The shellcheckrc shellcheck finds for a script in the temporary folder
+/// when the project has none: one in the temporary folder's parents, else
+/// the user's (`$XDG_CONFIG_HOME/shellcheckrc`, `~/.config/shellcheckrc`,
+/// `~/.shellcheckrc`), as shellcheck looks for them.
+fn fallback_rc() -> Option<Vec<u8>> {
+    let tmp = std::env::temp_dir();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let parents = tmp
+        .ancestors()
+        .flat_map(|d| [d.join(".shellcheckrc"), d.join("shellcheckrc")]);
+    let user = [
+        config.map(|c| c.join("shellcheckrc")),
+        home.map(|h| h.join(".shellcheckrc")),
+    ];
+    parents
+        .chain(user.into_iter().flatten())
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read(p).ok())
 }
 
 /// `name` as an executable file in a folder of `PATH`.
