@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 /// `flow ARGS` in `dir`, stdout and stderr piped, `NO_COLOR` unset.
 fn flow(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
         .current_dir(dir)
         .env_remove("NO_COLOR")
         .env("COLUMNS", "80")

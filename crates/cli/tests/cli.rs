@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 fn flow(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .args(args)
@@ -161,6 +162,7 @@ fn secrets_file_values_reach_the_stage_and_are_masked_in_logs() {
     write(dir.path(), "s.flow", text);
     write(dir.path(), "secrets.env", "# test\nAPI_TOKEN='p4ss w0rd'\n");
     let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
         .current_dir(dir.path())
         .env_remove("API_TOKEN")
         .args(["run", "s.flow", "--secrets-file", "secrets.env"])
@@ -188,6 +190,7 @@ fn secrets_file_values_reach_the_stage_and_are_masked_in_logs() {
     assert_eq!(log, "token=***\n");
     // Without the file, a missing secret stops the run before any stage.
     let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
         .current_dir(dir.path())
         .env_remove("API_TOKEN")
         .args(["run", "s.flow"])

@@ -40,6 +40,8 @@ fn header(text: &str, key: &str) -> Option<String> {
 
 fn flow() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_flow"));
+    // The shellcheck cache goes to cargo's temp folder, not ~/.cache.
+    c.env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"));
     c.env("NO_COLOR", "1").env("COLUMNS", "80");
     c
 }

@@ -64,16 +64,44 @@ impl Checked {
 /// `pipeline` is `Some` only without errors and when the file has exactly
 /// one flow; a file of templates only checks clean with no pipeline.
 pub fn check_file(path: &std::path::Path) -> Checked {
-    finish(load::load_file(path, &parse::parse))
+    finish(load::load_file(path, &parse::parse), CheckOptions::default())
 }
 
 /// Same as [`check_file`] for `text`, shown as `name` in diagnostics;
 /// relative `use` paths (and the file's own `skills/`) resolve from `base_dir`.
 pub fn check_source(name: &str, text: &str, base_dir: &std::path::Path) -> Checked {
-    finish(load::load_source(name, text, base_dir, &parse::parse))
+    check_source_with(name, text, base_dir, CheckOptions::default())
 }
 
-fn finish(loaded: load::Loaded) -> Checked {
+/// What a check computes beyond the diagnostics and the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Fill [`Checked::scripts`] (their text and variables). Without it the
+    /// field is empty, which saves time when no tool reads the scripts
+    /// (`flow check --shellcheck off`); the diagnostics are the same.
+    pub scripts: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { scripts: true }
+    }
+}
+
+/// [`check_source`] with `options`.
+pub fn check_source_with(
+    name: &str,
+    text: &str,
+    base_dir: &std::path::Path,
+    options: CheckOptions,
+) -> Checked {
+    finish(
+        load::load_source(name, text, base_dir, &parse::parse),
+        options,
+    )
+}
+
+fn finish(loaded: load::Loaded, options: CheckOptions) -> Checked {
     // After a syntax error the tree is partial: checking it would report
     // cascades (a stage "without run" whose `run` did not parse). Report the
     // syntax errors alone, as rustc stops before type checking. Suppressions
@@ -96,8 +124,13 @@ fn finish(loaded: load::Loaded) -> Checked {
         };
     }
     let (mut diagnostics, pipeline) = check::check(&loaded);
-    let scripts = script::collect(&loaded.file, loaded.main);
-    let blocks: Vec<_> = scripts.iter().map(|s| (s.source, s.span)).collect();
+    let (scripts, blocks) = if options.scripts {
+        let scripts = script::collect(&loaded.file, loaded.main);
+        let blocks: Vec<_> = scripts.iter().map(|s| (s.source, s.span)).collect();
+        (scripts, blocks)
+    } else {
+        (Vec::new(), script::spans(&loaded.file, loaded.main))
+    };
     let main = Some(loaded.main);
     let suppressions = suppress::apply(
         &mut diagnostics,

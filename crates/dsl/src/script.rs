@@ -149,6 +149,29 @@ pub fn collect(file: &ast::File, source: SourceId) -> Vec<ScriptSite> {
     sites
 }
 
+/// Where the scripts [`collect`] returns are, without their text or
+/// variables (same sites, same order): what suppressions need when no tool
+/// will read the scripts, at a fraction of the cost.
+pub fn spans(file: &ast::File, source: SourceId) -> Vec<(SourceId, Span)> {
+    let stages = file.flows.iter().flat_map(|flow| {
+        flow.items.iter().filter_map(|item| match item {
+            FlowItem::Stage(stage) | FlowItem::Finally(stage) => Some(&stage.items),
+            _ => None,
+        })
+    });
+    let templates = file.templates.iter().map(|t| &t.items);
+    let mut spans: Vec<(SourceId, Span)> = stages
+        .chain(templates)
+        .flatten()
+        .filter_map(|item| match item {
+            StageItem::Run(script) => Some((source, script.span)),
+            _ => None,
+        })
+        .collect();
+    spans.sort_by_key(|&(_, span)| span);
+    spans
+}
+
 /// The variable a flow-level item exports, if any.
 fn flow_var(item: &FlowItem) -> Option<String> {
     match item {
@@ -218,6 +241,19 @@ mod tests {
     /// The file text at the offset of script (line, col).
     fn at<'t>(site: &ScriptSite, text: &'t str, line: usize, col: usize) -> &'t str {
         &text[site.offset_of(line, col, text)..]
+    }
+
+    #[test]
+    fn spans_are_the_sites_of_collect() {
+        let text = "template t(x: str) {\n  run \"echo t\"\n}\nflow f {\n  stage b: t(x: \"1\") {}\n  stage a {\n    run \"echo a\"\n    run \"\"\"\n      echo a2\n    \"\"\"\n  }\n  finally z { run \"echo z\" }\n}\n";
+        let (file, diags) = crate::parse::parse(text, SourceId(3));
+        assert!(diags.is_empty(), "{diags:?}");
+        let expected: Vec<_> = collect(&file, SourceId(3))
+            .iter()
+            .map(|s| (s.source, s.span))
+            .collect();
+        assert_eq!(expected.len(), 4);
+        assert_eq!(spans(&file, SourceId(3)), expected);
     }
 
     #[test]

@@ -29,6 +29,12 @@
 //!   them back through escapes and dedent.
 //! - A `.shellcheckrc` in the flow file's folder or above is copied next to
 //!   the scripts, so a project's shellcheck settings apply.
+//! - **Cached** ([`cache`]): each distinct script's answer is kept on disk,
+//!   keyed by everything it depends on, and only the scripts the cache does
+//!   not know go to shellcheck; an unchanged file (an editor's check on
+//!   every save) starts no process. Measured: `pipelines/ai-implement.flow`
+//!   ~150 ms cold, 2.6 ms warm; the 5,000-stage bench flow 1.2 s cold,
+//!   +2.5 ms over `--shellcheck off` warm.
 
 mod cache;
 
