@@ -12,7 +12,7 @@ use crate::expr::{self, ExprScope, Ty, Want};
 use crate::ir::{CompiledExpr, Param};
 use crate::span::SourceId;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Compiles expressions of one flow.
@@ -23,6 +23,27 @@ pub(crate) struct Compiler {
     stage_set: HashSet<String>,
     /// Typed variables declared so far (params, then lets in order).
     types: RefCell<Vec<(String, Ty)>>,
+    /// Expressions that compiled and type-checked without a diagnostic, by
+    /// text: `None` after the first time (most texts are written once, and
+    /// keeping their AST would cost more than it saves), then the clean
+    /// results. Templates and repeated settings write the same expression
+    /// many times; compiling it again would give the same AST and type (the
+    /// stages are the same for the whole flow) and no diagnostic, whose
+    /// spans would differ. Results with diagnostics are never kept.
+    clean: RefCell<HashMap<String, Option<Vec<Clean>>>>,
+}
+
+/// A clean result of [`Compiler::compile_as`] and what decided it besides
+/// the text.
+struct Clean {
+    /// A bool was wanted (else text).
+    want_bool: bool,
+    /// The typed variables in scope.
+    vars: Vec<(String, Ty)>,
+    /// The compiled expression.
+    ast: rhai::AST,
+    /// Its type.
+    ty: Ty,
 }
 
 impl Compiler {
@@ -39,6 +60,7 @@ impl Compiler {
             stage_set: stages.iter().cloned().collect(),
             stages,
             types: RefCell::new(Vec::new()),
+            clean: RefCell::new(HashMap::new()),
         }
     }
 
@@ -107,6 +129,20 @@ impl Compiler {
         src: SourceId,
         diags: &mut Vec<Diagnostic>,
     ) -> (Option<CompiledExpr>, Ty) {
+        let vars = self.in_scope(variables);
+        let want_bool = matches!(want, Want::Bool(_));
+        if let Some(Some(seen)) = self.clean.borrow().get(e.source.as_str()) {
+            if let Some(hit) = seen
+                .iter()
+                .find(|c| c.want_bool == want_bool && c.vars == vars)
+            {
+                let compiled = CompiledExpr {
+                    source: e.source.clone(),
+                    ast: hit.ast.clone(),
+                };
+                return (Some(compiled), hit.ty);
+            }
+        }
         let scope = ExprScope {
             variables,
             stages: &self.stages,
@@ -118,11 +154,22 @@ impl Compiler {
                 return (None, Ty::DYNAMIC);
             }
         };
-        let vars = self.in_scope(variables);
         let (ty, errors) = expr::check_types(&self.engine, &ast, e, &vars, want, src);
         if !errors.is_empty() {
             diags.extend(errors);
             return (None, ty);
+        }
+        let mut clean = self.clean.borrow_mut();
+        match clean.get_mut(e.source.as_str()) {
+            None => {
+                clean.insert(e.source.clone(), None);
+            }
+            Some(slot) => slot.get_or_insert_with(Vec::new).push(Clean {
+                want_bool,
+                vars,
+                ast: ast.clone(),
+                ty,
+            }),
         }
         let compiled = CompiledExpr {
             source: e.source.clone(),

@@ -25,7 +25,7 @@ pub(super) fn span(p: &P) -> Span {
     let end = p
         .clone()
         .into_inner()
-        .last()
+        .next_back() // not `last()`, which makes a pair of every child
         .map_or(p.as_span().end(), |last| span(&last).end);
     Span::new(p.as_span().start(), end)
 }

@@ -10,25 +10,37 @@
 use super::build::P;
 use crate::ast::Spanned;
 use crate::span::Span;
+use pest::Token;
 
 /// Every comment in `text`, given the `file` pair parsed from it, in order.
 /// Each spans from its `#` to the end of its line, a trailing `\r` excluded.
 pub(super) fn collect(text: &str, file: &P) -> Vec<Spanned<String>> {
     let mut comments = Vec::new();
+    // Only a `#` can start a comment: past the last one there is nothing to
+    // find, so the walk stops there (most files have few, near the top).
+    let Some(last_hash) = text.rfind('#') else {
+        return comments;
+    };
     let mut gap_start = 0;
-    // `flatten` walks the tree in order, so the leaves come sorted and
-    // disjoint; a parent may overhang its last child, so only leaves count.
-    for leaf in file
-        .clone()
-        .into_inner()
-        .flatten()
-        .filter(|p| p.clone().into_inner().next().is_none())
-    {
-        let span = leaf.as_span();
-        if span.start() > gap_start {
-            in_gap(text, gap_start, span.start(), &mut comments);
+    // The tokens come in order; a leaf is a start right followed by its
+    // end. The leaves are sorted and disjoint; a parent may overhang its
+    // last child, so only leaves count. (Tokens, not `flatten`: asking each
+    // pair for its children cost more than parsing the comments.)
+    let mut open = None;
+    for token in file.clone().into_inner().tokens() {
+        match token {
+            Token::Start { pos, .. } => open = Some(pos.pos()),
+            Token::End { pos, .. } => {
+                let Some(start) = open.take() else { continue };
+                if start > gap_start {
+                    in_gap(text, gap_start, start, &mut comments);
+                }
+                gap_start = gap_start.max(pos.pos());
+                if gap_start > last_hash {
+                    break;
+                }
+            }
         }
-        gap_start = gap_start.max(span.end());
     }
     in_gap(text, gap_start, text.len(), &mut comments);
     comments

@@ -250,3 +250,37 @@ fn env_kinds(env: &[(String, EnvValue)]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Compiling each expression once per text (the compiler's cache of clean
+/// results) changes nothing: a template's `when` compiles for every use, the
+/// same text that is wrong where a bool is wanted is reported at each place,
+/// after it compiled clean as text.
+#[test]
+fn repeated_expressions_check_as_if_compiled_each_time() {
+    let text = flow(concat!(
+        "  param n: int = 1\n",
+        "  stage a { env X = n + 1\n run \"x\" }\n",
+        "  stage b { when n + 1\n run \"x\" }\n",
+        "  stage c { when n + 1\n run \"x\" }\n",
+        "  stage d: t() { }\n",
+        "  stage e: t() { }\n",
+    )) + "template t {\n  when n > 0\n  run \"y\"\n}\n";
+    let c = check(&text);
+    assert_eq!(codes(&c), [Code::NotBool, Code::NotBool], "{:#?}", c.diagnostics);
+    let starts: Vec<usize> = c.diagnostics.iter().map(|d| d.span().start).collect();
+    let b = text.find("when n + 1").unwrap() + 5;
+    let c2 = text.rfind("when n + 1").unwrap() + 5;
+    assert_eq!(starts, [b, c2]);
+    for d in &c.diagnostics {
+        assert_eq!(spanned(&c, d), "n + 1");
+    }
+    let clean = check(&text.replace("when n + 1", "when n + 1 > 2"));
+    assert!(clean.diagnostics.is_empty(), "{:#?}", clean.diagnostics);
+    let p = clean.pipeline.expect("a pipeline");
+    let whens: Vec<&str> = p
+        .stages
+        .iter()
+        .filter_map(|s| s.when.as_ref().map(|w| w.source.as_str()))
+        .collect();
+    assert_eq!(whens, ["n + 1 > 2", "n + 1 > 2", "n > 0", "n > 0"]);
+}
