@@ -20,6 +20,8 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
+# libfuzzer-sys compiles libFuzzer's C++ sources.
+command -v c++ >/dev/null 2>&1 || { echo "fuzz: needs a C++ compiler (apt-get install g++)" >&2; exit 2; }
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz" >&2
   cargo install cargo-fuzz --locked

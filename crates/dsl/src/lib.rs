@@ -64,7 +64,10 @@ impl Checked {
 /// `pipeline` is `Some` only without errors and when the file has exactly
 /// one flow; a file of templates only checks clean with no pipeline.
 pub fn check_file(path: &std::path::Path) -> Checked {
-    finish(load::load_file(path, &parse::parse), CheckOptions::default())
+    finish(
+        load::load_file(path, &parse::parse),
+        CheckOptions::default(),
+    )
 }
 
 /// Same as [`check_file`] for `text`, shown as `name` in diagnostics;

@@ -1,8 +1,8 @@
 //! Property tests of `flow check`'s robustness (issue 3): whatever the input,
 //! `check_source` returns diagnostics instead of panicking, every label lies
 //! inside its file on character boundaries, CRLF files get the same
-//! diagnostics at the same lines and columns as LF files, and expression
-//! columns count characters, not bytes.
+//! diagnostics at the same lines and columns as LF files, expression
+//! columns count characters, not bytes, and valid conditions raise no error.
 //!
 //! The fuzz target `fuzz/fuzz_targets/check.rs` checks the same invariants on
 //! mutated inputs; these run with `cargo test` on every change.
@@ -359,6 +359,80 @@ proptest! {
         prop_assert!(d.is_some(), "no F0010 in {:?}", c.diagnostics);
         let span = d.map(|d| d.span()).unwrap_or_default();
         prop_assert_eq!(&text[span.start..span.end], name.as_str());
+    }
+}
+
+/// Conditions that are valid for these params and stages (every kind of
+/// value the checker types: int, float, str, bool, duration, list, lets,
+/// stage fields, `env`, `run`, `runs`).
+const VALID_CONDITIONS: &[&str] = &[
+    "n > 1",
+    "s == \"é\"",
+    "b",
+    "!b",
+    "x >= 1.5",
+    "n + 1 < 10",
+    "x * 2.0 > n.to_float()",
+    "d > 60",
+    "l.len() > 0",
+    "\"a\" in l",
+    "s.len() == 3",
+    "stages.a.outcome == \"failed\"",
+    "stages.a.exit_code == 1",
+    "stages.a.attempts > 1",
+    "stages.a.duration > 1.0",
+    "runs(\"f\", \"succeeded\") > 0",
+    "env.HOME != ()",
+    "run.id != \"\"",
+    "s.contains(\"x\")",
+    "n % 2 == 0",
+    "`${s}-${n}` != \"\"",
+    "(n + 2) * 3 > 7",
+    "s + \"x\" == \"yx\"",
+    "stages.a.status == \"ok\"",
+    "stages.a.result != ()",
+    "stages.a.visits < 3",
+    "l[0] == \"a\"",
+    "n.to_string() == s",
+    "k > 0",
+    "k == 5",
+    "x > 0.0 && n > 0",
+    "type_of(n) == \"i64\"",
+];
+
+/// A condition joining 1..4 valid ones with `&&` / `||`.
+fn valid_condition() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(VALID_CONDITIONS), 1..4)
+        .prop_flat_map(|atoms| {
+            let n = atoms.len();
+            (Just(atoms), prop::collection::vec(any::<bool>(), n))
+        })
+        .prop_map(|(atoms, ands)| {
+            let mut out = String::new();
+            for (i, (a, and)) in atoms.iter().zip(ands).enumerate() {
+                if i > 0 {
+                    out.push_str(if and { " && " } else { " || " });
+                }
+                out.push_str(&format!("({a})"));
+            }
+            out
+        })
+}
+
+proptest! {
+    /// (e) No false error: a flow whose conditions are all valid checks clean.
+    #[test]
+    fn valid_conditions_check_clean(cond in valid_condition(), crlf in any::<bool>()) {
+        let mut text = format!(
+            "flow f {{\n  timeout 1m\n  param n: int = 1\n  param s: str = \"é\"\n  param b: bool = true\n  param x: float = 1.5\n  param d: duration = 1m\n  param l: list<str> = [\"a\"]\n  let k = n + 1\n  stage a {{ run \"true\" }}\n  stage c {{\n    needs a\n    when {cond}\n    run \"true\"\n  }}\n}}\n"
+        );
+        if crlf {
+            text = text.replace('\n', "\r\n");
+        }
+        let c = check(&text);
+        let found: Vec<_> = c.diagnostics.iter().map(|d| (d.code, &d.message)).collect();
+        prop_assert!(found.is_empty(), "{}\n{:?}", text, found);
+        prop_assert!(c.pipeline.is_some());
     }
 }
 

@@ -191,6 +191,10 @@ fn example(ty: &str) -> String {
 
 /// `a str`, `an int` (the type names as written in flows).
 fn with_article(ty: &str) -> String {
-    let article = if ty.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if ty.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {ty}")
 }

@@ -54,10 +54,9 @@ pub(super) fn load(
                     parse,
                 ));
             }
-            Err(e) => diagnostics.push(import_error(format!(
-                "cannot read `{}`: {e}",
-                shown(&file)
-            ))),
+            Err(e) => {
+                diagnostics.push(import_error(format!("cannot read `{}`: {e}", shown(&file))))
+            }
         }
     }
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
@@ -105,13 +104,17 @@ pub(super) fn shown(path: &Path) -> String {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir if matches!(clean.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(clean.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 clean.pop();
             }
             other => clean.push(other),
         }
     }
-    let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok());
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| std::fs::canonicalize(d).ok());
     match cwd.as_deref().and_then(|d| clean.strip_prefix(d).ok()) {
         Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
         _ => clean.display().to_string(),

@@ -266,7 +266,12 @@ fn repeated_expressions_check_as_if_compiled_each_time() {
         "  stage e: t() { }\n",
     )) + "template t {\n  when n > 0\n  run \"y\"\n}\n";
     let c = check(&text);
-    assert_eq!(codes(&c), [Code::NotBool, Code::NotBool], "{:#?}", c.diagnostics);
+    assert_eq!(
+        codes(&c),
+        [Code::NotBool, Code::NotBool],
+        "{:#?}",
+        c.diagnostics
+    );
     let starts: Vec<usize> = c.diagnostics.iter().map(|d| d.span().start).collect();
     let b = text.find("when n + 1").unwrap() + 5;
     let c2 = text.rfind("when n + 1").unwrap() + 5;
