@@ -110,7 +110,7 @@ fn finish(loaded: load::Loaded, options: CheckOptions) -> Checked {
     // syntax errors alone, as rustc stops before type checking. Suppressions
     // still apply, but none is reported unused: the checks did not run.
     if loaded.diagnostics.iter().any(|d| d.code == Code::Syntax) {
-        let mut diagnostics = loaded.diagnostics.clone();
+        let mut diagnostics = loaded.diagnostics;
         let suppressions = suppress::apply(
             &mut diagnostics,
             &loaded.sources,

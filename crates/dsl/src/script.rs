@@ -54,10 +54,16 @@ impl ScriptSite {
     /// text of [`Self::source`]).
     pub fn locate(&self, file_text: &str) -> ScriptMap {
         let literal = file_text.get(self.span.start..self.span.end).unwrap_or("");
-        let mapped = if literal.len() >= 6 && literal.starts_with("\"\"\"") {
-            dedent_mapped(&literal[3..literal.len() - 3], self.span.start + 3)
-        } else if literal.len() >= 2 && literal.starts_with('"') {
-            unescape_mapped(&literal[1..literal.len() - 1], self.span.start + 1)
+        // `file_text` may not be the site's file: strip the quotes only
+        // where they are, so slicing never cuts a character.
+        let block = literal
+            .strip_prefix("\"\"\"")
+            .and_then(|l| l.strip_suffix("\"\"\""));
+        let quoted = literal.strip_prefix('"').and_then(|l| l.strip_suffix('"'));
+        let mapped = if let Some(body) = block {
+            dedent_mapped(body, self.span.start + 3)
+        } else if let Some(body) = quoted {
+            unescape_mapped(body, self.span.start + 1)
         } else {
             Mapped::default()
         };
@@ -327,6 +333,17 @@ mod tests {
             assert!(has(&all[2], v), "{v}");
         }
         assert!(!has(&all[1], "here"));
+    }
+
+    #[test]
+    fn a_different_file_text_cut_inside_a_character_does_not_panic() {
+        let text = "flow f { stage a { run \"echo $x\" } }\n";
+        let s = &sites(text)[0];
+        // Same span over another text: a quote, then an `é` whose second
+        // byte is the last one of the span.
+        let other = format!("{}\"abcdefé more", " ".repeat(s.span.start));
+        assert!(other.get(s.span.start..s.span.end).is_some());
+        assert_eq!(s.offset_of(1, 2, &other), s.span.start);
     }
 
     #[test]

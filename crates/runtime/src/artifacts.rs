@@ -189,15 +189,22 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Copies one file, link or folder (recursively).
+/// Copies one file, link or folder (recursively). A link already at `to`
+/// (left by an earlier need) is replaced, never written or merged through:
+/// that would change files outside the attempt's directory.
 fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
     let meta = fs::symlink_metadata(from)?;
+    let existing = fs::symlink_metadata(to).ok();
+    let replace = if meta.file_type().is_symlink() {
+        existing.is_some()
+    } else {
+        existing.is_some_and(|m| m.file_type().is_symlink())
+    };
+    if replace {
+        fs::remove_file(to)?;
+    }
     if meta.file_type().is_symlink() {
-        let target = fs::read_link(from)?;
-        if to.exists() || fs::symlink_metadata(to).is_ok() {
-            fs::remove_file(to)?;
-        }
-        std::os::unix::fs::symlink(target, to)
+        std::os::unix::fs::symlink(fs::read_link(from)?, to)
     } else if meta.is_dir() {
         copy_tree(from, to)
     } else {
@@ -285,6 +292,29 @@ mod tests {
         assert_eq!(fs::read_to_string(dir.join("issue.md")).unwrap(), "issue");
         assert_eq!(fs::read_to_string(dir.join("sub/f")).unwrap(), "f");
         assert!(!dir.join("leftover").exists());
+    }
+
+    /// A later need's file replaces an earlier need's link of the same name;
+    /// it is never written through the link (here: to a file outside).
+    #[test]
+    fn merging_needs_replaces_links_instead_of_writing_through_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside.txt");
+        write(&outside, "untouched");
+        let a = tmp.path().join("artifacts/a");
+        fs::create_dir_all(a.join("d")).unwrap();
+        std::os::unix::fs::symlink(&outside, a.join("d/f")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), a.join("e")).unwrap();
+        let b = tmp.path().join("artifacts/b");
+        write(&b.join("d/f"), "from b");
+        write(&b.join("e/g"), "from b");
+        let dir = tmp.path().join("stages/c/1.1");
+        prepare_attempt_dir(&dir, &[a, b]).unwrap();
+        assert_eq!(fs::read_to_string(&outside).unwrap(), "untouched");
+        assert!(!tmp.path().join("g").exists());
+        assert_eq!(fs::read_to_string(dir.join("d/f")).unwrap(), "from b");
+        assert!(fs::symlink_metadata(dir.join("e")).unwrap().is_dir());
+        assert_eq!(fs::read_to_string(dir.join("e/g")).unwrap(), "from b");
     }
 
     #[test]

@@ -202,6 +202,19 @@ impl Journal {
         f.write_all(&bytes)?;
         f.flush()
     }
+
+    /// Appends one event; a failure is logged (stderr), not returned.
+    ///
+    /// For events written once stages may be running: stopping the run over
+    /// a journal that cannot be written (full disk) would kill work for a
+    /// gap in its record, and the outcome still reaches the caller through
+    /// the run's report. Before any stage starts, [`Journal::append`] is
+    /// used and a failure ends the run instead.
+    pub fn record(&self, event: &JournalEvent) {
+        if let Err(e) = self.append(event) {
+            tracing::error!("cannot write the journal: {e}");
+        }
+    }
 }
 
 /// Reads a journal back: one JSON value per non-empty line. A torn last line

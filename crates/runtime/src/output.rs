@@ -193,8 +193,9 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
         // `take` caps a single read so `pending` stays near CHUNK.
         let n = (&mut r).take(CHUNK as u64).read_buf(&mut pending).await?;
         if n == 0 {
-            if !pending.is_empty() && tx.send(Chunk(pending)).await.is_err() {
-                return Ok(tail);
+            if !pending.is_empty() {
+                // A gone writer only means nobody wants the last piece.
+                let _ = tx.send(Chunk(pending)).await;
             }
             return Ok(tail);
         }

@@ -119,7 +119,19 @@ impl AttemptReport {
         }
     }
 
-    fn failed(error: String) -> AttemptReport {
+    /// Adds a problem to `error`, after any earlier one (none is lost).
+    fn add_error(&mut self, error: String) {
+        match &mut self.error {
+            Some(earlier) => {
+                earlier.push_str("; ");
+                earlier.push_str(&error);
+            }
+            None => self.error = Some(error),
+        }
+    }
+
+    /// An attempt that did not run (no process), for `error`.
+    pub(crate) fn failed(error: String) -> AttemptReport {
         AttemptReport {
             error: Some(error),
             ..AttemptReport::default()
@@ -233,15 +245,14 @@ pub async fn run_attempt(
         Ok(tail) => tail,
         Err(_) => {
             aborts.iter().for_each(|a| a.abort());
-            report.error =
-                Some("output pipes still open after the process group was killed".into());
+            report.add_error("output pipes still open after the process group was killed".into());
             None
         }
     };
     match writer.await {
         Ok(Ok(n)) => report.log_bytes = n,
-        Ok(Err(e)) => report.error = Some(format!("writing {}: {e}", spec.log_path.display())),
-        Err(e) => report.error = Some(format!("output writer failed: {e}")),
+        Ok(Err(e)) => report.add_error(format!("writing {}: {e}", spec.log_path.display())),
+        Err(e) => report.add_error(format!("output writer failed: {e}")),
     }
     reap_group(pgid).await;
 
@@ -250,7 +261,7 @@ pub async fn run_attempt(
             report.exit_code = s.code();
             report.signal = s.signal();
         }
-        Err(e) => report.error = Some(format!("waiting for the process: {e}")),
+        Err(e) => report.add_error(format!("waiting for the process: {e}")),
     }
     if let Some(t) = tail {
         report.status_json = status::find_status(t.bytes());

@@ -118,6 +118,10 @@ pub fn run(args: Vec<String>) -> u8 {
 /// Lines of a failed stage's log shown after the summary in `--quiet` mode.
 const TAIL_LINES: usize = 15;
 
+/// At most this much of the log's end is read for those lines (a log can be
+/// gigabytes).
+const TAIL_BYTES: u64 = 64 * 1024;
+
 /// For each stage that failed the run: where its log is and, in quiet mode
 /// (where nothing was streamed), the log's last lines, so the reason is on
 /// screen without opening files.
@@ -144,7 +148,7 @@ fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool) {
             log.display()
         );
         if quiet {
-            if let Ok(text) = std::fs::read(&log) {
+            if let Ok(text) = log_tail(&log, TAIL_BYTES) {
                 let text = String::from_utf8_lossy(&text);
                 let lines: Vec<&str> = text.lines().collect();
                 for line in &lines[lines.len().saturating_sub(TAIL_LINES)..] {
@@ -175,6 +179,42 @@ fn latest_log(dir: &Path, stage: &str) -> Option<std::path::PathBuf> {
         .map(|(_, path)| path)
 }
 
+/// The last `max` bytes of the file at `path`, from the start of a line
+/// when the file is longer (the cut first line is dropped, unless it is
+/// all there is).
+fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let from = file.metadata()?.len().saturating_sub(max);
+    file.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes)?;
+    if from > 0 {
+        let start = bytes.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+        bytes.drain(..start);
+    }
+    Ok(bytes)
+}
+
 fn round_to_ms(d: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_millis(d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_tail_reads_whole_lines_of_the_end_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.1.1.log");
+        std::fs::write(&path, "first line\nsecond\nthird\n").unwrap();
+        assert_eq!(
+            log_tail(&path, 1024).unwrap(),
+            b"first line\nsecond\nthird\n"
+        );
+        // The cut `line` of `first line` is dropped.
+        assert_eq!(log_tail(&path, 17).unwrap(), b"second\nthird\n");
+        assert!(log_tail(&dir.path().join("missing"), 10).is_err());
+    }
 }

@@ -224,7 +224,7 @@ impl Shellcheck {
     fn cache_for(&self, project_rc: Option<&Path>) -> Option<(Cache, Context)> {
         let cache = Cache::from_env()?;
         let version = cache.version(&self.program, || {
-            let out = Command::new(&self.program).arg("--version").output().ok()?;
+            let out = output_within(Command::new(&self.program).arg("--version"), LIMIT).ok()?;
             let text = String::from_utf8(out.stdout).ok()?;
             (out.status.success() && !text.trim().is_empty()).then_some(text)
         })?;
@@ -284,11 +284,9 @@ impl Shellcheck {
 
     /// One shellcheck process over `names`: its comments, raw.
     fn run_one(&self, dir: &Path, names: &[String]) -> Result<Vec<Value>, String> {
-        let output = Command::new(&self.program)
-            .current_dir(dir)
-            .args(OPTIONS)
-            .args(names)
-            .output()
+        let mut cmd = Command::new(&self.program);
+        cmd.current_dir(dir).args(OPTIONS).args(names);
+        let output = output_within(&mut cmd, LIMIT)
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
         // Exit 0: clean, 1: findings; anything else is shellcheck failing.
         let parsed: Option<Value> = serde_json::from_slice(&output.stdout).ok();
@@ -303,6 +301,45 @@ impl Shellcheck {
                 output.status,
                 String::from_utf8_lossy(&output.stderr).trim()
             )),
+        }
+    }
+}
+
+/// How long one shellcheck process may take. `flow check` must never hang
+/// (it runs on every save in editors): a shellcheck that takes longer is
+/// killed and reported as failing (exit 2), and the flow's own diagnostics
+/// are still printed.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Like [`Command::output`], but kills the process and fails with
+/// `TimedOut` after `limit`. Its pipes are read on a helper thread, so a
+/// large output cannot block it.
+fn output_within(
+    cmd: &mut Command,
+    limit: std::time::Duration,
+) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(_) => {
+            // The waiting thread still owns (and will reap) the child.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {}s; killed", limit.as_secs()),
+            ))
         }
     }
 }
@@ -628,5 +665,28 @@ mod tests {
             ("3.sh", 1, 8, 12, 2086)
         );
         assert_eq!(f.fix, vec![(1, 8, 1, 8, "\"".to_string())]);
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::output_within;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_process_that_hangs_is_killed_at_the_limit() {
+        let t = Instant::now();
+        let err =
+            output_within(Command::new("sleep").arg("30"), Duration::from_millis(300)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_quick_process_gives_its_output() {
+        let out = output_within(Command::new("echo").arg("hi"), Duration::from_secs(10)).unwrap();
+        assert_eq!(out.stdout, b"hi\n");
+        assert!(out.status.success());
     }
 }

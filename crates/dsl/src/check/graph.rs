@@ -35,6 +35,21 @@ impl Edges {
         }
         targets
     }
+
+    /// `routers[i]`: the stages with a route to stage `i`, each once, in
+    /// stage order; a stage's route to itself is left out.
+    pub fn routers(&self) -> Vec<Vec<usize>> {
+        let mut routers: Vec<Vec<usize>> = vec![Vec::new(); self.routes.len()];
+        for (from, routes) in self.routes.iter().enumerate() {
+            for &(to, _) in routes {
+                // `from` only grows, so a repeat is the last one pushed.
+                if to != from && routers[to].last() != Some(&from) {
+                    routers[to].push(from);
+                }
+            }
+        }
+        routers
+    }
 }
 
 fn unknown_stage(

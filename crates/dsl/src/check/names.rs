@@ -45,12 +45,7 @@ pub(crate) fn duplicate(
 }
 
 /// A single setting (`timeout`, `run` …) given twice in one body.
-pub(crate) fn duplicate_setting(
-    keyword: &str,
-    again: Span,
-    first: Span,
-    source: SourceId,
-) -> Diagnostic {
+fn duplicate_setting(keyword: &str, again: Span, first: Span, source: SourceId) -> Diagnostic {
     Diagnostic::new(
         Code::Duplicate,
         source,
@@ -82,19 +77,29 @@ pub(crate) fn flow(items: &[FlowItem], source: SourceId, diags: &mut Vec<Diagnos
         _ => None,
     });
     duplicates(exported, "env variable or secret", source, diags);
-    let mut settings: HashMap<&str, Span> = HashMap::new();
-    for item in items {
-        let (keyword, span) = match item {
-            FlowItem::Description(d) => ("description", d.span),
-            FlowItem::Timeout(t) => ("timeout", t.span),
-            FlowItem::Concurrency(c) => ("concurrency", c.span),
-            FlowItem::SkipIf(e) => ("skip if", e.span),
-            _ => continue,
-        };
-        match settings.get(keyword) {
+    let settings = items.iter().filter_map(|item| match item {
+        FlowItem::Description(d) => Some(("description", d.span)),
+        FlowItem::Timeout(t) => Some(("timeout", t.span)),
+        FlowItem::Concurrency(c) => Some(("concurrency", c.span)),
+        FlowItem::SkipIf(e) => Some(("skip if", e.span)),
+        _ => None,
+    });
+    single_settings(settings, source, diags);
+}
+
+/// Reports each single setting (its keyword and span) that repeats an
+/// earlier one with the same keyword.
+pub(crate) fn single_settings<'a>(
+    settings: impl IntoIterator<Item = (&'a str, Span)>,
+    source: SourceId,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for (keyword, span) in settings {
+        match seen.get(keyword) {
             Some(first) => diags.push(duplicate_setting(keyword, span, *first, source)),
             None => {
-                settings.insert(keyword, span);
+                seen.insert(keyword, span);
             }
         }
     }

@@ -51,6 +51,23 @@ pub(crate) fn check(
         .collect()
 }
 
+/// The [`ParamType`] a type name stands for, without diagnostics (`None`
+/// for an unknown name; `skill` is accepted: [`resolve_type`] says where it
+/// is allowed).
+pub(crate) fn param_type(ty: &TypeName) -> Option<ParamType> {
+    Some(match ty {
+        TypeName::Int => ParamType::Int,
+        TypeName::Float => ParamType::Float,
+        TypeName::Bool => ParamType::Bool,
+        TypeName::Str => ParamType::Str,
+        TypeName::Path => ParamType::Path,
+        TypeName::Duration => ParamType::Duration,
+        TypeName::ListStr => ParamType::ListStr,
+        TypeName::Skill => ParamType::Skill,
+        TypeName::Other(_) => return None,
+    })
+}
+
 /// The [`ParamType`] of a type name; reports unknown names and `skill` where
 /// it is not allowed.
 pub(crate) fn resolve_type(
@@ -59,16 +76,8 @@ pub(crate) fn resolve_type(
     source: SourceId,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<ParamType> {
-    let resolved = match &ty.node {
-        TypeName::Int => ParamType::Int,
-        TypeName::Float => ParamType::Float,
-        TypeName::Bool => ParamType::Bool,
-        TypeName::Str => ParamType::Str,
-        TypeName::Path => ParamType::Path,
-        TypeName::Duration => ParamType::Duration,
-        TypeName::ListStr => ParamType::ListStr,
-        TypeName::Skill if allow_skill => ParamType::Skill,
-        TypeName::Skill => {
+    match &ty.node {
+        TypeName::Skill if !allow_skill => {
             diags.push(
                 Diagnostic::new(
                     Code::TypeMismatch,
@@ -79,7 +88,7 @@ pub(crate) fn resolve_type(
                 .label("not allowed for a flow param")
                 .help(format!("use `str` (flow param types: {TYPES})")),
             );
-            return None;
+            None
         }
         TypeName::Other(name) => {
             let mut known: Vec<&str> = TYPES.split(", ").collect();
@@ -98,10 +107,10 @@ pub(crate) fn resolve_type(
                 None => d.help(format!("types: {}", known.join(", "))),
             };
             diags.push(d);
-            return None;
+            None
         }
-    };
-    Some(resolved)
+        known => param_type(known),
+    }
 }
 
 /// `lit` as a value of type `ty`, or a [`Code::TypeMismatch`] (or, for a

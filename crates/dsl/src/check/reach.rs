@@ -15,14 +15,7 @@ use std::collections::HashSet;
 /// `can_run[i]` for every stage.
 pub(crate) fn can_run(stages: &[Expanded], edges: &Edges) -> Vec<bool> {
     let targets = edges.route_targets();
-    let mut routers: Vec<Vec<usize>> = vec![Vec::new(); stages.len()];
-    for (from, routes) in edges.routes.iter().enumerate() {
-        for &(to, _) in routes {
-            if to != from {
-                routers[to].push(from);
-            }
-        }
-    }
+    let routers = edges.routers();
     let mut can: Vec<bool> = stages.iter().map(|s| s.decl.finally).collect();
     loop {
         let mut changed = false;
@@ -164,15 +157,7 @@ pub(crate) fn route_targets_off_path(
     let targets = edges.route_targets();
     let mut next: Option<Vec<Vec<usize>>> = None;
     let mut seen = vec![false; stages.len()];
-    // The stages routing to each stage (no self-routes), in stage order.
-    let mut all_routers: Vec<Vec<usize>> = vec![Vec::new(); stages.len()];
-    for (from, routes) in edges.routes.iter().enumerate() {
-        for &(to, _) in routes {
-            if to != from && all_routers[to].last() != Some(&from) {
-                all_routers[to].push(from);
-            }
-        }
-    }
+    let all_routers = edges.routers();
     for (i, stage) in stages.iter().enumerate() {
         if !targets[i] || edges.needs[i].is_empty() {
             continue;

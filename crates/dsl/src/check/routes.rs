@@ -13,10 +13,6 @@ use super::expand::Expanded;
 use crate::ast::RouteOn;
 use crate::diagnostic::{Code, Diagnostic};
 
-/// Exit codes a process can end with. A `status`-routed outcome depends on
-/// what the script prints, so only exit codes can be known to be covered.
-const EXIT_CODES: std::ops::RangeInclusive<i64> = 0..=255;
-
 /// Runs the route checks of one expanded stage.
 pub(crate) fn check(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
     if stage.decl.finally {
@@ -27,9 +23,11 @@ pub(crate) fn check(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
     retry_never_used(stage, diags);
 }
 
-/// The exit codes some `exit` route of `stage` names.
-fn routed_exits(stage: &Expanded) -> Vec<bool> {
-    let mut routed = vec![false; 256];
+/// `routed[c]`: some `exit` route of `stage` names exit code `c`, for every
+/// code a process can end with (0-255). A `status`-routed outcome depends on
+/// what the script prints, so only exit codes can be known to be covered.
+fn routed_exits(stage: &Expanded) -> [bool; 256] {
+    let mut routed = [false; 256];
     for route in &stage.routes {
         if let RouteOn::Exit(codes) = &route.node.on.node {
             for code in codes {
@@ -102,10 +100,7 @@ fn retry_never_used(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
     if retry.node.count.node < 1 || stage.timeout.is_some() {
         return;
     }
-    let routed = routed_exits(stage);
-    let all_failures_routed = EXIT_CODES
-        .filter(|&c| c != 0)
-        .all(|c| usize::try_from(c).is_ok_and(|i| routed[i]));
+    let all_failures_routed = routed_exits(stage)[1..].iter().all(|&routed| routed);
     if !all_failures_routed {
         return;
     }

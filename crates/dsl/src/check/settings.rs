@@ -7,10 +7,10 @@ use super::{durations, names, outputs};
 use crate::ast::{RouteOn, RouteTargetDecl, StageItem};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
-use std::collections::HashMap;
 
-/// The span a duplicate-setting diagnostic points at.
-pub(crate) fn item_span(item: &StageItem) -> Option<Span> {
+/// The span of an item that may be given once per body (the one a
+/// duplicate-setting diagnostic points at); `None` for items that repeat.
+fn item_span(item: &StageItem) -> Option<Span> {
     Some(match item {
         StageItem::Run(s) => s.span,
         StageItem::Timeout(t) | StageItem::Grace(t) => t.span,
@@ -28,17 +28,11 @@ pub(crate) fn item_span(item: &StageItem) -> Option<Span> {
 
 /// Checks one body (a stage's own items, or a template's).
 pub(crate) fn body(items: &[StageItem], source: SourceId, diags: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let settings = items
+        .iter()
+        .filter_map(|item| Some((item.keyword(), item_span(item)?)));
+    names::single_settings(settings, source, diags);
     for item in items {
-        if let Some(span) = item_span(item) {
-            let keyword = item.keyword();
-            match seen.get(keyword) {
-                Some(first) => diags.push(names::duplicate_setting(keyword, span, *first, source)),
-                None => {
-                    seen.insert(keyword, span);
-                }
-            }
-        }
         values(item, source, diags);
     }
     let env = items.iter().filter_map(|i| match i {

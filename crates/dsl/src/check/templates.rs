@@ -2,7 +2,7 @@
 //! (F0013), and checking call arguments (F0014, F0008, F0015).
 
 use super::{names, params, settings, suggest};
-use crate::ast::{ParamDecl, Template, TemplateCall, TypeName};
+use crate::ast::{ParamDecl, Template, TemplateCall};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{EnvValue, ParamType, Value};
 use crate::load::Loaded;
@@ -31,22 +31,6 @@ pub(crate) struct Found<'a> {
     pub display: String,
     /// The skills of its library.
     pub skills: &'a BTreeSet<String>,
-}
-
-/// The declared type of a template parameter, without diagnostics (they are
-/// reported once, on the definition).
-fn type_of(ty: &TypeName) -> Option<ParamType> {
-    Some(match ty {
-        TypeName::Int => ParamType::Int,
-        TypeName::Float => ParamType::Float,
-        TypeName::Bool => ParamType::Bool,
-        TypeName::Str => ParamType::Str,
-        TypeName::Path => ParamType::Path,
-        TypeName::Duration => ParamType::Duration,
-        TypeName::ListStr => ParamType::ListStr,
-        TypeName::Skill => ParamType::Skill,
-        TypeName::Other(_) => return None,
-    })
 }
 
 /// Checks every template definition: of the main file and of each library.
@@ -258,7 +242,7 @@ pub(crate) fn args(
         let list: Vec<String> = params
             .iter()
             .map(|p| {
-                let ty = type_of(&p.ty.node).map_or("?".to_string(), |t| t.to_string());
+                let ty = params::param_type(&p.ty.node).map_or("?".to_string(), |t| t.to_string());
                 if p.default.is_some() {
                     format!("{}: {ty} = …", p.name.node)
                 } else {
@@ -305,7 +289,7 @@ pub(crate) fn args(
             );
             continue;
         };
-        let Some(ty) = type_of(&param.ty.node) else {
+        let Some(ty) = params::param_type(&param.ty.node) else {
             continue;
         };
         if let Some(value) = params::typed(&arg.value, ty, src, diags) {
@@ -322,7 +306,7 @@ pub(crate) fn args(
             (Some(v), _) => v,
             (None, Some(default)) if !given.contains_key(name) => {
                 // Defaults were type-checked on the definition; convert quietly.
-                match type_of(&p.ty.node)
+                match params::param_type(&p.ty.node)
                     .and_then(|ty| params::typed(default, ty, src, &mut Vec::new()))
                 {
                     Some(v) => v,
@@ -349,7 +333,7 @@ pub(crate) fn args(
             _ => continue,
         };
         let upper = name.to_uppercase();
-        let skill_file = match (type_of(&p.ty.node), &value) {
+        let skill_file = match (params::param_type(&p.ty.node), &value) {
             (Some(ParamType::Skill), Value::Str(skill)) => Some((
                 format!("{upper}_FILE"),
                 EnvValue::LibraryFile(format!("skills/{skill}.md")),

@@ -54,15 +54,7 @@ pub(crate) fn may_revisit(stages: &[Expanded], edges: &Edges) -> Vec<bool> {
         }
     }
     // Routers of each stage, without self-routes (those make a loop).
-    let mut routers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (from, routes) in edges.routes.iter().enumerate() {
-        for &(to, _) in routes {
-            if to != from && !routers[to].contains(&from) {
-                routers[to].push(from);
-            }
-        }
-    }
-    for (i, r) in routers.iter().enumerate() {
+    for (i, r) in edges.routers().iter().enumerate() {
         if r.len() > 1 {
             multi[i] = true;
         }

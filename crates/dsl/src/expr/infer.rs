@@ -88,9 +88,8 @@ pub fn check_types(
         Want::Bool(setting) if !ty.is_never() && !ty.meets(Ty::BOOL) => {
             diags.push(not_bool_whole(setting, ty, loc.whole(), source));
         }
-        Want::Text(setting)
-            if !ty.is_never() && !ty.without(Ty::MAP.or(Ty::UNIT)).meets(Ty::DYNAMIC) =>
-        {
+        // Only a map or `()`: no text to export.
+        Want::Text(setting) if !ty.is_never() && ty.without(Ty::MAP.or(Ty::UNIT)).is_never() => {
             diags.push(not_text(setting, ty, loc.whole(), source));
         }
         _ => {}

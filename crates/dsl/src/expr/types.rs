@@ -102,16 +102,6 @@ impl Ty {
         self.0 == 0
     }
 
-    /// True when every kind is possible (nothing is known).
-    pub fn is_dynamic(self) -> bool {
-        self == Ty::DYNAMIC
-    }
-
-    /// True when exactly one kind is possible.
-    pub fn is_single(self) -> bool {
-        self.0.count_ones() == 1
-    }
-
     /// The single kinds making up this type.
     pub fn kinds(self) -> impl Iterator<Item = Ty> {
         KINDS.iter().map(|k| k.0).filter(move |k| self.meets(*k))

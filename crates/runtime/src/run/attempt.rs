@@ -67,9 +67,7 @@ pub(super) struct AttemptShared {
 
 impl AttemptShared {
     fn journal(&self, event: &JournalEvent) {
-        if let Err(e) = self.journal.append(event) {
-            tracing::error!("cannot write the journal: {e}");
-        }
+        self.journal.record(event);
     }
 }
 
@@ -103,10 +101,7 @@ async fn run_job(
     shared: &AttemptShared,
     kill: watch::Receiver<bool>,
 ) -> AttemptReport {
-    let failed = |error: String| AttemptReport {
-        error: Some(error),
-        ..AttemptReport::default()
-    };
+    let failed = AttemptReport::failed;
     if *kill.borrow() {
         return AttemptReport {
             cancelled: true,

@@ -192,9 +192,7 @@ impl Signals {
 
 impl Driver<'_> {
     fn journal(&self, event: &JournalEvent) {
-        if let Err(e) = self.setup.journal.append(event) {
-            tracing::error!("cannot write the journal: {e}");
-        }
+        self.setup.journal.record(event);
     }
 
     fn name(&self, id: StageId) -> &str {
