@@ -38,7 +38,8 @@ pub(super) struct Setup<'p> {
     pub masker: Arc<Masker>,
     pub sink: Arc<dyn OutputSink>,
     pub jobs: usize,
-    pub handle_signals: bool,
+    /// Ctrl-C / SIGTERM, listened to since the run started.
+    pub signals: Signals,
     pub started: Instant,
 }
 
@@ -77,7 +78,7 @@ pub(super) fn untouched(pipeline: &Pipeline) -> Vec<StageSummary> {
 }
 
 /// Runs the scheduler loop to the end (see the module docs).
-pub(super) async fn drive(setup: Setup<'_>) -> Result<RunReport, RunError> {
+pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
     let pipeline = setup.pipeline;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let shared = AttemptShared {
@@ -93,6 +94,9 @@ pub(super) async fn drive(setup: Setup<'_>) -> Result<RunReport, RunError> {
         spent: Duration::ZERO,
         outcome: None,
     };
+    // The loop below polls the listener beside `d`; a disabled one (which
+    // installs nothing) takes its place in the setup.
+    let mut signals = std::mem::replace(&mut setup.signals, Signals::new(false));
     let mut d = Driver {
         records: vec![record; pipeline.stages.len()],
         live: HashMap::new(),
@@ -101,7 +105,6 @@ pub(super) async fn drive(setup: Setup<'_>) -> Result<RunReport, RunError> {
         shared,
         setup,
     };
-    let mut signals = Signals::new(d.setup.handle_signals);
     let deadline = pipeline.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut timeout_sent = false;
 

@@ -192,6 +192,11 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             Err(m) => return fail("skip if".into(), m),
         }
     }
+    // One signal listener for the whole run, made before anything waits: once
+    // tokio handles SIGINT the default action is gone, so a Ctrl-C arriving
+    // between two listeners would be lost. Signals received before the
+    // driver polls are kept and cancel the run at its first poll.
+    let mut signals = driver::Signals::new(opts.handle_signals);
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
             store: opts.store.clone(),
@@ -199,10 +204,9 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             pipeline,
             limit,
             journal: &journal,
-            handle_signals: opts.handle_signals,
             started,
         };
-        if let Some(cancelled) = queue::wait_for_slot(turn).await? {
+        if let Some(cancelled) = queue::wait_for_slot(turn, &mut signals).await? {
             return Ok(cancelled);
         }
     }
@@ -241,7 +245,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         masker,
         sink,
         jobs: opts.jobs.max(1),
-        handle_signals: opts.handle_signals,
+        signals,
         started,
     };
     driver::drive(setup).await

@@ -32,15 +32,17 @@ pub(super) struct Turn<'a> {
     pub pipeline: &'a flow_dsl::ir::Pipeline,
     pub limit: u32,
     pub journal: &'a Arc<Journal>,
-    pub handle_signals: bool,
     /// When the run started (for durations).
     pub started: Instant,
 }
 
 /// Waits for a slot. `Ok(None)`: admitted, go on; `Ok(Some(report))`: the
 /// run was cancelled while queued (already journaled as finished).
-pub(super) async fn wait_for_slot(turn: Turn<'_>) -> Result<Option<RunReport>, RunError> {
-    let mut cancel = driver::Signals::new(turn.handle_signals);
+/// `cancel` is the run's signal listener (made once for the whole run).
+pub(super) async fn wait_for_slot(
+    turn: Turn<'_>,
+    cancel: &mut driver::Signals,
+) -> Result<Option<RunReport>, RunError> {
     let mut queued: Option<Instant> = None;
     let mut backoff = FIRST_BACKOFF;
     loop {
