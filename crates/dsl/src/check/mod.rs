@@ -91,7 +91,15 @@ fn check_flow(
                     Code::BadValue,
                     src,
                     c.span,
-                    format!("`concurrency {}` must be at least 1", c.node),
+                    if c.node < 1 {
+                        format!("`concurrency {}` must be at least 1", c.node)
+                    } else {
+                        format!(
+                            "`concurrency {}` is too large (at most {})",
+                            c.node,
+                            u32::MAX
+                        )
+                    },
                 )
                 .label("out of range")
                 .help("write how many runs of this flow may run at once, e.g. `concurrency 3`"),
