@@ -21,6 +21,7 @@ use super::params;
 use super::templates::LibRef;
 use crate::ast::{self, FlowItem, RouteTargetDecl};
 use crate::diagnostic::Diagnostic;
+use crate::expr::Want;
 use crate::ir::{
     EdgeKind, EnvValue, Library, Param, Pipeline, Retry, Route, RouteOn, RouteTarget, Stage,
     StageId,
@@ -103,11 +104,11 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             FlowItem::Concurrency(c) => concurrency = concurrency.or(u32::try_from(c.node).ok()),
             FlowItem::SkipIf(e) => {
                 skip_if =
-                    skip_if.or(compiler.compile_condition("skip if", e, &param_names, src, diags))
+                    skip_if.or(compiler.compile(Want::Bool("skip if"), e, &param_names, src, diags))
             }
             FlowItem::Env(name, e) => {
                 let setting = format!("env {}", name.node);
-                if let Some(c) = compiler.compile_text(&setting, e, &variables, src, diags) {
+                if let Some(c) = compiler.compile(Want::Text(&setting), e, &variables, src, diags) {
                     env.push((name.node.clone(), c));
                 }
             }
@@ -143,7 +144,9 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         let mut stage_env: Vec<(String, EnvValue)> = s.args_env.clone();
         for e in &s.env {
             let setting = format!("env {}", e.name.node);
-            if let Some(c) = compiler.compile_text(&setting, e.expr, &variables, e.src, diags) {
+            if let Some(c) =
+                compiler.compile(Want::Text(&setting), e.expr, &variables, e.src, diags)
+            {
                 stage_env.push((e.name.node.clone(), EnvValue::Expr(c)));
             }
         }
@@ -179,9 +182,9 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 .unwrap_or(DEFAULT_GRACE),
             retry: s.retry.map(|r| retry(r.node)).unwrap_or_default(),
             outputs: s.outputs.iter().map(|o| o.node.node.clone()).collect(),
-            when: s
-                .when
-                .and_then(|w| compiler.compile_condition("when", w.node, &variables, w.src, diags)),
+            when: s.when.and_then(|w| {
+                compiler.compile(Want::Bool("when"), w.node, &variables, w.src, diags)
+            }),
             env: stage_env,
             status_json: s.status_json(),
             max_visits: s.max.and_then(|m| u32::try_from(m.node.node).ok()),

@@ -71,33 +71,19 @@ impl Compiler {
             .extend(params.iter().map(|p| (p.name.clone(), Ty::of_param(p.ty))));
     }
 
-    /// Compiles a condition (`when`, `skip if`: `setting` names it) seeing
-    /// `variables` (params and lets in scope); it must give a bool. Its
-    /// problems go to `diags`.
-    pub fn compile_condition(
+    /// Compiles `e` seeing `variables` (params and lets in scope) and
+    /// checks it gives what `want` asks: a bool for a condition
+    /// (`Want::Bool("when")`), text for an exported value
+    /// (`Want::Text("env NAME")`). Its problems go to `diags`.
+    pub fn compile(
         &self,
-        setting: &str,
+        want: Want,
         e: &Expr,
         variables: &[String],
         src: SourceId,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<CompiledExpr> {
-        self.compile_as(Want::Bool(setting), e, variables, src, diags)
-            .0
-    }
-
-    /// Compiles a value exported as text (an `env NAME = …`: `setting`
-    /// names it).
-    pub fn compile_text(
-        &self,
-        setting: &str,
-        e: &Expr,
-        variables: &[String],
-        src: SourceId,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<CompiledExpr> {
-        self.compile_as(Want::Text(setting), e, variables, src, diags)
-            .0
+        self.compile_as(want, e, variables, src, diags).0
     }
 
     /// Compiles `let name = e` (exported as text, too) and records its type
