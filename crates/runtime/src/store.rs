@@ -88,7 +88,7 @@ pub struct RunEntry {
     pub state: RunState,
 }
 
-/// The answer of [`RunDirStore::try_take_slot`].
+/// The answer of [`ProjectStore::take_slot`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
     /// Admitted (the admission was journaled under the lock).
@@ -144,28 +144,6 @@ impl RunDirStore {
             .count() as i64
     }
 
-    /// Asks for one of `limit` slots of `flow` for the run `own_id`. Under
-    /// the project lock, counts the other running runs of `flow`; below
-    /// `limit`, calls `admit` (which journals `run_admitted`) while still
-    /// holding the lock. Blocks while another run holds the lock (a few
-    /// milliseconds: one scan).
-    pub fn try_take_slot(
-        &self,
-        flow: &str,
-        own_id: &str,
-        limit: u32,
-        admit: impl FnOnce() -> io::Result<()>,
-    ) -> io::Result<Slot> {
-        let _lock = self.lock()?;
-        let running = self.count(flow, "running", Some(own_id));
-        if running < i64::from(limit) {
-            admit()?;
-            Ok(Slot::Taken)
-        } else {
-            Ok(Slot::Busy { running })
-        }
-    }
-
     /// The exclusive project lock, released when dropped.
     fn lock(&self) -> io::Result<Flock<File>> {
         std::fs::create_dir_all(&self.base)?;
@@ -190,8 +168,7 @@ impl RunStore for RunDirStore {
 /// same store, so what `runs()` counts and what admission counts agree.
 pub trait ProjectStore: RunStore {
     /// Asks for one of `limit` slots of `flow` for the run `own_id`; calls
-    /// `admit` (which journals `run_admitted`) while the slot is held. See
-    /// [`RunDirStore::try_take_slot`].
+    /// `admit` (which journals `run_admitted`) while the slot is held.
     fn take_slot(
         &self,
         flow: &str,
@@ -209,7 +186,18 @@ impl ProjectStore for RunDirStore {
         limit: u32,
         admit: &mut dyn FnMut() -> io::Result<()>,
     ) -> io::Result<Slot> {
-        self.try_take_slot(flow, own_id, limit, admit)
+        // Under the project lock: count the other running runs of `flow`;
+        // below `limit`, admit while still holding it, so two runs never
+        // both see a free slot. Blocks while another run holds the lock (a
+        // few milliseconds: one scan).
+        let _lock = self.lock()?;
+        let running = self.count(flow, "running", Some(own_id));
+        if running < i64::from(limit) {
+            admit()?;
+            Ok(Slot::Taken)
+        } else {
+            Ok(Slot::Busy { running })
+        }
     }
 }
 
@@ -448,7 +436,7 @@ mod tests {
         let store = RunDirStore::new(base);
         let mut called = false;
         let slot = store
-            .try_take_slot("f", "02-me", 1, || {
+            .take_slot("f", "02-me", 1, &mut || {
                 called = true;
                 Ok(())
             })
@@ -458,7 +446,7 @@ mod tests {
         let journal =
             crate::journal::Journal::open(&base.join("runs/02-me/journal.jsonl")).unwrap();
         let slot = store
-            .try_take_slot("f", "02-me", 2, || {
+            .take_slot("f", "02-me", 2, &mut || {
                 journal.append(&crate::journal::JournalEvent::RunAdmitted { waited_ms: 0 })
             })
             .unwrap();
