@@ -280,3 +280,18 @@ fn a_project_shellcheckrc_applies() {
         .collect();
     assert_eq!(messages, vec!["SC2154: x is referenced but not assigned."]);
 }
+
+#[test]
+fn scripts_are_checked_in_the_dialect_of_their_shell_and_others_not_at_all() {
+    let text = r#"flow f {
+  timeout 1m
+  stage py { shell "python3"  run "print('x' if 1 else [)" }
+  stage posix { shell "sh -eu"  run "[[ -n $X ]] && echo ok" }
+  stage bash { run "[[ -n $X ]] && echo ok" }
+}
+"#;
+    let found = findings(text);
+    // sh: `[[` is not POSIX (SC3010); bash accepts it; python is not read.
+    has(&found, 4, 38, "SC3010", "[[ -n $X ]]");
+    assert!(found.iter().all(|f| f.0 == 4), "{found:#?}");
+}

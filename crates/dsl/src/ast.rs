@@ -79,6 +79,9 @@ pub enum FlowItem {
     Env(Ident, Expr),
     /// `secret NAME`.
     Secret(Ident),
+    /// `shell "bash"`: the default command line of the flow's stages
+    /// (unsplit, as written).
+    Shell(Spanned<String>),
     /// `stage NAME [: TEMPLATE(ARGS)] { … }`.
     Stage(StageDecl),
     /// `finally NAME { … }` (a stage with [`StageDecl::finally`] set).
@@ -205,6 +208,10 @@ pub enum StageItem {
     Retry(RetryDecl),
     /// `outputs a, "b c", dir/*.txt`.
     Outputs(Vec<Spanned<String>>),
+    /// `optional outputs a, dir/*.log`: patterns that may match nothing.
+    OptionalOutputs(Vec<Spanned<String>>),
+    /// `shell "sh -eu"`: the command line that runs the script (unsplit).
+    Shell(Spanned<String>),
     /// `when EXPR`.
     When(Expr),
     /// `env NAME = EXPR`.
@@ -231,6 +238,8 @@ impl StageItem {
             StageItem::Grace(_) => "grace",
             StageItem::Retry(_) => "retry",
             StageItem::Outputs(_) => "outputs",
+            StageItem::OptionalOutputs(_) => "optional outputs",
+            StageItem::Shell(_) => "shell",
             StageItem::When(_) => "when",
             StageItem::Env(..) => "env",
             StageItem::Status(_) => "status",

@@ -248,7 +248,7 @@ codes! {
     Unreachable = "F0006", Error, "stage can never run",
 "A stage that routes point to is never routed to on any path from an entry stage, or it needs a stage that can never run.\n\nExample:\n\n    stage a { run \"true\" }\n    stage b { run \"true\"  on success -> c }   # b itself is only started by a route\n\nFix: route to it from a stage that runs (`on success -> it`), or remove it.";
     BadDuration = "F0007", Error, "bad duration",
-"A duration is not valid. Durations are a number with a unit: ms, s, m, h, d, and may be summed: 1h30m.\n\nExample:\n\n    timeout 10x\n\nFix: write e.g. `timeout 10m`.";
+"A duration is not valid. Durations are a number with a unit: ms, s, m, h, d, and may be summed: 1h30m. A duration that sets a timer (a stage or flow `timeout`, `grace`, a `retry` delay, `again after`) is at most 365 days.\n\nExample:\n\n    timeout 10x\n    timeout 999999999999d\n\nFix: write e.g. `timeout 10m`.";
     TypeMismatch = "F0008", Error, "value of the wrong type",
 "A param default or a template argument does not have the declared type, or a type name is unknown.\n\nExample:\n\n    param retries: int = \"three\"\n\nFix: give a value of the declared type (types: int, float, bool, str, path, duration, list<str>, skill).";
     ExprSyntax = "F0009", Error, "expression syntax error",
@@ -278,7 +278,7 @@ codes! {
     ImpossibleRoute = "F0021", Error, "route for an outcome that cannot occur",
 "A route matches an outcome the stage can never have: `status` on a stage without `status json`, or an exit code outside 0-255.\n\nExample:\n\n    stage a { run \"true\"  on status \"DONE\" -> b }\n\nFix: add `status json` to the stage, or route on exit codes.";
     BadValue = "F0022", Error, "invalid setting value",
-"A setting's number is out of range: `max 0`, `retry -1`, `concurrency 0`, a negative backoff.\n\nExample:\n\n    max 0\n\nFix: use a positive value.";
+"A setting's value is out of range or not understood: `max 0`, `retry -1` or more than 1000 retries, `concurrency 0`, a backoff below 1 or above 10, `status` other than `json`, a `shell` that is blank, has quotes or GitHub's `{0}`.\n\nExample:\n\n    max 0\n    retry 3 backoff 1e20\n\nFix: use a value in range (`max 1`, `retry 3 backoff 2`, `shell \"sh -eu\"`).";
     NoFlow = "F0023", Error, "no runnable flow",
 "The file to run has no `flow` block, or has more than one.\n\nExample: a file holding only templates given to `flow run`.\n\nFix: put exactly one `flow NAME { … }` in the file.";
     FinallyMisuse = "F0024", Error, "misuse of a finally stage",
@@ -287,6 +287,8 @@ codes! {
 "A `when`, `skip if` or route guard gives a value that is not a bool, so it can never be true or false.\n\nExample:\n\n    param issue: int\n    stage a { when issue  run \"true\" }\n\nFix: compare it: `when issue > 0`.";
     TypeClash = "F0027", Error, "incompatible types in expression",
 "An expression combines values whose types cannot go together: arithmetic or comparison between a param's type and another (an int with a string, a bool with a number), or a call whose arguments have types no version of the function takes.\n\nExample:\n\n    param issue: int\n    param title: str\n    let x = issue - title\n\nFix: convert one side (`issue.to_string()`, `parse_int(title)`), or compare like with like.";
+    ReservedName = "F0028", Error, "name that would replace a variable the shell or flow relies on",
+"A param, let, env variable, secret or template parameter would set an environment variable that the shell, the programs a script runs, or flow itself rely on, so every script of the run would misbehave. Params, lets and template parameters are exported upper-cased: `param path` becomes `$PATH`. Refused: PATH, HOME, IFS, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, BASH_XTRACEFD, BASH_COMPAT, POSIXLY_CORRECT, CDPATH, GLOBIGNORE, PS4, PWD, OLDPWD, SHELL, and every name starting with LD_, DYLD_ or FLOW_.\n\nExample:\n\n    param path: path      # every stage would run with PATH=<that path>\n\nFix: rename it (`param repo_path`). To add a folder to PATH, write `export PATH=\"/opt/tool/bin:$PATH\"` in the script.";
     NoTimeout = "F0101", Warning, "stage without a timeout",
 "A stage has no `timeout`, so a hung command blocks the run until the flow's timeout (or forever).\n\nExample:\n\n    stage build { run \"make\" }\n\nFix: add `timeout 10m` (any duration) to the stage, or a flow-level `timeout`.";
     NeedMayNotRun = "F0102", Warning, "a need may not have run",
@@ -296,7 +298,7 @@ codes! {
     UnusedSuppression = "F0104", Warning, "unused suppression",
 "A `# flow: allow(CODE)` comment silences nothing: no diagnostic with that code starts on the next line.\n\nExample:\n\n    # flow: allow(F0101)\n    stage build { timeout 1m  run \"make\" }\n\nFix: remove the comment, or move it to the line before the diagnostic it is meant for.";
     Shellcheck = "F0105", Warning, "shellcheck finding in a script",
-"shellcheck (https://www.shellcheck.net) reports a problem in a stage's `run` script, checked as bash. The message starts with shellcheck's own code (SC2086 …), which its wiki explains.\n\nExample:\n\n    run \"rm -rf $DIR/\"     # SC2115, SC2086\n\nFix: follow shellcheck's advice, or silence one finding with a `# shellcheck disable=SC2086` line in the script, or the diagnostic with `# flow: allow(F0105)` before the line.";
+"shellcheck (https://www.shellcheck.net) reports a problem in a stage's `run` script, checked in the dialect of the stage's `shell` (bash by default; sh, dash, ksh; a script of another program, such as `shell \"python3\"`, is not checked). The message starts with shellcheck's own code (SC2086 …), which its wiki explains.\n\nExample:\n\n    run \"rm -rf $DIR/\"     # SC2115, SC2086\n\nFix: follow shellcheck's advice, or silence one finding with a `# shellcheck disable=SC2086` line in the script, or the diagnostic with `# flow: allow(F0105)` before the line.";
     MaxOffCycle = "F0106", Warning, "`max` on a stage that is on no loop",
 "A stage has `max N`, but it can never be visited twice, so the bound never applies: no route cycle passes through it (routes and `needs` together, as for F0005), it has no `again` route, and at most one stage routes to it, which itself runs at most once.\n\nExample:\n\n    stage build { max 3  run \"make\" }\n\nFix: remove `max`, or put it on a stage of the loop it is meant to bound.";
     RetryNeverUsed = "F0107", Warning, "`retry` that can never apply",

@@ -6,6 +6,26 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The command line a stage's script runs with when neither the stage, its
+/// template nor the flow sets `shell`: GitHub Actions' `shell: bash`. `-e`
+/// stops the script at the first command that fails (outside conditions,
+/// `&&`/`||` lists and `!`), `-o pipefail` makes a pipeline fail when any of
+/// its commands does, and `--noprofile --norc` keep the user's startup files
+/// out. The runtime appends the path of a file holding the script.
+pub const DEFAULT_SHELL: &[&str] = &["bash", "--noprofile", "--norc", "-eo", "pipefail"];
+
+/// The longest duration a timer setting may have (stage and flow `timeout`,
+/// `grace`, `retry … delay`, `again after`): 365 days. `flow check` rejects
+/// longer ones, so adding any of them to the current time cannot overflow;
+/// [`Retry::delay_before`] saturates at it.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// The most retries a stage may have (`retry N`, checked by `flow check`).
+pub const MAX_RETRIES: u32 = 1000;
+
+/// The largest `backoff` factor (checked by `flow check`).
+pub const MAX_BACKOFF: f64 = 10.0;
+
 /// Index of a stage in [`Pipeline::stages`] (also its node in [`Pipeline::graph`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StageId(pub usize);
@@ -180,16 +200,26 @@ pub struct Stage {
     pub finally: bool,
     /// Stages it waits for and receives outputs from.
     pub needs: Vec<StageId>,
-    /// The bash script, byte-for-byte.
+    /// The script, byte-for-byte.
     pub script: String,
+    /// The command line that runs [`Stage::script`], split at whitespace
+    /// (never empty): the runtime runs `shell[0]` with the rest of `shell`
+    /// as arguments, then the path of a file holding the script. From the
+    /// stage's `shell`, else its template's, else the flow's, else
+    /// [`DEFAULT_SHELL`]; `shell "bash"` is [`DEFAULT_SHELL`] and `shell
+    /// "sh"` is `sh -e` (see [`shell_argv`]).
+    pub shell: Vec<String>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
     /// SIGTERM → SIGKILL delay (default 10 s).
     pub grace: Duration,
     /// Retry policy (zero retries by default).
     pub retry: Retry,
-    /// Output globs relative to the stage directory.
+    /// Output globs relative to the stage directory that must each match
+    /// at least one file (`outputs`).
     pub outputs: Vec<String>,
+    /// Output globs that may match nothing (`optional outputs`).
+    pub optional_outputs: Vec<String>,
     /// `when`, evaluated when the stage would start.
     pub when: Option<CompiledExpr>,
     /// Stage env: template arguments (upper-cased name, literal text; a
@@ -249,11 +279,43 @@ impl Default for Retry {
 }
 
 impl Retry {
-    /// The delay before retry `k` (1-based): `delay × backoff^(k-1)`.
+    /// The delay before retry `k` (1-based): `delay × backoff^(k-1)`, at
+    /// most [`MAX_DURATION`]. Never panics, whatever the fields hold: a
+    /// factor that is not finite or overflows saturates at the bound, and a
+    /// negative or NaN `backoff` counts as 1.
     pub fn delay_before(&self, k: u32) -> Duration {
-        self.delay
-            .mul_f64(self.backoff.powi(k.saturating_sub(1) as i32))
+        let base = self.delay.min(MAX_DURATION);
+        let backoff = if self.backoff.is_nan() || self.backoff < 1.0 {
+            1.0
+        } else {
+            self.backoff
+        };
+        let exponent = i32::try_from(k.saturating_sub(1)).unwrap_or(i32::MAX);
+        let factor = backoff.powi(exponent);
+        let seconds = base.as_secs_f64() * factor;
+        if !seconds.is_finite() || seconds >= MAX_DURATION.as_secs_f64() {
+            return MAX_DURATION;
+        }
+        Duration::try_from_secs_f64(seconds).map_or(MAX_DURATION, |d| d.min(MAX_DURATION))
     }
+}
+
+/// The argv prefix a `shell "…"` setting stands for: `bash` alone is
+/// [`DEFAULT_SHELL`] and `sh` alone is `sh -e`, as GitHub Actions reads
+/// `shell: bash` and `shell: sh`; any other text is split at whitespace and
+/// used as written (`sh -eu` → `["sh", "-eu"]`, `python3` → `["python3"]`).
+/// Empty for blank text (which `flow check` rejects).
+pub fn shell_argv(text: &str) -> Vec<String> {
+    match text.trim() {
+        "bash" => DEFAULT_SHELL.iter().map(|w| w.to_string()).collect(),
+        "sh" => vec!["sh".into(), "-e".into()],
+        other => other.split_whitespace().map(str::to_string).collect(),
+    }
+}
+
+/// [`DEFAULT_SHELL`] as owned words, for [`Stage::shell`].
+pub fn default_shell() -> Vec<String> {
+    DEFAULT_SHELL.iter().map(|w| w.to_string()).collect()
 }
 
 /// A route of a stage.
@@ -314,4 +376,53 @@ pub struct Library {
     pub dir: Option<std::path::PathBuf>,
     /// Relative path → contents, for embedded libraries.
     pub files: BTreeMap<String, Vec<u8>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_before_grows_by_the_backoff() {
+        let r = Retry {
+            retries: 3,
+            delay: Duration::from_secs(2),
+            backoff: 3.0,
+        };
+        assert_eq!(r.delay_before(1), Duration::from_secs(2));
+        assert_eq!(r.delay_before(2), Duration::from_secs(6));
+        assert_eq!(r.delay_before(3), Duration::from_secs(18));
+        assert_eq!(Retry::default().delay_before(5), Duration::ZERO);
+    }
+
+    #[test]
+    fn delay_before_saturates_instead_of_panicking() {
+        // Issue 6: `retry 3 backoff 1e20` panicked in `Duration::mul_f64`.
+        let huge = Retry {
+            retries: 3,
+            delay: Duration::from_secs(1),
+            backoff: 1e20,
+        };
+        assert_eq!(huge.delay_before(3), MAX_DURATION);
+        for backoff in [f64::INFINITY, f64::NAN, -5.0, f64::MAX, 0.0] {
+            let r = Retry {
+                retries: u32::MAX,
+                delay: Duration::MAX,
+                backoff,
+            };
+            for k in [0, 1, 2, u32::MAX] {
+                assert!(r.delay_before(k) <= MAX_DURATION);
+            }
+        }
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_argv("bash"), default_shell());
+        assert_eq!(shell_argv(" sh "), ["sh", "-e"]);
+        assert_eq!(shell_argv("sh -eu"), ["sh", "-eu"]);
+        assert_eq!(shell_argv("bash -x"), ["bash", "-x"]);
+        assert_eq!(shell_argv("python3"), ["python3"]);
+        assert!(shell_argv("  ").is_empty());
+    }
 }

@@ -128,7 +128,7 @@ fn finish(loaded: load::Loaded, options: CheckOptions) -> Checked {
     }
     let (mut diagnostics, pipeline) = check::check(&loaded);
     let (scripts, blocks) = if options.scripts {
-        let scripts = script::collect(&loaded.file, loaded.main);
+        let scripts = script::collect(&loaded.file, loaded.main, &loaded.libraries);
         let blocks: Vec<_> = scripts.iter().map(|s| (s.source, s.span)).collect();
         (scripts, blocks)
     } else {

@@ -10,6 +10,8 @@
 //! map (`parse::strings`), only for the scripts that have findings.
 
 use crate::ast::{self, FlowItem, Literal, StageItem, TypeName};
+use crate::ir::{default_shell, shell_argv};
+use crate::load::LoadedLibrary;
 use crate::parse::strings::{dedent_mapped, unescape_mapped, Mapped};
 use crate::span::{SourceId, Span};
 
@@ -38,6 +40,11 @@ pub struct ScriptSite {
     /// (upper-cased), flow and stage `env`, secrets, template parameters
     /// (upper-cased, plus `NAME_FILE` for a `skill`), `FLOW_*`.
     pub vars: Vec<String>,
+    /// The command line that runs it ([`crate::ir::Stage::shell`]): the
+    /// stage's `shell`, else its template's, else the flow's, else
+    /// [`crate::ir::DEFAULT_SHELL`]. A template's own script: the
+    /// template's, else the file's flow's, else the default.
+    pub shell: Vec<String>,
 }
 
 /// A script's positions mapped to file offsets; made by [`ScriptSite::locate`].
@@ -50,6 +57,25 @@ pub struct ScriptMap {
 }
 
 impl ScriptSite {
+    /// The shellcheck dialect (`--shell=…`) of [`Self::shell`]: `bash`,
+    /// `sh`, `dash` or `ksh`, from the file name of its program (the word
+    /// after `env` for `/usr/bin/env bash`); `None` for any other program
+    /// (`python3`, `zsh`, `node` …), whose scripts shellcheck cannot read.
+    pub fn shell_dialect(&self) -> Option<&'static str> {
+        let mut words = self.shell.iter().map(|w| w.rsplit('/').next().unwrap_or(w));
+        let mut program = words.next()?;
+        if program == "env" {
+            program = words.find(|w| !w.starts_with('-') && !w.contains('='))?;
+        }
+        match program {
+            "bash" => Some("bash"),
+            "sh" => Some("sh"),
+            "dash" => Some("dash"),
+            "ksh" | "ksh93" | "mksh" | "pdksh" => Some("ksh"),
+            _ => None,
+        }
+    }
+
     /// Builds the map from script positions to offsets of `file_text` (the
     /// text of [`Self::source`]).
     pub fn locate(&self, file_text: &str) -> ScriptMap {
@@ -110,19 +136,29 @@ impl ScriptMap {
 /// Every `run` script written in `file` (read from `source`), in source
 /// order: those of its stages and of its own templates. Scripts of `use`d
 /// libraries (`std` included) are not here: they are checked with the
-/// library's own files.
-pub fn collect(file: &ast::File, source: SourceId) -> Vec<ScriptSite> {
+/// library's own files. `libraries` (the file's `use`d ones) are read for
+/// the `shell` of a stage whose template comes from one.
+pub fn collect(file: &ast::File, source: SourceId, libraries: &[LoadedLibrary]) -> Vec<ScriptSite> {
     let mut flow_vars: Vec<String> = FLOW_VARS.iter().map(|v| v.to_string()).collect();
     for flow in &file.flows {
         flow_vars.extend(flow.items.iter().filter_map(flow_var));
     }
+    let file_shell = file.flows.first().and_then(|f| flow_shell(&f.items));
     let mut sites = Vec::new();
     for flow in &file.flows {
+        let default = flow_shell(&flow.items).unwrap_or_else(default_shell);
         for item in &flow.items {
             let (FlowItem::Stage(stage) | FlowItem::Finally(stage)) = item else {
                 continue;
             };
             let mut vars = flow_vars.clone();
+            let template = stage
+                .template
+                .as_ref()
+                .and_then(|call| template_of(call, file, libraries));
+            let shell = shell_of(&stage.items)
+                .or_else(|| template.and_then(|t| shell_of(&t.items)))
+                .unwrap_or_else(|| default.clone());
             if let Some(call) = &stage.template {
                 vars.push("FLOW_LIB".into());
                 vars.extend(call.args.iter().map(|a| a.name.node.to_uppercase()));
@@ -142,14 +178,17 @@ pub fn collect(file: &ast::File, source: SourceId) -> Vec<ScriptSite> {
                     }
                 }
             }
-            push_sites(&mut sites, source, &stage.items, vars);
+            push_sites(&mut sites, source, &stage.items, vars, &shell);
         }
     }
     for t in &file.templates {
         let mut vars = flow_vars.clone();
         vars.push("FLOW_LIB".into());
         vars.extend(template_vars(t));
-        push_sites(&mut sites, source, &t.items, vars);
+        let shell = shell_of(&t.items)
+            .or_else(|| file_shell.clone())
+            .unwrap_or_else(default_shell);
+        push_sites(&mut sites, source, &t.items, vars, &shell);
     }
     sites.sort_by_key(|s| s.span);
     sites
@@ -176,6 +215,42 @@ pub fn spans(file: &ast::File, source: SourceId) -> Vec<(SourceId, Span)> {
         .collect();
     spans.sort_by_key(|&(_, span)| span);
     spans
+}
+
+/// The template a call names: one of `file` (no library), or of the
+/// `use`d library of that alias; `None` when there is no such template.
+fn template_of<'a>(
+    call: &ast::TemplateCall,
+    file: &'a ast::File,
+    libraries: &'a [LoadedLibrary],
+) -> Option<&'a ast::Template> {
+    let name = &call.name.node;
+    match &call.library {
+        None => file.templates.iter().find(|t| t.name.node == *name),
+        Some(alias) => libraries
+            .iter()
+            .find(|l| l.name == alias.node)?
+            .templates
+            .iter()
+            .map(|lt| &lt.template)
+            .find(|t| t.name.node == *name),
+    }
+}
+
+/// The argv of a body's `shell` setting (the last one), if it has one.
+fn shell_of(items: &[StageItem]) -> Option<Vec<String>> {
+    items.iter().rev().find_map(|i| match i {
+        StageItem::Shell(text) => Some(shell_argv(&text.node)),
+        _ => None,
+    })
+}
+
+/// The argv of a flow's `shell` setting, if it has one.
+fn flow_shell(items: &[FlowItem]) -> Option<Vec<String>> {
+    items.iter().find_map(|i| match i {
+        FlowItem::Shell(text) => Some(shell_argv(&text.node)),
+        _ => None,
+    })
 }
 
 /// The variable a flow-level item exports, if any.
@@ -205,12 +280,14 @@ fn template_vars(t: &ast::Template) -> Vec<String> {
     vars
 }
 
-/// Adds a site for each `run` in `items`, with `vars` and the items' `env`.
+/// Adds a site for each `run` in `items`, with `vars` and the items' `env`,
+/// run by `shell`.
 fn push_sites(
     sites: &mut Vec<ScriptSite>,
     source: SourceId,
     items: &[StageItem],
     mut vars: Vec<String>,
+    shell: &[String],
 ) {
     vars.extend(items.iter().filter_map(|i| match i {
         StageItem::Env(name, _) => Some(name.node.clone()),
@@ -225,6 +302,7 @@ fn push_sites(
                 span: script.span,
                 text: script.node.clone(),
                 vars: vars.clone(),
+                shell: shell.to_vec(),
             });
         }
     }
@@ -237,7 +315,7 @@ mod tests {
     fn sites(text: &str) -> Vec<ScriptSite> {
         let (file, diags) = crate::parse::parse(text, SourceId(0));
         assert!(diags.is_empty(), "{diags:?}");
-        collect(&file, SourceId(0))
+        collect(&file, SourceId(0), &[])
     }
 
     fn slice(text: &str, s: Span) -> &str {
@@ -254,7 +332,7 @@ mod tests {
         let text = "template t(x: str) {\n  run \"echo t\"\n}\nflow f {\n  stage b: t(x: \"1\") {}\n  stage a {\n    run \"echo a\"\n    run \"\"\"\n      echo a2\n    \"\"\"\n  }\n  finally z { run \"echo z\" }\n}\n";
         let (file, diags) = crate::parse::parse(text, SourceId(3));
         assert!(diags.is_empty(), "{diags:?}");
-        let expected: Vec<_> = collect(&file, SourceId(3))
+        let expected: Vec<_> = collect(&file, SourceId(3), &[])
             .iter()
             .map(|s| (s.source, s.span))
             .collect();
@@ -333,6 +411,37 @@ mod tests {
             assert!(has(&all[2], v), "{v}");
         }
         assert!(!has(&all[1], "here"));
+    }
+
+    #[test]
+    fn each_site_has_the_shell_that_runs_it() {
+        let text = r#"
+            template py { shell "python3"  run "print(1)" }
+            template plain { run "echo" }
+            flow f {
+              shell "sh -eu"
+              stage a { run "echo" }
+              stage b: py() { }
+              stage c: py() { shell "bash"  run "echo" }
+              stage d { shell "/usr/bin/env dash"  run "echo" }
+            }
+        "#;
+        let all = sites(text);
+        // Own templates: their shell, else the file's flow's.
+        assert_eq!(all[0].shell, ["python3"]);
+        assert_eq!(all.len(), 5);
+        let dialects: Vec<_> = all.iter().map(|s| s.shell_dialect()).collect();
+        assert_eq!(
+            dialects,
+            [None, Some("sh"), Some("sh"), Some("bash"), Some("dash")]
+        );
+        assert_eq!(
+            all[3].shell,
+            crate::ir::DEFAULT_SHELL
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

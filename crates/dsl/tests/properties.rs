@@ -479,3 +479,31 @@ fn generated_flows_reach_the_checker() {
     assert!(checked >= 48, "only {checked}/64 generated flows parse");
     assert!(clean >= 4, "only {clean}/64 generated flows check clean");
 }
+
+proptest! {
+    /// (f) `Retry::delay_before` never panics and never exceeds
+    /// `MAX_DURATION`, whatever its fields hold (issue 6: `backoff 1e20`
+    /// panicked `flow run`): any delay, any float (NaN, infinities,
+    /// negatives, subnormals), any retry number.
+    #[test]
+    fn delay_before_never_panics(
+        secs in any::<u64>(),
+        nanos in 0u32..1_000_000_000,
+        backoff in prop_oneof![
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            1.0f64..=10.0,
+        ],
+        retries in any::<u32>(),
+        k in any::<u32>(),
+    ) {
+        let retry = flow_dsl::ir::Retry {
+            retries,
+            delay: std::time::Duration::new(secs, nanos),
+            backoff,
+        };
+        prop_assert!(retry.delay_before(k) <= flow_dsl::ir::MAX_DURATION);
+    }
+}

@@ -188,12 +188,14 @@ pub struct Context {
 }
 
 impl Context {
-    /// The key of `script` (exactly as given to shellcheck) in this context.
-    pub fn key(&self, script: &str) -> Key {
+    /// The key of `script` (exactly as given to shellcheck, checked as
+    /// `dialect`: `--shell=DIALECT`) in this context.
+    pub fn key(&self, dialect: &str, script: &str) -> Key {
         let mut h = Sha256::new();
         field(&mut h, FORMAT.as_bytes());
         field(&mut h, self.version.as_bytes());
         field(&mut h, self.options.as_bytes());
+        field(&mut h, dialect.as_bytes());
         match &self.rc {
             Some(rc) => {
                 field(&mut h, b"rc");
@@ -252,25 +254,26 @@ mod tests {
 
     #[test]
     fn keys_differ_by_every_part() {
-        let base = context(None).key("echo $x");
-        assert_eq!(base, context(None).key("echo $x"));
+        let base = context(None).key("bash", "echo $x");
+        assert_eq!(base, context(None).key("bash", "echo $x"));
         assert_eq!(base.0.len(), 64);
-        assert_ne!(base, context(None).key("echo $y"));
-        assert_ne!(base, context(Some("")).key("echo $x"));
-        assert_ne!(base, context(Some("disable=SC2086")).key("echo $x"));
+        assert_ne!(base, context(None).key("bash", "echo $y"));
+        assert_ne!(base, context(Some("")).key("bash", "echo $x"));
+        assert_ne!(base, context(Some("disable=SC2086")).key("bash", "echo $x"));
         let mut other = context(None);
         other.version = "version: 0.10.0".into();
-        assert_ne!(base, other.key("echo $x"));
+        assert_ne!(base, other.key("bash", "echo $x"));
         let mut other = context(None);
-        other.options = "--shell=sh".into();
-        assert_ne!(base, other.key("echo $x"));
+        other.options = "--severity=error".into();
+        assert_ne!(base, other.key("bash", "echo $x"));
+        assert_ne!(base, context(None).key("sh", "echo $x"));
     }
 
     #[test]
     fn put_get_corrupt_and_prune() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::at(dir.path().join("shellcheck"));
-        let key = context(None).key("echo $x");
+        let key = context(None).key("bash", "echo $x");
         assert_eq!(cache.get(&key), None);
         let comments = vec![serde_json::json!({"file": "0.sh", "line": 1, "code": 2086})];
         cache.put(&key, &comments);
@@ -328,7 +331,7 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         // A folder below a plain file cannot be created, even by root.
         let cache = Cache::at(file.join("shellcheck"));
-        let key = context(None).key("echo");
+        let key = context(None).key("bash", "echo");
         cache.put(&key, &[]);
         assert_eq!(cache.get(&key), None);
         cache.prune_now_and_then();

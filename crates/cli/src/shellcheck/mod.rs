@@ -1,6 +1,9 @@
 //! `flow check --shellcheck auto|off|require`: every `run` script of a file
-//! goes through shellcheck (bash dialect), and each finding becomes an F0105
-//! warning at its line and column in the `.flow` file.
+//! that a shell shellcheck knows runs (bash by default; `shell "sh -eu"` is
+//! checked as sh, `dash` as dash, `ksh` as ksh; `shell "python3"` is not
+//! checked) goes through shellcheck with that dialect (`--shell=…`), and
+//! each finding becomes an F0105 warning at its line and column in the
+//! `.flow` file.
 //!
 //! How (the choices, and why):
 //! - **One process per file, not per script.** Starting shellcheck costs
@@ -54,7 +57,8 @@ pub const FILES_PER_PROCESS: usize = 500;
 pub const MIN_PER_PROCESS: usize = 50;
 
 /// shellcheck's options (part of the cache key: they change its answers).
-const OPTIONS: [&str; 3] = ["--format=json1", "--shell=bash", "--color=never"];
+/// `--shell=DIALECT` is added per script (also in the key).
+const OPTIONS: [&str; 2] = ["--format=json1", "--color=never"];
 
 /// When to run shellcheck.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -97,7 +101,7 @@ impl Shellcheck {
     /// a `.shellcheckrc`. `Err` when shellcheck cannot be run or answers
     /// something that is not its JSON.
     pub fn add_findings(&self, checked: &mut Checked, flow_file: &Path) -> Result<(), String> {
-        if checked.scripts.is_empty() {
+        if checked.scripts.iter().all(|s| s.shell_dialect().is_none()) {
             return Ok(());
         }
         let found = self.check(&checked.scripts, flow_file)?;
@@ -124,15 +128,19 @@ impl Shellcheck {
         sites: &[ScriptSite],
         flow_file: &Path,
     ) -> Result<Vec<(usize, Finding)>, String> {
-        // Each distinct prepared script once: its file, its prologue and its sites.
+        // Each distinct prepared script (and dialect) once: its file, its
+        // prologue and its sites. Scripts no shellcheck dialect fits are left out.
         let mut unique: Vec<(Prepared, Vec<usize>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<(&'static str, String), usize> = HashMap::new();
         for (i, site) in sites.iter().enumerate() {
-            let prepared = Prepared::new(site);
-            match index.get(&prepared.text) {
+            let Some(prepared) = Prepared::new(site) else {
+                continue;
+            };
+            let id = (prepared.dialect, prepared.text.clone());
+            match index.get(&id) {
                 Some(&k) => unique[k].1.push(i),
                 None => {
-                    index.insert(prepared.text.clone(), unique.len());
+                    index.insert(id, unique.len());
                     unique.push((prepared, vec![i]));
                 }
             }
@@ -144,7 +152,7 @@ impl Shellcheck {
         let mut keys: Vec<Option<Key>> = vec![None; unique.len()];
         if let Some((cache, context)) = &cache {
             for (k, (prepared, _)) in unique.iter().enumerate() {
-                let key = context.key(&prepared.text);
+                let key = context.key(prepared.dialect, &prepared.text);
                 answers[k] = cache.get(&key);
                 keys[k] = Some(key);
             }
@@ -202,10 +210,21 @@ impl Shellcheck {
             // A missing copy only loses the project's settings; not fatal.
             let _ = std::fs::copy(rc, dir.path().join(".shellcheckrc"));
         }
-        let names: Vec<String> = misses.iter().map(|&k| file_name(k)).collect();
+        let mut by_dialect: Vec<(&'static str, Vec<String>)> = Vec::new();
+        for &k in misses {
+            let dialect = unique[k].0.dialect;
+            match by_dialect.iter_mut().find(|(d, _)| *d == dialect) {
+                Some((_, names)) => names.push(file_name(k)),
+                None => by_dialect.push((dialect, vec![file_name(k)])),
+            }
+        }
         let mut by_file: HashMap<usize, Vec<Value>> =
             misses.iter().map(|&k| (k, Vec::new())).collect();
-        for c in self.run_all(dir.path(), &names)? {
+        let mut comments = Vec::new();
+        for (dialect, names) in &by_dialect {
+            comments.extend(self.run_all(dir.path(), dialect, names)?);
+        }
+        for c in comments {
             let k = c
                 .get("file")
                 .and_then(Value::as_str)
@@ -255,9 +274,9 @@ impl Shellcheck {
         Some((cache, context))
     }
 
-    /// Runs shellcheck over `names` (in `dir`), in parts of at most
-    /// [`FILES_PER_PROCESS`], the parts in parallel up to the cores there are.
-    fn run_all(&self, dir: &Path, names: &[String]) -> Result<Vec<Value>, String> {
+    /// Runs shellcheck over `names` (in `dir`) as `dialect`, in parts of at
+    /// most [`FILES_PER_PROCESS`], the parts in parallel up to the cores there are.
+    fn run_all(&self, dir: &Path, dialect: &str, names: &[String]) -> Result<Vec<Value>, String> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts: Vec<&[String]> = names.chunks(part_size(names.len(), cores)).collect();
         let mut all = Vec::new();
@@ -265,7 +284,7 @@ impl Shellcheck {
             let results: Vec<Result<Vec<Value>, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = wave
                     .iter()
-                    .map(|part| s.spawn(move || self.run_one(dir, part)))
+                    .map(|part| s.spawn(move || self.run_one(dir, dialect, part)))
                     .collect();
                 handles
                     .into_iter()
@@ -282,10 +301,13 @@ impl Shellcheck {
         Ok(all)
     }
 
-    /// One shellcheck process over `names`: its comments, raw.
-    fn run_one(&self, dir: &Path, names: &[String]) -> Result<Vec<Value>, String> {
+    /// One shellcheck process over `names`, as `dialect`: its comments, raw.
+    fn run_one(&self, dir: &Path, dialect: &str, names: &[String]) -> Result<Vec<Value>, String> {
         let mut cmd = Command::new(&self.program);
-        cmd.current_dir(dir).args(OPTIONS).args(names);
+        cmd.current_dir(dir)
+            .args(OPTIONS)
+            .arg(format!("--shell={dialect}"))
+            .args(names);
         let output = output_within(&mut cmd, LIMIT)
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
         // Exit 0: clean, 1: findings; anything else is shellcheck failing.
@@ -403,14 +425,18 @@ impl Finding {
 }
 
 /// A script as given to shellcheck: the site's text, with an `export` line
-/// inserted (1-based line `at`) when some variable needs declaring.
+/// inserted (1-based line `at`) when some variable needs declaring, and the
+/// dialect to check it as.
 struct Prepared {
     text: String,
     at: Option<usize>,
+    dialect: &'static str,
 }
 
 impl Prepared {
-    fn new(site: &ScriptSite) -> Prepared {
+    /// `None` when shellcheck cannot read the site's shell (`python3` …).
+    fn new(site: &ScriptSite) -> Option<Prepared> {
+        let dialect = site.shell_dialect()?;
         // shellcheck leaves names without a lowercase letter alone (SC2154
         // takes them for the environment).
         let names: Vec<&str> = site
@@ -420,10 +446,11 @@ impl Prepared {
             .map(String::as_str)
             .collect();
         if names.is_empty() {
-            return Prepared {
+            return Some(Prepared {
                 text: site.text.clone(),
                 at: None,
-            };
+                dialect,
+            });
         }
         let lines: Vec<&str> = site.text.split('\n').collect();
         let header = lines
@@ -437,10 +464,11 @@ impl Prepared {
         let mut out: Vec<&str> = lines[..header].to_vec();
         out.push(&export);
         out.extend_from_slice(&lines[header..]);
-        Prepared {
+        Some(Prepared {
             text: out.join("\n"),
             at: Some(header + 1),
-        }
+            dialect,
+        })
     }
 
     /// `c` with the lines of the site's own text; `None` for a finding on
@@ -590,6 +618,7 @@ mod tests {
             span: flow_dsl::Span::new(0, 0),
             text: text.to_string(),
             vars: vars.iter().map(|v| v.to_string()).collect(),
+            shell: flow_dsl::ir::default_shell(),
         }
     }
 
@@ -609,7 +638,8 @@ mod tests {
 
     #[test]
     fn uppercase_names_need_no_prologue() {
-        let p = Prepared::new(&site("echo \"$REPO\"", &["REPO", "FLOW_RUN_ID"]));
+        let p = Prepared::new(&site("echo \"$REPO\"", &["REPO", "FLOW_RUN_ID"])).unwrap();
+        assert_eq!(p.dialect, "bash");
         assert_eq!(p.text, "echo \"$REPO\"");
         assert_eq!(p.at, None);
     }
@@ -619,7 +649,8 @@ mod tests {
         let p = Prepared::new(&site(
             "#!/bin/bash\n# shellcheck disable=SC2086\n\necho $token",
             &["token", "REPO"],
-        ));
+        ))
+        .unwrap();
         assert_eq!(
             p.text,
             "#!/bin/bash\n# shellcheck disable=SC2086\n\nexport token\necho $token"
@@ -628,6 +659,20 @@ mod tests {
         assert_eq!(p.unshift(finding(5, 5)).map(|f| f.line), Some(4));
         assert_eq!(p.unshift(finding(2, 2)).map(|f| f.line), Some(2));
         assert_eq!(p.unshift(finding(4, 4)), None);
+    }
+
+    #[test]
+    fn the_dialect_follows_the_shell_and_other_programs_are_not_checked() {
+        let with = |shell: &[&str]| {
+            let mut s = site("echo $x", &[]);
+            s.shell = shell.iter().map(|w| w.to_string()).collect();
+            Prepared::new(&s).map(|p| p.dialect)
+        };
+        assert_eq!(with(&["sh", "-eu"]), Some("sh"));
+        assert_eq!(with(&["/bin/dash"]), Some("dash"));
+        assert_eq!(with(&["/usr/bin/env", "bash"]), Some("bash"));
+        assert_eq!(with(&["python3"]), None);
+        assert_eq!(with(&["zsh"]), None);
     }
 
     #[test]

@@ -23,8 +23,8 @@ use crate::ast::{self, FlowItem, RouteTargetDecl};
 use crate::diagnostic::Diagnostic;
 use crate::expr::Want;
 use crate::ir::{
-    EdgeKind, EnvValue, Library, Param, Pipeline, Retry, Route, RouteOn, RouteTarget, Stage,
-    StageId,
+    default_shell, shell_argv, EdgeKind, EnvValue, Library, Param, Pipeline, Retry, Route, RouteOn,
+    RouteTarget, Stage, StageId,
 };
 use crate::load::Loaded;
 use crate::span::SourceId;
@@ -84,6 +84,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
     let mut variables = param_names.clone();
 
     let (mut description, mut timeout, mut concurrency, mut skip_if) = (None, None, None, None);
+    let mut flow_shell: Option<Vec<String>> = None;
     let (mut lets, mut env, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
     // Lets first, in order: each sees the params and the lets before it.
     for item in &flow.items {
@@ -113,6 +114,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 }
             }
             FlowItem::Secret(name) => secrets.push(name.node.clone()),
+            FlowItem::Shell(text) => flow_shell = flow_shell.or(Some(shell_argv(&text.node))),
             FlowItem::Param(_) | FlowItem::Let(..) | FlowItem::Stage(_) | FlowItem::Finally(_) => {}
         }
     }
@@ -175,6 +177,10 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             finally: s.decl.finally,
             needs: edges.needs[i].iter().map(|&(n, _)| StageId(n)).collect(),
             script: s.run.map(|r| r.node.node.clone()).unwrap_or_default(),
+            shell: match s.shell {
+                Some(text) => shell_argv(&text.node.node),
+                None => flow_shell.clone().unwrap_or_else(default_shell),
+            },
             timeout: s.timeout.and_then(|t| durations::parse(&t.node.node)),
             grace: s
                 .grace
@@ -182,6 +188,11 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 .unwrap_or(DEFAULT_GRACE),
             retry: s.retry.map(|r| retry(r.node)).unwrap_or_default(),
             outputs: s.outputs.iter().map(|o| o.node.node.clone()).collect(),
+            optional_outputs: s
+                .optional_outputs
+                .iter()
+                .map(|o| o.node.node.clone())
+                .collect(),
             when: s.when.and_then(|w| {
                 compiler.compile(Want::Bool("when"), w.node, &variables, w.src, diags)
             }),

@@ -1,5 +1,6 @@
 //! A stage after template expansion: the template's body, then the stage's
-//! own items; list-like items (`needs`, `outputs`, `env`, routes) add,
+//! own items; list-like items (`needs`, `outputs`, `optional outputs`,
+//! `env`, routes) add,
 //! single settings replace. Every item keeps the file it comes from, so a
 //! diagnostic about a template's item points into the library file.
 
@@ -59,8 +60,12 @@ pub(crate) struct Expanded<'a> {
     pub grace: Option<At<'a, Spanned<DurationLit>>>,
     /// `retry`.
     pub retry: Option<At<'a, RetryDecl>>,
-    /// `outputs`.
+    /// `outputs` (required).
     pub outputs: Vec<At<'a, Spanned<String>>>,
+    /// `optional outputs`.
+    pub optional_outputs: Vec<At<'a, Spanned<String>>>,
+    /// `shell` (the stage's, else its template's).
+    pub shell: Option<At<'a, Spanned<String>>>,
     /// `when`.
     pub when: Option<At<'a, Expr>>,
     /// `env` items.
@@ -83,6 +88,11 @@ impl<'a> Expanded<'a> {
         self.status.is_some_and(|s| s.node.node == "json")
     }
 
+    /// Every output pattern, required ones first.
+    pub fn all_outputs(&self) -> impl Iterator<Item = &At<'a, Spanned<String>>> {
+        self.outputs.iter().chain(&self.optional_outputs)
+    }
+
     /// Merges `items` of file `src` over what is there.
     fn apply(&mut self, items: &'a [StageItem], src: SourceId) {
         for item in items {
@@ -93,6 +103,10 @@ impl<'a> Expanded<'a> {
                 StageItem::Grace(g) => self.grace = Some(At { src, node: g }),
                 StageItem::Retry(r) => self.retry = Some(At { src, node: r }),
                 StageItem::Outputs(o) => self.outputs.extend(o.iter().map(|node| At { src, node })),
+                StageItem::OptionalOutputs(o) => self
+                    .optional_outputs
+                    .extend(o.iter().map(|node| At { src, node })),
+                StageItem::Shell(s) => self.shell = Some(At { src, node: s }),
                 StageItem::When(w) => self.when = Some(At { src, node: w }),
                 StageItem::Env(name, expr) => self.env.push(EnvAt { src, name, expr }),
                 StageItem::Status(s) => self.status = Some(At { src, node: s }),
@@ -125,6 +139,8 @@ pub(crate) fn expand<'a>(
         grace: None,
         retry: None,
         outputs: Vec::new(),
+        optional_outputs: Vec::new(),
+        shell: None,
         when: None,
         env: Vec::new(),
         status: None,

@@ -8,7 +8,8 @@
 //! finally misuse, cycles), `reach` (stages that can never run),
 //! `routes` (dead routes, unusable retries), `visits` (`max` that never
 //! applies), `absent_needs` (needs a route target may start without),
-//! `outputs`, `durations`, `exprs` and `build` (AST → IR).
+//! `outputs`, `durations`, `shell`, `reserved` (names that would replace
+//! `$PATH` & co.), `exprs` and `build` (AST → IR).
 
 mod absent_needs;
 mod build;
@@ -20,8 +21,10 @@ mod names;
 mod outputs;
 mod params;
 mod reach;
+mod reserved;
 mod routes;
 mod settings;
+mod shell;
 mod stage;
 mod suggest;
 mod templates;
@@ -35,6 +38,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Pipeline;
 use crate::load::Loaded;
 use crate::span::SourceId;
+use reserved::Kind;
 
 /// Checks everything `loaded` holds: its templates, libraries and flows.
 /// The pipeline is `Some` only when the file has exactly one flow and no
@@ -85,7 +89,16 @@ fn check_flow(
     let mut flow_timeout = false;
     for item in &flow.items {
         match item {
-            FlowItem::Timeout(t) => flow_timeout |= durations::check(t, src, diags).is_some(),
+            FlowItem::Param(p) => reserved::check(&p.name, Kind::Param, None, src, diags),
+            FlowItem::Let(name, _) => reserved::check(name, Kind::Let, None, src, diags),
+            FlowItem::Env(name, _) => reserved::check(name, Kind::Env, None, src, diags),
+            FlowItem::Secret(name) => reserved::check(name, Kind::Secret, None, src, diags),
+            FlowItem::Timeout(t) => {
+                durations::check_timer(t, src, diags);
+                // One that is too long is reported; not also every stage's F0101.
+                flow_timeout |= durations::parse(&t.node).is_some();
+            }
+            FlowItem::Shell(text) => shell::check(text, src, diags),
             FlowItem::Concurrency(c) if c.node < 1 || c.node > i64::from(u32::MAX) => diags.push(
                 Diagnostic::new(
                     Code::BadValue,

@@ -82,6 +82,7 @@ pub(crate) fn flow(items: &[FlowItem], source: SourceId, diags: &mut Vec<Diagnos
         FlowItem::Timeout(t) => Some(("timeout", t.span)),
         FlowItem::Concurrency(c) => Some(("concurrency", c.span)),
         FlowItem::SkipIf(e) => Some(("skip if", e.span)),
+        FlowItem::Shell(s) => Some(("shell", s.span)),
         _ => None,
     });
     single_settings(settings, source, diags);

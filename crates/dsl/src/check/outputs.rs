@@ -72,7 +72,7 @@ pub(crate) fn check_clashes(
         let mut producers: HashMap<&str, (usize, usize)> = HashMap::new();
         let mut reported = std::collections::HashSet::new();
         for &(need, pos) in stage_needs {
-            for output in &stages[need].outputs {
+            for output in stages[need].all_outputs() {
                 let Some(name) = file_name(&output.node.node) else {
                     continue;
                 };

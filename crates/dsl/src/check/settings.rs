@@ -1,11 +1,15 @@
 //! Checks of one stage or template body on its own: single settings given
-//! twice (F0002), durations (F0007), numbers out of range and unknown status
-//! formats (F0022), exit codes outside 0–255 (F0021), output paths that
-//! escape the stage directory (F0017), env names given twice (F0002).
+//! twice (F0002), durations (F0007: valid, timers at most a year), numbers
+//! out of range (`retry` ≤ 1000, `backoff` 1–10), blank shells and unknown
+//! status formats (F0022), exit codes outside 0–255 (F0021), output paths that
+//! escape the stage directory (F0017), env names given twice (F0002) or
+//! that would replace a variable the shell relies on (F0028).
 
-use super::{durations, names, outputs};
+use super::reserved::{self, Kind};
+use super::{durations, names, outputs, shell};
 use crate::ast::{RouteOn, RouteTargetDecl, StageItem};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{MAX_BACKOFF, MAX_RETRIES};
 use crate::span::{SourceId, Span};
 
 /// The span of an item that may be given once per body (the one a
@@ -16,13 +20,15 @@ fn item_span(item: &StageItem) -> Option<Span> {
         StageItem::Timeout(t) | StageItem::Grace(t) => t.span,
         StageItem::Retry(r) => r.span,
         StageItem::When(e) => e.span,
-        StageItem::Status(s) => s.span,
+        StageItem::Status(s) | StageItem::Shell(s) => s.span,
         StageItem::Max(m) => m.span,
         StageItem::AllowFailure(s) => *s,
         StageItem::EndsRun(n) => n.span,
-        StageItem::Needs(_) | StageItem::Outputs(_) | StageItem::Env(..) | StageItem::Route(_) => {
-            return None
-        }
+        StageItem::Needs(_)
+        | StageItem::Outputs(_)
+        | StageItem::OptionalOutputs(_)
+        | StageItem::Env(..)
+        | StageItem::Route(_) => return None,
     })
 }
 
@@ -39,7 +45,10 @@ pub(crate) fn body(items: &[StageItem], source: SourceId, diags: &mut Vec<Diagno
         StageItem::Env(name, _) => Some(name),
         _ => None,
     });
-    names::duplicates(env, "env variable", source, diags);
+    names::duplicates(env.clone(), "env variable", source, diags);
+    for name in env {
+        reserved::check(name, Kind::Env, None, source, diags);
+    }
 }
 
 fn bad_value(source: SourceId, span: Span, message: String, help: &str) -> Diagnostic {
@@ -48,30 +57,45 @@ fn bad_value(source: SourceId, span: Span, message: String, help: &str) -> Diagn
         .help(help.to_string())
 }
 
+/// `x` as written in a flow: `1e20` rather than its 21 digits.
+fn short_number(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
 /// Value checks of one item.
 fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
     match item {
         StageItem::Timeout(d) | StageItem::Grace(d) => {
-            durations::check(d, source, diags);
+            durations::check_timer(d, source, diags);
         }
         StageItem::Retry(r) => {
-            if r.count.node < 0 || r.count.node > i64::from(u32::MAX) {
+            if r.count.node < 0 || r.count.node > i64::from(MAX_RETRIES) {
                 diags.push(bad_value(
                     source,
                     r.count.span,
-                    format!("`retry {}` is out of range", r.count.node),
+                    format!(
+                        "`retry {}` is out of range (0 to {MAX_RETRIES})",
+                        r.count.node
+                    ),
                     "write the number of extra attempts, e.g. `retry 2` (0 for none)",
                 ));
             }
             if let Some(delay) = &r.delay {
-                durations::check(delay, source, diags);
+                durations::check_timer(delay, source, diags);
             }
             if let Some(b) = &r.backoff {
-                if !b.node.is_finite() || b.node < 1.0 {
+                if !b.node.is_finite() || !(1.0..=MAX_BACKOFF).contains(&b.node) {
                     diags.push(bad_value(
                         source,
                         b.span,
-                        format!("backoff `{}` must be a number ≥ 1.0", b.node),
+                        format!(
+                            "backoff `{}` must be a number from 1.0 to {MAX_BACKOFF}",
+                            short_number(b.node)
+                        ),
                         "write e.g. `backoff 2` (1.0, the default, keeps the delay constant)",
                     ));
                 }
@@ -102,7 +126,8 @@ fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
                 .help("the only status format is `json`: write `status json`"),
             );
         }
-        StageItem::Outputs(paths) => {
+        StageItem::Shell(text) => shell::check(text, source, diags),
+        StageItem::Outputs(paths) | StageItem::OptionalOutputs(paths) => {
             for path in paths {
                 outputs::check_escape(path, source, diags);
             }
@@ -132,7 +157,7 @@ fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
                 _ => {}
             }
             if let RouteTargetDecl::Again(d) = &route.target {
-                durations::check(d, source, diags);
+                durations::check_timer(d, source, diags);
             }
         }
         _ => {}

@@ -1,6 +1,7 @@
 //! Templates: checking their definitions, resolving `lib.name(…)` calls
 //! (F0013), and checking call arguments (F0014, F0008, F0015).
 
+use super::reserved::{self, Kind};
 use super::{names, params, settings, suggest};
 use crate::ast::{ParamDecl, Template, TemplateCall};
 use crate::diagnostic::{Code, Diagnostic};
@@ -79,6 +80,15 @@ fn definition(
 ) {
     let decls: Vec<&ParamDecl> = t.params.iter().collect();
     let checked = params::check(&decls, true, source, diags);
+    for p in &t.params {
+        reserved::check(
+            &p.name,
+            Kind::TemplateParam,
+            Some(&p.ty.node),
+            source,
+            diags,
+        );
+    }
     for (p, c) in t.params.iter().zip(&checked) {
         if let (Some(ParamType::Skill), Some(Value::Str(skill)), Some(lit)) =
             (c.ty, &c.default, &p.default)

@@ -6,7 +6,7 @@
 
 use super::grammar::{FlowParser, Rule};
 use super::hints::{special_case, typo_hint};
-use super::words::{self, FLOW_STARTS, STAGE_STARTS, TOP_STARTS};
+use super::words::{self, FLOW_STARTS, SHARED_STARTS, STAGE_STARTS, TOP_STARTS};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
 use pest::error::{ErrorVariant, InputLocation};
@@ -100,7 +100,7 @@ fn expected(positives: &[Rule], level: Level, at_start: bool) -> (String, &'stat
             (_, Some(k)) if STAGE_STARTS.contains(&k) => stage = true,
             (_, Some(k)) if FLOW_STARTS.contains(&k) => flow = true,
             (_, Some(k)) if TOP_STARTS.contains(&k) => top = true,
-            (_, Some("timeout" | "env")) => shared = true,
+            (_, Some(k)) if SHARED_STARTS.contains(&k) => shared = true,
             (_, Some(k)) => others.push(format!("`{k}`")),
             _ => {
                 if let Some(p) = words::punct(rule) {
@@ -118,10 +118,10 @@ fn expected(positives: &[Rule], level: Level, at_start: bool) -> (String, &'stat
     let mut items = Vec::new();
     let help = if stage {
         items.push(words::STAGE_ITEM.to_string());
-        "a stage holds: needs, run, timeout, grace, retry, outputs, when, env, status, max, allow_failure, ends run, and routes `on OUTCOME -> TARGET`"
+        "a stage holds: needs, run, shell, timeout, grace, retry, outputs, optional outputs, when, env, status, max, allow_failure, ends run, and routes `on OUTCOME -> TARGET`"
     } else if flow {
         items.push(words::FLOW_ITEM.to_string());
-        "a flow holds: description, param, timeout, concurrency, skip if, let, env, secret, stage and finally"
+        "a flow holds: description, param, timeout, shell, concurrency, skip if, let, env, secret, stage and finally"
     } else if top {
         items.push(words::TOP_ITEM.to_string());
         "a file holds `use std`, `use \"path\" as name`, `flow NAME { … }` and `template NAME(…) { … }`"

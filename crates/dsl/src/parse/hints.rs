@@ -3,7 +3,7 @@
 //! before the next stage, an item at the wrong level, a misspelt keyword.
 
 use super::errors::{word_at, Level};
-use super::words::{self, FLOW_STARTS, STAGE_STARTS, TOP_STARTS};
+use super::words::{self, FLOW_STARTS, SHARED_STARTS, STAGE_STARTS, TOP_STARTS};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
 
@@ -139,7 +139,7 @@ pub(super) fn typo_hint(found: &str, level: Level, at_start: bool) -> Option<Str
     if !at_start || word.len() < 2 {
         return None;
     }
-    let shared: &[&str] = &["timeout", "env"];
+    let shared = SHARED_STARTS;
     let candidates: Vec<&str> = match level {
         Level::Top => TOP_STARTS.to_vec(),
         Level::Flow => [FLOW_STARTS, shared].concat(),

@@ -32,6 +32,7 @@ impl<'t> Builder<'t> {
             Rule::let_item => FlowItem::Let(self.var(&next()?, "let"), self.expr(&next()?)),
             Rule::env_item => FlowItem::Env(self.var(&next()?, "env"), self.expr(&next()?)),
             Rule::secret => FlowItem::Secret(self.var(&next()?, "secret")),
+            Rule::shell => FlowItem::Shell(self.text_value(&next()?)),
             _ => return None,
         })
     }
@@ -54,6 +55,10 @@ impl<'t> Builder<'t> {
             Rule::timeout => StageItem::Timeout(self.duration(first)),
             Rule::grace => StageItem::Grace(self.duration(first)),
             Rule::outputs => StageItem::Outputs(ps.iter().map(|p| self.text_value(p)).collect()),
+            Rule::optional_outputs => {
+                StageItem::OptionalOutputs(ps.iter().map(|p| self.text_value(p)).collect())
+            }
+            Rule::shell => StageItem::Shell(self.text_value(first)),
             Rule::when => StageItem::When(self.expr(first)),
             Rule::env_item => StageItem::Env(self.var(first, "env"), self.expr(ps.get(1)?)),
             Rule::status => StageItem::Status(self.ident(first)),

@@ -38,6 +38,8 @@ pub(super) fn keyword(rule: Rule) -> Option<&'static str> {
         Rule::kw_success => "success",
         Rule::kw_failure => "failure",
         Rule::kw_exit => "exit",
+        Rule::kw_shell => "shell",
+        Rule::kw_optional => "optional",
         _ => return None,
     })
 }
@@ -78,6 +80,7 @@ pub(super) const STAGE_STARTS: &[&str] = &[
     "allow_failure",
     "ends",
     "on",
+    "optional",
 ];
 /// Keywords that start a flow item (and nothing in a stage).
 pub(super) const FLOW_STARTS: &[&str] = &[
@@ -90,6 +93,8 @@ pub(super) const FLOW_STARTS: &[&str] = &[
     "stage",
     "finally",
 ];
+/// Keywords that start an item both in a flow and in a stage.
+pub(super) const SHARED_STARTS: &[&str] = &["timeout", "env", "shell"];
 /// Keywords that start a top-level item.
 pub(super) const TOP_STARTS: &[&str] = &["use", "flow", "template"];
 

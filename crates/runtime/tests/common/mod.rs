@@ -199,10 +199,15 @@ impl Flow {
                 finally,
                 needs: vec![],
                 script: script.into(),
+                shell: flow_dsl::ir::DEFAULT_SHELL
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
                 timeout: None,
                 grace: Duration::from_secs(10),
                 retry: Retry::default(),
                 outputs: vec![],
+                optional_outputs: vec![],
                 when: None,
                 env: vec![],
                 status_json: false,

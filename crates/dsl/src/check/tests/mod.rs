@@ -6,6 +6,7 @@ mod graph;
 mod names;
 mod robust;
 mod rules;
+mod run_safety;
 mod templates;
 mod values;
 

@@ -102,10 +102,15 @@ impl Flow {
                 finally: *finally,
                 needs: s.needs.iter().map(|n| id(n)).collect(),
                 script: String::new(),
+                shell: flow_dsl::ir::DEFAULT_SHELL
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
                 timeout: None,
                 grace: Duration::from_secs(10),
                 retry: s.retry.clone(),
                 outputs: vec![],
+                optional_outputs: vec![],
                 when: None,
                 env: vec![],
                 status_json: false,
