@@ -216,3 +216,42 @@ fn quiet_run_shows_the_tail_of_the_failing_stage_log() {
         "{err}"
     );
 }
+
+/// Issue 6: values `flow check` accepted made `flow run` panic (exit 101, no
+/// `run_finished`): `retry … backoff 1e20` (Duration overflow) and a huge
+/// flow `timeout` (Instant overflow). They are diagnostics now, and `flow
+/// run` refuses the file before anything runs.
+#[test]
+fn run_refuses_values_it_could_not_honour_instead_of_panicking() {
+    for (name, text, code) in [
+        (
+            "backoff.flow",
+            "flow b {\n  timeout 1m\n  stage a { retry 3 delay 1s backoff 1e20\n  run \"exit 1\" }\n}\n",
+            "F0022",
+        ),
+        (
+            "backoff_digits.flow",
+            "flow b {\n  timeout 1m\n  stage a { retry 3 delay 1s backoff 100000000000000000000\n  run \"exit 1\" }\n}\n",
+            "F0022",
+        ),
+        (
+            "timeout.flow",
+            "flow t {\n  timeout 999999999999d\n  stage a { run \"true\" }\n}\n",
+            "F0007",
+        ),
+        (
+            "path.flow",
+            "flow p {\n  timeout 1m\n  param path: path = \".\"\n  stage a { run \"ls\" }\n}\n",
+            "F0028",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), name, text);
+        let out = flow(dir.path(), &["run", name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(code), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        assert!(!dir.path().join(".flow").exists(), "{name}");
+    }
+}

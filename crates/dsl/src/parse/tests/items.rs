@@ -159,3 +159,30 @@ fn empty_flow_and_empty_file() {
     let file = ok("  # only a comment\n\n");
     assert!(file.flows.is_empty() && file.uses.is_empty() && file.templates.is_empty());
 }
+
+#[test]
+fn shell_optional_outputs_and_backoff_exponents() {
+    let items = stage_body(
+        "shell \"sh -eu\"\noptional outputs a.log, \"b c.txt\", out/*\nretry 1 backoff 1e1\noutputs x",
+    );
+    assert!(matches!(&items[0], StageItem::Shell(s) if s.node == "sh -eu"));
+    let StageItem::OptionalOutputs(o) = &items[1] else {
+        panic!("{:?}", items[1])
+    };
+    let names: Vec<&str> = o.iter().map(|p| p.node.as_str()).collect();
+    assert_eq!(names, ["a.log", "b c.txt", "out/*"]);
+    assert!(
+        matches!(&items[2], StageItem::Retry(r) if r.backoff.as_ref().map(|b| b.node) == Some(10.0))
+    );
+    assert!(matches!(&items[3], StageItem::Outputs(o) if o[0].node == "x"));
+    assert_eq!(items[1].keyword(), "optional outputs");
+    let text = "flow f {\n  shell \"python3\"\n  stage a { run \"print(1)\" }\n}\n";
+    let file = ok(text);
+    let FlowItem::Shell(s) = &flow(&file).items[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (s.node.as_str(), at(text, s.span)),
+        ("python3", "\"python3\"")
+    );
+}
