@@ -169,6 +169,11 @@ pub struct CompiledExpr {
     pub ast: rhai::AST,
 }
 
+/// The shell a stage's script runs with unless it says otherwise: GitHub
+/// Actions' `shell: bash` (no startup files, stop at the first failing
+/// command, a pipeline fails if any of its commands fails).
+pub const DEFAULT_SHELL: &[&str] = &["bash", "--noprofile", "--norc", "-eo", "pipefail"];
+
 /// One stage, ordinary or finally, after template expansion.
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -182,6 +187,8 @@ pub struct Stage {
     pub needs: Vec<StageId>,
     /// The bash script, byte-for-byte.
     pub script: String,
+    /// argv prefix that runs the script; the script file's path is appended.
+    pub shell: Vec<String>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
     /// SIGTERM → SIGKILL delay (default 10 s).

@@ -175,6 +175,10 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             finally: s.decl.finally,
             needs: edges.needs[i].iter().map(|&(n, _)| StageId(n)).collect(),
             script: s.run.map(|r| r.node.node.clone()).unwrap_or_default(),
+            shell: crate::ir::DEFAULT_SHELL
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             timeout: s.timeout.and_then(|t| durations::parse(&t.node.node)),
             grace: s
                 .grace

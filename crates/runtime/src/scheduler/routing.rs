@@ -131,6 +131,7 @@ mod tests {
             finally: false,
             needs: vec![],
             script: String::new(),
+            shell: vec![],
             timeout: None,
             grace: Duration::from_secs(10),
             retry: Retry::default(),

@@ -199,6 +199,10 @@ impl Flow {
                 finally,
                 needs: vec![],
                 script: script.into(),
+                shell: flow_dsl::ir::DEFAULT_SHELL
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
                 timeout: None,
                 grace: Duration::from_secs(10),
                 retry: Retry::default(),
@@ -280,5 +284,24 @@ impl Flow {
         self.pipeline.stages = self.defs.into_iter().map(|d| d.stage).collect();
         self.pipeline.graph = graph;
         self.pipeline
+    }
+}
+
+/// The supervisor every test run uses: this crate's `flow-supervisor`.
+pub fn supervisor() -> flow_runtime::supervisor::SupervisorCommand {
+    flow_runtime::supervisor::SupervisorCommand {
+        program: env!("CARGO_BIN_EXE_flow-supervisor").into(),
+        args: vec![],
+    }
+}
+
+/// Run options for a test: runs under `base`, quiet, this crate's
+/// supervisor; the rest default.
+pub fn options(base: &std::path::Path) -> flow_runtime::run::RunOptions {
+    flow_runtime::run::RunOptions {
+        base_dir: base.to_path_buf(),
+        quiet: true,
+        supervisor: supervisor(),
+        ..flow_runtime::run::RunOptions::default()
     }
 }

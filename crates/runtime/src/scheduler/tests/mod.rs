@@ -102,6 +102,7 @@ impl Flow {
                 finally: *finally,
                 needs: s.needs.iter().map(|n| id(n)).collect(),
                 script: String::new(),
+                shell: vec![],
                 timeout: None,
                 grace: Duration::from_secs(10),
                 retry: s.retry.clone(),
