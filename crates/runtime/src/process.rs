@@ -47,6 +47,7 @@ use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS};
 use crate::scheduler::AttemptResult;
 use crate::status::{self, Tail, TAIL_BYTES};
 use crate::supervisor::{Exit, Running, Spawn, Supervisor};
+use flow_dsl::ir::DEFAULT_SHELL;
 
 /// How long output is still read after the group was killed, for pipes held
 /// open by a process that escaped the group.
@@ -59,7 +60,8 @@ const REAP_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct AttemptSpec {
     /// The argv prefix that runs the script (the stage's `shell`); the
-    /// script file's path is appended. Must not be empty.
+    /// script file's path is appended. Empty means
+    /// [`flow_dsl::ir::DEFAULT_SHELL`].
     pub shell: Vec<String>,
     /// The file holding the script, byte-for-byte.
     pub script_file: PathBuf,
@@ -192,7 +194,11 @@ pub async fn run_attempt(
         Ok(p) => p,
         Err(e) => return AttemptReport::failed(format!("cannot create the output pipes: {e}")),
     };
-    let mut argv: Vec<OsString> = spec.shell.iter().map(OsString::from).collect();
+    let mut argv: Vec<OsString> = if spec.shell.is_empty() {
+        DEFAULT_SHELL.iter().map(OsString::from).collect()
+    } else {
+        spec.shell.iter().map(OsString::from).collect()
+    };
     argv.push(spec.script_file.clone().into_os_string());
     let started = Instant::now();
     let request = Spawn {

@@ -427,3 +427,13 @@ fn parent_of(pid: i32) -> i32 {
     let rest = &stat[stat.rfind(')').unwrap() + 1..];
     rest.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+#[tokio::test]
+async fn an_empty_shell_means_the_default_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(tmp.path(), "false\ntouch after-false");
+    s.shell = vec![];
+    let r = run(s).await;
+    assert_eq!(r.exit_code, Some(1), "-e stops the script: {r:?}");
+    assert!(!tmp.path().join("after-false").exists());
+}
