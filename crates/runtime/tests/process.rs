@@ -411,6 +411,24 @@ async fn the_supervisor_is_the_parent_and_its_death_fails_the_attempt() {
     for pid in pids(tmp.path()) {
         assert_gone(pid);
     }
+    // The next attempt gets a new supervisor.
+    let (_tx, rx) = watch::channel(false);
+    let next = run_attempt(
+        &sup,
+        spec(tmp.path(), "echo $PPID > parent"),
+        Arc::new(NullSink),
+        rx,
+        |_| {},
+    )
+    .await;
+    assert_eq!(next.exit_code, Some(0), "{next:?}");
+    let parent: u32 = std::fs::read_to_string(tmp.path().join("parent"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(Some(parent), sup.pid());
+    assert_ne!(parent as i32, sup_pid);
     sup.shutdown().await;
 }
 

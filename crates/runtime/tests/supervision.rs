@@ -147,7 +147,7 @@ async fn a_stage_killed_at_its_timeout_leaves_nothing() {
 }
 
 #[tokio::test]
-async fn a_dead_supervisor_fails_the_running_attempts_and_leaves_nothing() {
+async fn a_dead_supervisor_fails_the_running_attempts_leaves_nothing_and_finally_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let p = Flow::new("f")
         .stage(
@@ -193,6 +193,10 @@ async fn a_dead_supervisor_fails_the_running_attempts_and_leaves_nothing() {
         matches!(r.outcome, RunOutcome::Failed(_)),
         "{:?}",
         r.outcome
+    );
+    assert!(
+        r.run_dir.join("workspace/cleaned").exists(),
+        "finally ran under a new supervisor"
     );
     for pid in a[1..].iter().chain(&b) {
         assert!(!alive(*pid), "{pid} outlived its supervisor");

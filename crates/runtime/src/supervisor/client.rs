@@ -6,7 +6,9 @@
 //! channel, and a reader that hands each reply to the attempt waiting for
 //! it. If either direction fails, every waiting attempt gets the reason,
 //! and every attempt group still running is killed from here (`flow` is a
-//! child subreaper, so their leaders come back to it to be reaped).
+//! child subreaper, so their leaders come back to it to be reaped). The
+//! next spawn starts a new supervisor process, so later attempts (`finally`
+//! stages, retries) still run.
 
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
@@ -47,13 +49,21 @@ pub struct Spawn {
     pub stderr: OwnedFd,
 }
 
-/// The running supervisor of one run. Dropping it closes the socket, which
-/// makes the supervisor kill whatever is left and exit.
+/// The supervisor of one run, restarted if it dies. Dropping it closes the
+/// socket, which makes the supervisor kill whatever is left and exit.
 pub struct Supervisor {
+    command: SupervisorCommand,
+    current: Mutex<Arc<Connection>>,
+    /// Connections to supervisors that died, to reap at shutdown.
+    retired: Mutex<Vec<Arc<Connection>>>,
+    next_id: AtomicU64,
+}
+
+/// One supervisor process and the socket to it.
+struct Connection {
     stream: UnixStream,
     outbox: Mutex<Option<mpsc::Sender<Outgoing>>>,
     shared: Arc<Shared>,
-    next_id: AtomicU64,
 }
 
 /// A spawned attempt: its pid and, later, how it ended.
@@ -115,6 +125,10 @@ struct Waiter {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_lost(&self) -> bool {
+        self.state().lost.is_some()
     }
 
     fn lost_reason(&self) -> String {
@@ -194,6 +208,10 @@ impl Shared {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Supervisor {
     /// Starts the supervisor process (`command`), connected by a socket
     /// that becomes its standard input.
@@ -201,6 +219,55 @@ impl Supervisor {
     /// # Errors
     /// The socket or the process could not be created.
     pub fn start(command: &SupervisorCommand) -> io::Result<Supervisor> {
+        Ok(Supervisor {
+            command: command.clone(),
+            current: Mutex::new(Arc::new(Connection::start(command)?)),
+            retired: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The current supervisor's pid.
+    pub fn pid(&self) -> Option<u32> {
+        lock(&self.current).pid()
+    }
+
+    /// Asks the supervisor to start an attempt; returns once it has (or
+    /// could not). A supervisor known to be dead is replaced first.
+    ///
+    /// # Errors
+    /// Why no process runs: the program or the folder is missing, or the
+    /// supervisor is gone and cannot be restarted.
+    pub async fn spawn(&self, spawn: Spawn) -> Result<Running, String> {
+        let connection = {
+            let mut current = lock(&self.current);
+            if current.shared.is_lost() {
+                let fresh = Connection::start(&self.command).map_err(|e| {
+                    format!("the supervisor process died and cannot be restarted: {e}")
+                })?;
+                let dead = std::mem::replace(&mut *current, Arc::new(fresh));
+                lock(&self.retired).push(dead);
+            }
+            current.clone()
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        connection.spawn(id, spawn).await
+    }
+
+    /// Ends the supervisor: closes the socket (it kills whatever is left
+    /// of the run, adopted orphans included) and waits for it to exit, at
+    /// most a few seconds. Call once no attempt runs.
+    pub async fn shutdown(&self) {
+        let current = lock(&self.current).clone();
+        let retired = std::mem::take(&mut *lock(&self.retired));
+        for connection in retired.iter().chain(std::iter::once(&current)) {
+            connection.shutdown().await;
+        }
+    }
+}
+
+impl Connection {
+    fn start(command: &SupervisorCommand) -> io::Result<Connection> {
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
             SockType::Stream,
@@ -238,28 +305,19 @@ impl Supervisor {
         std::thread::Builder::new()
             .name("flow-supervisor-reader".into())
             .spawn(move || read_loop(reader_sock, reader_shared))?;
-        Ok(Supervisor {
+        Ok(Connection {
             stream,
             outbox: Mutex::new(Some(tx)),
             shared,
-            next_id: AtomicU64::new(1),
         })
     }
 
-    /// The supervisor's pid.
-    pub fn pid(&self) -> Option<u32> {
+    fn pid(&self) -> Option<u32> {
         let child = self.shared.child.lock().unwrap_or_else(|p| p.into_inner());
         child.as_ref().map(Child::id)
     }
 
-    /// Asks the supervisor to start an attempt; returns once it has (or
-    /// could not).
-    ///
-    /// # Errors
-    /// Why no process runs: the program or the folder is missing, or the
-    /// supervisor is gone.
-    pub async fn spawn(&self, spawn: Spawn) -> Result<Running, String> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+    async fn spawn(&self, id: u64, spawn: Spawn) -> Result<Running, String> {
         let (spawned_tx, spawned_rx) = oneshot::channel();
         let (exited_tx, exited_rx) = oneshot::channel();
         {
@@ -311,10 +369,7 @@ impl Supervisor {
         }
     }
 
-    /// Ends the supervisor: closes the socket (it kills whatever is left
-    /// of the run, adopted orphans included) and waits for it to exit, at
-    /// most a few seconds. Call once no attempt runs.
-    pub async fn shutdown(&self) {
+    async fn shutdown(&self) {
         self.shared
             .fail_all("the run is over; the supervisor was shut down".into());
         self.outbox.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -340,7 +395,7 @@ impl Supervisor {
     }
 }
 
-impl Drop for Supervisor {
+impl Drop for Connection {
     fn drop(&mut self) {
         // The supervisor sees end of file and cleans up; nobody waits for
         // it here (a panic may be unwinding).

@@ -32,7 +32,8 @@
 //! * If the supervisor dies while `flow` lives, `flow` sees end of file:
 //!   it kills every live attempt group itself, and those attempts fail with
 //!   an error that says so. `flow` is a child subreaper too, so the
-//!   orphaned leaders come back to it and are reaped.
+//!   orphaned leaders come back to it and are reaped. The next spawn starts
+//!   a new supervisor, so `finally` stages and retries still run.
 //!
 //! Limits: a process that leaves its group (`setsid`, a daemon) is adopted
 //! by the supervisor when its parent dies and is killed when the run ends,
