@@ -60,6 +60,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `flow __supervisor`: this binary as a run's supervisor process (the
+    // engine starts it; hidden from `--help`), before clap sees anything.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(
+            flow_runtime::supervisor::SUPERVISOR_ARG,
+        ))
+    {
+        let code = flow_runtime::supervisor::serve_main();
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(args),

@@ -15,3 +15,4 @@ pub mod rundir;
 pub mod scheduler;
 pub mod status;
 pub mod store;
+pub mod supervisor;

@@ -2,45 +2,52 @@
 //!
 //! # Theory of operation
 //!
-//! * The script runs as `bash --noprofile --norc -c SCRIPT`: the text reaches
-//!   bash byte-for-byte as one argv entry (no temp file, no quoting). No
-//!   `-e`: the script decides its own error handling, as the language doc
-//!   says the body is passed as written.
-//! * The child gets its own process group (`process_group(0)`, so its pgid
-//!   is its pid), stdin `/dev/null`, stdout and stderr piped, a fresh cwd and
-//!   the inherited environment plus the attempt's variables.
+//! * The script runs from a file, as `SHELL… FILE` (the stage's `shell`,
+//!   by default `bash --noprofile --norc -eo pipefail`, then the file's
+//!   path): a script of any size runs (an argv entry is limited to 128 KiB)
+//!   and reaches the shell byte-for-byte.
+//! * The run's [`Supervisor`] process starts it, in its own process group
+//!   (its pgid is its pid), with stdin `/dev/null`, stdout and stderr piped
+//!   to `flow`, the given cwd and `flow`'s environment plus the attempt's
+//!   variables. The supervisor is its parent: see [`crate::supervisor`]
+//!   for why and for what happens when `flow` dies.
 //! * On stage timeout or cancellation the whole group gets SIGTERM; if the
 //!   leader has not exited after `grace`, the group gets SIGKILL.
-//! * Whatever happened, once the leader has exited the group gets SIGKILL:
-//!   nothing a stage started outlives it (`sleep 300 &` would otherwise keep
+//! * Whatever happened, once the leader has exited the group gets SIGKILL
+//!   (from the supervisor, before it reaps the leader): nothing a stage
+//!   started in its group outlives it (`sleep 300 &` would otherwise keep
 //!   running and keep the pipes open, so output would never reach EOF).
-//! * `flow` is a child subreaper ([`init_supervisor`]): orphaned members of
-//!   the group are re-parented to it, and are reaped with
-//!   `waitpid(-pgid, WNOHANG)` on a blocking thread. Never `waitpid(-1)`,
-//!   which would steal exit statuses from tokio.
+//! * If the supervisor dies, the attempt's group is killed from `flow` and
+//!   the attempt fails with that error. `flow` is a child subreaper
+//!   ([`init_supervisor`]), so the orphaned leader comes back to it and is
+//!   reaped with `waitpid(-pgid, WNOHANG)` on a blocking thread. Never
+//!   `waitpid(-1)`, which would steal exit statuses from tokio.
 //! * Output is streamed (see [`crate::output`]); only a bounded tail of
 //!   stdout is kept, for the structured status.
 //!
-//! Known limits: a process that leaves the group (`setsid`) escapes the kill;
-//! if it keeps the pipes open, output collection gives up after
-//! [`DRAIN_LIMIT`].
+//! Known limits: a process that leaves the group (`setsid`) escapes the
+//! group kill and is killed by the supervisor when the run ends; if it
+//! keeps the pipes open, output collection gives up after [`DRAIN_LIMIT`].
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use serde_json::{Map, Value};
-use std::os::unix::process::ExitStatusExt;
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
+use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, watch};
 
 use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS};
 use crate::scheduler::AttemptResult;
 use crate::status::{self, Tail, TAIL_BYTES};
+use crate::supervisor::{Exit, Running, Spawn, Supervisor};
+use flow_dsl::ir::DEFAULT_SHELL;
 
 /// How long output is still read after the group was killed, for pipes held
 /// open by a process that escaped the group.
@@ -52,11 +59,15 @@ const REAP_LIMIT: Duration = Duration::from_secs(5);
 /// Everything needed to run one attempt.
 #[derive(Debug, Clone)]
 pub struct AttemptSpec {
-    /// The bash script, byte-for-byte.
-    pub script: String,
+    /// The argv prefix that runs the script (the stage's `shell`); the
+    /// script file's path is appended. Empty means
+    /// [`flow_dsl::ir::DEFAULT_SHELL`].
+    pub shell: Vec<String>,
+    /// The file holding the script, byte-for-byte.
+    pub script_file: PathBuf,
     /// The working directory (must exist).
     pub cwd: PathBuf,
-    /// Variables added to the inherited environment.
+    /// Variables added to `flow`'s environment (later entries win).
     pub env: Vec<(String, String)>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
@@ -105,8 +116,10 @@ impl AttemptReport {
 
     /// What the scheduler needs to know.
     pub fn to_result(&self) -> AttemptResult {
-        // A log write error does not change the outcome: the process ran.
-        let error = if self.pid.is_none() {
+        // A log write error does not change the outcome: the process ran
+        // and its exit status says how. Without one (no process, or the
+        // supervisor died), the error is the outcome.
+        let error = if self.pid.is_none() || (self.exit_code.is_none() && self.signal.is_none()) {
             self.error.clone()
         } else {
             None
@@ -151,11 +164,13 @@ pub fn init_supervisor() {
     });
 }
 
-/// Runs one attempt to completion: spawns it, streams its output to the log
-/// and `sink`, enforces the timeout, obeys `cancel` (true = terminate), then
-/// kills and reaps what is left of its process group. `on_started` is called
-/// with the pid right after the spawn (the journal's `stage_started`).
+/// Runs one attempt to completion: has `supervisor` spawn it, streams its
+/// output to the log and `sink`, enforces the timeout, obeys `cancel` (true
+/// = terminate), then makes sure nothing is left of its process group.
+/// `on_started` is called with the pid right after the spawn (the
+/// journal's `stage_started`).
 pub async fn run_attempt(
+    supervisor: &Supervisor,
     spec: AttemptSpec,
     sink: Arc<dyn OutputSink>,
     mut cancel: watch::Receiver<bool>,
@@ -173,44 +188,39 @@ pub async fn run_attempt(
             return AttemptReport::failed(format!("cannot create {}: {e}", spec.log_path.display()))
         }
     };
-    let mut cmd = Command::new("bash");
-    cmd.arg("--noprofile")
-        .arg("--norc")
-        .arg("-c")
-        .arg(&spec.script)
-        .current_dir(&spec.cwd)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    let pipes = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .and_then(|out| Ok((out, nix::unistd::pipe2(OFlag::O_CLOEXEC)?)));
+    let ((out_read, out_write), (err_read, err_write)) = match pipes {
+        Ok(p) => p,
+        Err(e) => return AttemptReport::failed(format!("cannot create the output pipes: {e}")),
+    };
+    let mut argv: Vec<OsString> = if spec.shell.is_empty() {
+        DEFAULT_SHELL.iter().map(OsString::from).collect()
+    } else {
+        spec.shell.iter().map(OsString::from).collect()
+    };
+    argv.push(spec.script_file.clone().into_os_string());
     let started = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return AttemptReport::failed(format!(
-                "cannot start bash in {}: {e}",
-                spec.cwd.display()
-            ))
-        }
+    let request = Spawn {
+        argv,
+        cwd: spec.cwd.clone(),
+        env: full_env(&spec.env),
+        stdout: out_write,
+        stderr: err_write,
     };
-    let Some(pid) = child.id() else {
-        return AttemptReport::failed("the process vanished right after spawning".into());
+    let mut running = match supervisor.spawn(request).await {
+        Ok(r) => r,
+        Err(e) => return AttemptReport::failed(e),
     };
+    let pid = running.pid;
     let pgid = Pid::from_raw(pid as i32);
     on_started(pid);
 
     // Output: two pumps into one writer thread.
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let tail = spec.status_json.then(|| Tail::new(TAIL_BYTES));
-    let out_pump = child
-        .stdout
-        .take()
-        .map(|o| tokio::spawn(output::pump(o, tx.clone(), tail)));
-    let err_pump = child
-        .stderr
-        .take()
-        .map(|e| tokio::spawn(output::pump(e, tx, None)));
+    let out_pump = receiver(out_read).map(|o| tokio::spawn(output::pump(o, tx.clone(), tail)));
+    let err_pump = receiver(err_read).map(|e| tokio::spawn(output::pump(e, tx, None)));
     let writer = {
         let (masker, sink, label) = (spec.masker.clone(), sink, spec.label.clone());
         tokio::task::spawn_blocking(move || output::write_loop(rx, log, masker, sink, label))
@@ -220,9 +230,12 @@ pub async fn run_attempt(
         pid: Some(pid),
         ..AttemptReport::default()
     };
-    let status = supervise(&mut child, pgid, &spec, &mut cancel, &mut report).await;
-    // The leader is gone: end the rest of its group, whatever it was doing.
-    signal_group(pgid, Signal::SIGKILL);
+    let status = supervise(&mut running, pgid, &spec, &mut cancel, &mut report).await;
+    if status.is_err() {
+        // The supervisor is gone (it killed the group on the leader's exit
+        // otherwise): end the rest of the group from here.
+        signal_group(pgid, Signal::SIGKILL);
+    }
 
     // Finish reading (EOF once every holder of the pipes is dead). Aborting
     // a stuck pump drops its sender, which lets the writer finish.
@@ -254,14 +267,17 @@ pub async fn run_attempt(
         Ok(Err(e)) => report.add_error(format!("writing {}: {e}", spec.log_path.display())),
         Err(e) => report.add_error(format!("output writer failed: {e}")),
     }
-    reap_group(pgid).await;
 
     match status {
-        Ok(s) => {
-            report.exit_code = s.code();
-            report.signal = s.signal();
+        Ok(exit) => {
+            report.exit_code = exit.code();
+            report.signal = exit.signal();
         }
-        Err(e) => report.add_error(format!("waiting for the process: {e}")),
+        Err(e) => {
+            // The orphaned leader came back to `flow` (a subreaper).
+            reap_group(pgid).await;
+            report.add_error(e);
+        }
     }
     if let Some(t) = tail {
         report.status_json = status::find_status(t.bytes());
@@ -270,14 +286,34 @@ pub async fn run_attempt(
     report
 }
 
+/// `flow`'s environment with `extra` on top (later entries win when the
+/// supervisor applies them in order).
+fn full_env(extra: &[(String, String)]) -> Vec<(OsString, OsString)> {
+    std::env::vars_os()
+        .chain(extra.iter().map(|(k, v)| (k.into(), v.into())))
+        .collect()
+}
+
+/// The async reader of a pipe's read end; `None` (no output read) if tokio
+/// cannot register it, which does not happen with a fresh pipe.
+fn receiver(fd: OwnedFd) -> Option<pipe::Receiver> {
+    match pipe::Receiver::from_owned_fd(fd) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!("cannot read an output pipe: {e}");
+            None
+        }
+    }
+}
+
 /// Waits for the leader, enforcing the timeout and cancellation.
 async fn supervise(
-    child: &mut Child,
+    child: &mut Running,
     pgid: Pid,
     spec: &AttemptSpec,
     cancel: &mut watch::Receiver<bool>,
     report: &mut AttemptReport,
-) -> std::io::Result<ExitStatus> {
+) -> Result<Exit, String> {
     let timeout = async {
         match spec.timeout {
             Some(t) => tokio::time::sleep(t).await,

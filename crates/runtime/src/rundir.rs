@@ -101,6 +101,11 @@ impl RunDir {
     pub fn lib(&self, name: &str) -> PathBuf {
         self.root.join("lib").join(name)
     }
+
+    /// `scripts/<stage>`: the stage's script, run as `SHELL… FILE`.
+    pub fn script(&self, stage: &str) -> PathBuf {
+        self.root.join("scripts").join(stage)
+    }
 }
 
 /// Contents of `<base>/.gitignore`: everything under the base is run output.

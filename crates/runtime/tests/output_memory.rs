@@ -1,8 +1,11 @@
 //! 100 MB of output streams through an attempt with bounded memory and lands
 //! in the log byte-for-byte. Alone in its binary: VmHWM is process-wide.
 
+mod common;
+
 use flow_runtime::output::{Masker, NullSink};
 use flow_runtime::process::{run_attempt, AttemptSpec};
+use flow_runtime::supervisor::Supervisor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -21,8 +24,12 @@ async fn hundred_megabytes_stream_with_bounded_memory() {
     // 2 M lines of 50 bytes on stdout, plus some stderr interleaved.
     let script = "yes 0123456789012345678901234567890123456789012345678 | head -c 100000000; \
                   for i in 1 2 3; do echo err$i >&2; done";
+    let file = tmp.path().join("script");
+    std::fs::write(&file, script).unwrap();
     let spec = AttemptSpec {
-        script: script.into(),
+        // No pipefail: `yes` ends by SIGPIPE once `head` has its bytes.
+        shell: vec!["bash".into(), "--noprofile".into(), "--norc".into()],
+        script_file: file,
         cwd: tmp.path().to_path_buf(),
         env: vec![],
         timeout: Some(Duration::from_secs(120)),
@@ -34,7 +41,9 @@ async fn hundred_megabytes_stream_with_bounded_memory() {
     };
     let (_tx, rx) = watch::channel(false);
     let t = Instant::now();
-    let r = run_attempt(spec, Arc::new(NullSink), rx, |_| {}).await;
+    let sup = Supervisor::start(&common::supervisor()).unwrap();
+    let r = run_attempt(&sup, spec, Arc::new(NullSink), rx, |_| {}).await;
+    sup.shutdown().await;
     let took = t.elapsed();
     assert_eq!(r.exit_code, Some(0), "{r:?}");
     let size = std::fs::metadata(tmp.path().join("big.log")).unwrap().len();

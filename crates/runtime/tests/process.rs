@@ -1,16 +1,33 @@
-//! `process::run_attempt` with real bash processes: exit codes, timeouts and
-//! process-group kills, cancellation, output streaming, masking, status json.
+//! `process::run_attempt` with real bash processes under a real supervisor:
+//! exit codes, timeouts and process-group kills, cancellation, output
+//! streaming, masking, status json.
+
+mod common;
 
 use flow_runtime::output::{Masker, MemorySink, NullSink, OutputSink};
 use flow_runtime::process::{run_attempt, AttemptReport, AttemptSpec};
+use flow_runtime::supervisor::Supervisor;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// A supervisor of this crate's `flow-supervisor`, as a run starts it.
+fn supervisor() -> Arc<Supervisor> {
+    Arc::new(Supervisor::start(&common::supervisor()).expect("supervisor starts"))
+}
+
+/// An attempt of `script` (written to `dir/script`) in `dir`, with the
+/// default shell.
 fn spec(dir: &Path, script: &str) -> AttemptSpec {
+    let file = dir.join("script");
+    std::fs::write(&file, script).unwrap();
     AttemptSpec {
-        script: script.to_string(),
+        shell: flow_dsl::ir::DEFAULT_SHELL
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        script_file: file,
         cwd: dir.to_path_buf(),
         env: vec![],
         timeout: None,
@@ -28,7 +45,10 @@ async fn run(spec: AttemptSpec) -> AttemptReport {
 
 async fn run_with(spec: AttemptSpec, sink: Arc<dyn OutputSink>) -> AttemptReport {
     let (_tx, rx) = watch::channel(false);
-    run_attempt(spec, sink, rx, |_| {}).await
+    let sup = supervisor();
+    let r = run_attempt(&sup, spec, sink, rx, |_| {}).await;
+    sup.shutdown().await;
+    r
 }
 
 /// Pids recorded by a script, one per line.
@@ -64,11 +84,13 @@ async fn exit_code_and_log() {
 }
 
 #[tokio::test]
-async fn script_is_passed_byte_for_byte_without_errexit() {
+async fn script_is_passed_byte_for_byte_to_the_given_shell() {
     let tmp = tempfile::tempdir().unwrap();
     let script =
         "false\nprintf '%s\\n' \"it's \\\"quoted\\\" \\$HOME\"\ncat <<'X'\n  $not_expanded\nX\n";
-    let r = run(spec(tmp.path(), script)).await;
+    let mut s = spec(tmp.path(), script);
+    s.shell = vec!["bash".into(), "--noprofile".into(), "--norc".into()];
+    let r = run(s).await;
     assert_eq!(
         r.exit_code,
         Some(0),
@@ -163,7 +185,8 @@ async fn cancel_terminates_the_group() {
         "echo $$ > pids; sleep 300 & echo $! >> pids; wait",
     );
     let (tx, rx) = watch::channel(false);
-    let h = tokio::spawn(run_attempt(s, Arc::new(NullSink), rx, |_| {}));
+    let sup = supervisor();
+    let h = tokio::spawn(async move { run_attempt(&sup, s, Arc::new(NullSink), rx, |_| {}).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     tx.send(true).unwrap();
     let r = tokio::time::timeout(Duration::from_secs(3), h)
@@ -181,7 +204,9 @@ async fn on_started_gets_the_pid() {
     let tmp = tempfile::tempdir().unwrap();
     let (_tx, rx) = watch::channel(false);
     let mut seen = None;
+    let sup = supervisor();
     let r = run_attempt(
+        &sup,
         spec(tmp.path(), "echo $$ > pids"),
         Arc::new(NullSink),
         rx,
@@ -264,4 +289,169 @@ async fn big_unterminated_output_is_kept_exactly() {
     assert_eq!(log.len(), 1_000_003);
     assert!(log.ends_with(b"xend"));
     assert!(sink.text().ends_with("end\n"));
+}
+
+#[tokio::test]
+async fn default_shell_stops_at_a_failing_command_or_pipeline() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Regression: without `-eo pipefail` both scripts succeeded.
+    let r = run(spec(tmp.path(), "false\ntouch after-false")).await;
+    assert_eq!(r.exit_code, Some(1));
+    assert!(!tmp.path().join("after-false").exists());
+    let r = run(spec(tmp.path(), "false | true\ntouch after-pipe")).await;
+    assert_eq!(r.exit_code, Some(1));
+    assert!(!tmp.path().join("after-pipe").exists());
+}
+
+#[tokio::test]
+async fn another_shell_runs_the_script_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "import sys\nprint('from', sys.argv[0].rsplit('/', 1)[-1])\n",
+    );
+    s.shell = vec!["python3".into()];
+    let sink = Arc::new(MemorySink::default());
+    let r = run_with(s, sink.clone()).await;
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    assert_eq!(sink.text(), "[st] from script\n");
+}
+
+#[tokio::test]
+async fn a_one_mebibyte_script_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Regression: as one argv entry (`bash -c SCRIPT`) anything over
+    // 128 KiB failed with E2BIG before the shell started.
+    let mut script = String::from("n=0\n");
+    while script.len() < 1 << 20 {
+        script.push_str("n=$((n + 1)) # padding padding padding padding padding\n");
+    }
+    script.push_str("echo \"$n\" > count\n");
+    let lines = script.lines().count() - 2;
+    let r = run(spec(tmp.path(), &script)).await;
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    let count = std::fs::read_to_string(tmp.path().join("count")).unwrap();
+    assert_eq!(count.trim(), lines.to_string());
+}
+
+#[tokio::test]
+async fn a_missing_shell_is_a_spawn_failure_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(tmp.path(), "true");
+    s.shell = vec!["no-such-shell-here".into(), "-e".into()];
+    let r = run(s).await;
+    assert!(r.pid.is_none());
+    let error = r.error.unwrap_or_default();
+    assert!(
+        error.contains("cannot start `no-such-shell-here`"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn attempts_start_with_no_blocked_signal() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The supervisor blocks SIGCHLD for its signalfd and runs in its own
+    // session: a stage must inherit neither a blocked signal nor an ignored
+    // SIGHUP, SIGINT, SIGTERM or SIGCHLD.
+    let s = spec(
+        tmp.path(),
+        "grep -E '^Sig(Blk|Ign)' /proc/self/status > sigs",
+    );
+    let r = run(s).await;
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    let sigs = std::fs::read_to_string(tmp.path().join("sigs")).unwrap();
+    let mask = |name: &str| {
+        let line = sigs.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{sigs}");
+    let bit = |sig: u32| 1u64 << (sig - 1);
+    assert_eq!(
+        mask("SigIgn:") & (bit(1) | bit(2) | bit(15) | bit(17)),
+        0,
+        "{sigs}"
+    );
+}
+
+#[tokio::test]
+async fn the_supervisor_is_the_parent_and_its_death_fails_the_attempt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = spec(
+        tmp.path(),
+        "sleep 300 & echo $! > pids; echo $$ >> pids; wait",
+    );
+    let (_tx, rx) = watch::channel(false);
+    let sup = supervisor();
+    let sup_pid = sup.pid().unwrap() as i32;
+    let h = {
+        let sup = sup.clone();
+        tokio::spawn(async move { run_attempt(&sup, s, Arc::new(NullSink), rx, |_| {}).await })
+    };
+    let t = Instant::now();
+    while pids_written(tmp.path()) < 2 {
+        assert!(t.elapsed() < Duration::from_secs(10), "stage never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let leader = pids(tmp.path())[1];
+    assert_eq!(parent_of(leader), sup_pid, "the supervisor is the parent");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sup_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(3), h)
+        .await
+        .expect("the attempt ends when its supervisor dies")
+        .unwrap();
+    let error = r.error.clone().unwrap_or_default();
+    assert!(error.contains("supervisor process died"), "{error}");
+    assert_eq!(r.exit_code, None);
+    assert!(r.to_result().error.is_some(), "the attempt fails: {r:?}");
+    for pid in pids(tmp.path()) {
+        assert_gone(pid);
+    }
+    // The next attempt gets a new supervisor.
+    let (_tx, rx) = watch::channel(false);
+    let next = run_attempt(
+        &sup,
+        spec(tmp.path(), "echo $PPID > parent"),
+        Arc::new(NullSink),
+        rx,
+        |_| {},
+    )
+    .await;
+    assert_eq!(next.exit_code, Some(0), "{next:?}");
+    let parent: u32 = std::fs::read_to_string(tmp.path().join("parent"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(Some(parent), sup.pid());
+    assert_ne!(parent as i32, sup_pid);
+    sup.shutdown().await;
+}
+
+/// Lines in the `pids` file so far.
+fn pids_written(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("pids"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// The parent pid of a live process.
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    rest.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_empty_shell_means_the_default_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(tmp.path(), "false\ntouch after-false");
+    s.shell = vec![];
+    let r = run(s).await;
+    assert_eq!(r.exit_code, Some(1), "-e stops the script: {r:?}");
+    assert!(!tmp.path().join("after-false").exists());
 }

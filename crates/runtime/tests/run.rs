@@ -17,6 +17,7 @@ fn opts(base: &Path) -> RunOptions {
         base_dir: base.to_path_buf(),
         quiet: true,
         jobs: 4,
+        supervisor: common::supervisor(),
         ..RunOptions::default()
     }
 }

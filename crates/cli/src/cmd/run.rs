@@ -37,7 +37,8 @@ pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
 }
 
 /// Runs the flow. Exit 0 succeeded (or skipped), 1 failed / ended / timed
-/// out / does not check, 2 usage error, 130 cancelled.
+/// out / does not check, 2 usage error, 129 cancelled by SIGHUP, 130
+/// cancelled by Ctrl-C or SIGTERM.
 pub fn run(args: Vec<String>) -> u8 {
     let Some((file, rest)) = args.split_first() else {
         eprintln!("error: usage: flow run FILE [--PARAM VALUE …] [--jobs N]");
@@ -72,7 +73,15 @@ pub fn run(args: Vec<String>) -> u8 {
         }
     };
     let quiet = args.quiet;
+    let supervisor = match flow_runtime::supervisor::SupervisorCommand::current_exe() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot find the flow executable to supervise stages: {e}");
+            return 1;
+        }
+    };
     let mut opts = flow_runtime::run::RunOptions {
+        supervisor,
         quiet: args.quiet,
         params: args.params,
         file: Some(file.clone()),

@@ -14,6 +14,7 @@ use crate::artifacts;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, OutputSink};
 use crate::process::{run_attempt, AttemptReport, AttemptSpec};
+use crate::supervisor::Supervisor;
 use flow_dsl::ir::StageId;
 
 /// Message from an attempt or timer task to the driver.
@@ -39,7 +40,10 @@ pub(super) struct AttemptJob {
     pub name: String,
     pub visit: u32,
     pub attempt: u32,
-    pub script: String,
+    /// The stage's `shell` (argv prefix).
+    pub shell: Vec<String>,
+    /// The file holding the stage's script.
+    pub script_file: PathBuf,
     pub timeout: Option<Duration>,
     pub grace: Duration,
     pub status_json: bool,
@@ -63,6 +67,8 @@ pub(super) struct AttemptShared {
     pub sink: Arc<dyn OutputSink>,
     pub masker: Arc<Masker>,
     pub tx: mpsc::UnboundedSender<Msg>,
+    /// The parent of every attempt process of the run.
+    pub supervisor: Arc<Supervisor>,
 }
 
 impl AttemptShared {
@@ -121,7 +127,8 @@ async fn run_job(
         Err(e) => return failed(format!("cannot prepare {}: {e}", job.cwd.display())),
     }
     let spec = AttemptSpec {
-        script: job.script.clone(),
+        shell: job.shell.clone(),
+        script_file: job.script_file.clone(),
         cwd: job.cwd.clone(),
         env,
         timeout: job.timeout,
@@ -132,7 +139,7 @@ async fn run_job(
         status_json: job.status_json,
     };
     let dir = job.cwd.to_string_lossy().into_owned();
-    let report = run_attempt(spec, shared.sink.clone(), kill, |pid| {
+    let report = run_attempt(&shared.supervisor, spec, shared.sink.clone(), kill, |pid| {
         shared.journal(&JournalEvent::StageStarted {
             stage: job.name.clone(),
             visit: job.visit,

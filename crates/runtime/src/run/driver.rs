@@ -25,6 +25,7 @@ use crate::output::{Masker, OutputSink};
 use crate::process::AttemptReport;
 use crate::rundir::RunDir;
 use crate::scheduler::{Decision, Event, RunOutcome, Scheduler, StageOutcome};
+use crate::supervisor::Supervisor;
 
 /// What [`drive`] needs, prepared by [`super::run`].
 pub(super) struct Setup<'p> {
@@ -38,9 +39,13 @@ pub(super) struct Setup<'p> {
     pub masker: Arc<Masker>,
     pub sink: Arc<dyn OutputSink>,
     pub jobs: usize,
-    /// Ctrl-C / SIGTERM, listened to since the run started.
+    /// Ctrl-C / SIGTERM / SIGHUP, listened to since the run started.
     pub signals: Signals,
     pub started: Instant,
+    /// The parent of every attempt process.
+    pub supervisor: Arc<Supervisor>,
+    /// The file holding each stage's script, by stage index.
+    pub scripts: Vec<PathBuf>,
 }
 
 /// What the driver remembers of a stage.
@@ -87,6 +92,7 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
         sink: setup.sink.clone(),
         masker: setup.masker.clone(),
         tx,
+        supervisor: setup.supervisor.clone(),
     };
     let record = Record {
         snapshot: StageSnapshot::pending(),
@@ -107,6 +113,8 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
     };
     let deadline = pipeline.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut timeout_sent = false;
+    // The first signal that cancelled the run (it sets the exit code).
+    let mut cancelled_by: Option<&'static str> = None;
 
     let mut sched = Scheduler::new(pipeline);
     let first = sched.start(&mut |id| d.when(id));
@@ -129,6 +137,7 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
                 None => return Err(RunError::Internal("event channel closed".into())),
             },
             name = signals.recv() => {
+                cancelled_by.get_or_insert(name);
                 d.journal(&JournalEvent::CancelRequested { signal: name.into() });
                 Event::Cancel
             }
@@ -151,6 +160,7 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
         skipped: false,
         stages: d.summaries(),
         duration: d.setup.started.elapsed(),
+        signal: cancelled_by.map(String::from),
     })
 }
 
@@ -161,10 +171,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Ctrl-C and SIGTERM, when the run handles them.
+/// Ctrl-C, SIGTERM and SIGHUP (a closed terminal), when the run handles
+/// them: each cancels the run.
 pub(super) struct Signals {
     int: Option<Signal>,
     term: Option<Signal>,
+    hup: Option<Signal>,
 }
 
 impl Signals {
@@ -173,6 +185,7 @@ impl Signals {
         Signals {
             int: make(SignalKind::interrupt()),
             term: make(SignalKind::terminate()),
+            hup: make(SignalKind::hangup()),
         }
     }
 
@@ -189,6 +202,7 @@ impl Signals {
         tokio::select! {
             () = one(&mut self.int) => "SIGINT",
             () = one(&mut self.term) => "SIGTERM",
+            () = one(&mut self.hup) => "SIGHUP",
         }
     }
 }
@@ -322,7 +336,8 @@ impl Driver<'_> {
             name: stage.name.clone(),
             visit,
             attempt,
-            script: stage.script.clone(),
+            shell: stage.shell.clone(),
+            script_file: setup.scripts[id.0].clone(),
             timeout: stage.timeout,
             grace: stage.grace,
             status_json: stage.status_json,

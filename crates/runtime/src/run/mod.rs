@@ -6,7 +6,10 @@
 //! drives the scheduler: it performs each [`Decision`] (spawning attempts
 //! under a `--jobs` semaphore, sleeping for retries, killing on cancel,
 //! journaling) and feeds back each [`Event`] (attempt finished, timer fired,
-//! Ctrl-C / SIGTERM, flow timeout) until [`Decision::RunFinished`].
+//! Ctrl-C / SIGTERM / SIGHUP, flow timeout) until [`Decision::RunFinished`].
+//! Every attempt process is a child of the run's supervisor process
+//! ([`crate::supervisor`]), started before the first stage and shut down
+//! (killing whatever escaped) before [`run`] returns.
 //!
 //! It does not print the summary: [`RunReport::summary_table`] gives the
 //! text, the CLI prints it.
@@ -20,6 +23,7 @@ mod attempt;
 mod driver;
 mod queue;
 mod report;
+mod scripts;
 
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
 
@@ -35,6 +39,7 @@ use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
 use crate::rundir::{self, RunDir};
 use crate::scheduler::RunOutcome;
 use crate::store::ProjectStore;
+use crate::supervisor::{Supervisor, SupervisorCommand};
 
 /// How to run.
 pub struct RunOptions {
@@ -52,7 +57,8 @@ pub struct RunOptions {
     pub secrets: Vec<(String, String)>,
     /// The `.flow` file, for the journal.
     pub file: Option<String>,
-    /// Turn Ctrl-C and SIGTERM into a cancel (the CLI sets it; tests do not).
+    /// Turn Ctrl-C, SIGTERM and SIGHUP into a cancel (the CLI sets it;
+    /// tests do not).
     pub handle_signals: bool,
     /// Where live output goes instead of the terminal (tests).
     pub sink: Option<Arc<dyn OutputSink>>,
@@ -67,6 +73,15 @@ pub struct RunOptions {
     ///
     /// [`RunDirStore::new`]: crate::store::RunDirStore::new
     pub store: Arc<dyn ProjectStore>,
+    /// How to start the run's supervisor process, the parent of every
+    /// attempt process (see [`crate::supervisor`]): a program that calls
+    /// [`crate::supervisor::serve_main`]. The CLI gives its own executable
+    /// with the hidden argument `__supervisor`
+    /// ([`SupervisorCommand::current_exe`]); the default is the
+    /// `flow-supervisor` binary of this crate, beside the current
+    /// executable (or one folder up, as in cargo's test layout), else on
+    /// `PATH`.
+    pub supervisor: SupervisorCommand,
 }
 
 impl Default for RunOptions {
@@ -81,6 +96,7 @@ impl Default for RunOptions {
             handle_signals: false,
             sink: None,
             store: Arc::new(NoRuns),
+            supervisor: SupervisorCommand::default(),
         }
     }
 }
@@ -186,6 +202,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
                     skipped: true,
                     stages: driver::untouched(pipeline),
                     duration: started.elapsed(),
+                    signal: None,
                 });
             }
             Ok(false) => {}
@@ -227,6 +244,23 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         }
     }
 
+    let scripts = match scripts::write_all(&dir, pipeline) {
+        Ok(files) => files,
+        Err(e) => {
+            let context = "writing the stage scripts".to_string();
+            finish("failed", Some(format!("{context}: {e}")))?;
+            return Err(RunError::Io { context, source: e });
+        }
+    };
+    let supervisor = match Supervisor::start(&opts.supervisor) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            let context = "starting the supervisor process".to_string();
+            finish("failed", Some(format!("{context}: {e}")))?;
+            return Err(RunError::Io { context, source: e });
+        }
+    };
+
     let masker = Arc::new(Masker::new(
         &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
     ));
@@ -247,8 +281,14 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         jobs: opts.jobs.max(1),
         signals,
         started,
+        supervisor: supervisor.clone(),
+        scripts,
     };
-    driver::drive(setup).await
+    let report = driver::drive(setup).await;
+    // Every attempt has ended: the supervisor kills what escaped its group
+    // (adopted orphans) and exits.
+    supervisor.shutdown().await;
+    report
 }
 
 /// Params in declaration order: given values, else defaults.

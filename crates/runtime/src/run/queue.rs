@@ -6,7 +6,7 @@
 //! may read the world the run will act in, so they see it after the wait).
 //! When the flow is full it journals `run_queued` once and retries with
 //! backoff (100 ms doubling to 1 s) until a slot frees: runs are queued,
-//! never dropped. Ctrl-C / SIGTERM while queued (when the run handles
+//! never dropped. Ctrl-C / SIGTERM / SIGHUP while queued (when the run handles
 //! signals) ends it `cancelled` without running anything.
 
 use std::sync::Arc;
@@ -97,5 +97,6 @@ fn cancelled(turn: &Turn<'_>, signal: &'static str) -> Result<RunReport, RunErro
         skipped: false,
         stages: driver::untouched(turn.pipeline),
         duration: turn.started.elapsed(),
+        signal: Some(signal.into()),
     })
 }

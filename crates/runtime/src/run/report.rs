@@ -21,6 +21,9 @@ pub struct RunReport {
     pub stages: Vec<StageSummary>,
     /// Wall time of the run.
     pub duration: Duration,
+    /// The signal that cancelled the run (`SIGINT`, `SIGTERM`, `SIGHUP`),
+    /// if one did.
+    pub signal: Option<String>,
 }
 
 /// One row of the summary.
@@ -40,10 +43,12 @@ pub struct StageSummary {
 
 impl RunReport {
     /// The exit code of `flow run` (docs/language.md): 0 succeeded or
-    /// skipped, 130 cancelled, 1 otherwise.
+    /// skipped, 129 cancelled by SIGHUP (a closed terminal), 130 cancelled
+    /// otherwise (Ctrl-C, SIGTERM), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self.outcome {
             RunOutcome::Succeeded => 0,
+            RunOutcome::Cancelled if self.signal.as_deref() == Some("SIGHUP") => 129,
             RunOutcome::Cancelled => 130,
             RunOutcome::Failed(_) | RunOutcome::Ended(_) | RunOutcome::TimedOut => 1,
         }
@@ -161,6 +166,7 @@ mod tests {
                 },
             ],
             duration: Duration::from_secs(2),
+            signal: None,
         };
         let t = r.summary_table();
         let lines: Vec<&str> = t.lines().collect();
@@ -169,6 +175,12 @@ mod tests {
             "stage  outcome          attempts  visits  duration"
         );
         assert_eq!(lines[1], "build  failed (exit 2)  3         1       1.5s");
+        let mut cancelled = r.clone();
+        cancelled.outcome = RunOutcome::Cancelled;
+        cancelled.signal = Some("SIGINT".into());
+        assert_eq!(cancelled.exit_code(), 130);
+        cancelled.signal = Some("SIGHUP".into());
+        assert_eq!(cancelled.exit_code(), 129, "a closed terminal");
         assert_eq!(lines[2], "t      -                0         0       0.0s");
         assert_eq!(lines.len(), 3);
         assert_eq!(r.exit_code(), 1);

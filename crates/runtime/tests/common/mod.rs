@@ -287,3 +287,22 @@ impl Flow {
         self.pipeline
     }
 }
+
+/// The supervisor every test run uses: this crate's `flow-supervisor`.
+pub fn supervisor() -> flow_runtime::supervisor::SupervisorCommand {
+    flow_runtime::supervisor::SupervisorCommand {
+        program: env!("CARGO_BIN_EXE_flow-supervisor").into(),
+        args: vec![],
+    }
+}
+
+/// Run options for a test: runs under `base`, quiet, this crate's
+/// supervisor; the rest default.
+pub fn options(base: &std::path::Path) -> flow_runtime::run::RunOptions {
+    flow_runtime::run::RunOptions {
+        base_dir: base.to_path_buf(),
+        quiet: true,
+        supervisor: supervisor(),
+        ..flow_runtime::run::RunOptions::default()
+    }
+}

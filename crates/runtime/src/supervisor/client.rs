@@ -1,0 +1,446 @@
+//! `flow`'s side: starts the supervisor, asks it to spawn attempts, hears
+//! how they end, and notices when it is gone.
+//!
+//! Two plain threads own the socket's two directions, so the async code
+//! never blocks on it: a writer (requests, with their pipe ends) fed by a
+//! channel, and a reader that hands each reply to the attempt waiting for
+//! it. If either direction fails, every waiting attempt gets the reason,
+//! and every attempt group still running is killed from here (`flow` is a
+//! child subreaper, so their leaders come back to it to be reaped). The
+//! next spawn starts a new supervisor process, so later attempts (`finally`
+//! stages, retries) still run.
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::unistd::Pid;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest};
+use super::SupervisorCommand;
+
+/// How long [`Supervisor::shutdown`] waits for the supervisor to exit
+/// (it gives up killing after about 1 s itself).
+const EXIT_WAIT: Duration = Duration::from_secs(3);
+
+/// One attempt to start: what [`Supervisor::spawn`] sends.
+#[derive(Debug)]
+pub struct Spawn {
+    /// The program and its arguments.
+    pub argv: Vec<OsString>,
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// The whole environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// The write end of the stdout pipe (closed here once sent).
+    pub stdout: OwnedFd,
+    /// The write end of the stderr pipe (closed here once sent).
+    pub stderr: OwnedFd,
+}
+
+/// The supervisor of one run, restarted if it dies. Dropping it closes the
+/// socket, which makes the supervisor kill whatever is left and exit.
+pub struct Supervisor {
+    command: SupervisorCommand,
+    current: Mutex<Arc<Connection>>,
+    /// Connections to supervisors that died, to reap at shutdown.
+    retired: Mutex<Vec<Arc<Connection>>>,
+    next_id: AtomicU64,
+}
+
+/// One supervisor process and the socket to it.
+struct Connection {
+    stream: UnixStream,
+    outbox: Mutex<Option<mpsc::Sender<Outgoing>>>,
+    shared: Arc<Shared>,
+}
+
+/// A spawned attempt: its pid and, later, how it ended.
+#[derive(Debug)]
+pub struct Running {
+    /// The leader's pid, which is also its process group id.
+    pub pid: u32,
+    exited: oneshot::Receiver<Exit>,
+    ended: Option<Result<Exit, String>>,
+    shared: Arc<Shared>,
+}
+
+impl Running {
+    /// How the leader ended (its group has had SIGKILL by then). Can be
+    /// awaited again after it returned, or after being cancelled.
+    ///
+    /// # Errors
+    /// The supervisor is gone: the attempt's group was killed from `flow`;
+    /// the text says why.
+    pub async fn wait(&mut self) -> Result<Exit, String> {
+        if let Some(ended) = &self.ended {
+            return ended.clone();
+        }
+        let ended = match (&mut self.exited).await {
+            Ok(exit) => Ok(exit),
+            Err(_) => Err(self.shared.lost_reason()),
+        };
+        self.ended = Some(ended.clone());
+        ended
+    }
+}
+
+struct Outgoing {
+    frame: Vec<u8>,
+    fds: Vec<OwnedFd>,
+}
+
+/// What the reader, the writer and the attempts share.
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    child: Mutex<Option<Child>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Set once the supervisor is unusable: why.
+    lost: Option<String>,
+    waiting: HashMap<u64, Waiter>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    pid: Option<u32>,
+    spawned: Option<oneshot::Sender<Result<u32, String>>>,
+    exited: Option<oneshot::Sender<Exit>>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_lost(&self) -> bool {
+        self.state().lost.is_some()
+    }
+
+    fn lost_reason(&self) -> String {
+        self.state()
+            .lost
+            .clone()
+            .unwrap_or_else(|| "the supervisor process is gone".into())
+    }
+
+    /// The supervisor cannot be used any more: every attempt still running
+    /// is killed from here and every waiter hears `reason`.
+    fn fail_all(&self, reason: String) {
+        let waiting = {
+            let mut state = self.state();
+            if state.lost.is_none() {
+                state.lost = Some(reason);
+            }
+            std::mem::take(&mut state.waiting)
+        };
+        for waiter in waiting.values() {
+            if let Some(pid) = waiter.pid {
+                match killpg(Pid::from_raw(pid as i32), Signal::SIGKILL) {
+                    Ok(()) | Err(Errno::ESRCH) => {}
+                    Err(e) => tracing::warn!("killpg({pid}): {e}"),
+                }
+            }
+        }
+        // Dropping the senders wakes every waiter with the reason.
+        drop(waiting);
+    }
+
+    fn deliver(&self, reply: Reply) {
+        let mut state = self.state();
+        match reply {
+            Reply::Spawned { id, pid } => {
+                if let Some(w) = state.waiting.get_mut(&id) {
+                    w.pid = Some(pid);
+                    if let Some(tx) = w.spawned.take() {
+                        let _ = tx.send(Ok(pid));
+                    }
+                }
+            }
+            Reply::SpawnFailed { id, error } => {
+                if let Some(mut w) = state.waiting.remove(&id) {
+                    if let Some(tx) = w.spawned.take() {
+                        let _ = tx.send(Err(error));
+                    }
+                }
+            }
+            Reply::Exited { id, exit } => {
+                if let Some(mut w) = state.waiting.remove(&id) {
+                    if let Some(tx) = w.exited.take() {
+                        let _ = tx.send(exit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Why the supervisor's socket closed: its exit status, if it is dead.
+    fn death_note(&self) -> String {
+        let until = Instant::now() + Duration::from_millis(200);
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let status = loop {
+            match child.as_mut().map(Child::try_wait) {
+                Some(Ok(Some(status))) => break Some(status),
+                Some(Ok(None)) if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => break None,
+            }
+        };
+        match status {
+            Some(s) => format!("the supervisor process died ({s}); the attempt was killed"),
+            None => "the supervisor process closed its socket; the attempt was killed".into(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Supervisor {
+    /// Starts the supervisor process (`command`), connected by a socket
+    /// that becomes its standard input.
+    ///
+    /// # Errors
+    /// The socket or the process could not be created.
+    pub fn start(command: &SupervisorCommand) -> io::Result<Supervisor> {
+        Ok(Supervisor {
+            command: command.clone(),
+            current: Mutex::new(Arc::new(Connection::start(command)?)),
+            retired: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The current supervisor's pid.
+    pub fn pid(&self) -> Option<u32> {
+        lock(&self.current).pid()
+    }
+
+    /// Asks the supervisor to start an attempt; returns once it has (or
+    /// could not). A supervisor known to be dead is replaced first.
+    ///
+    /// # Errors
+    /// Why no process runs: the program or the folder is missing, or the
+    /// supervisor is gone and cannot be restarted.
+    pub async fn spawn(&self, spawn: Spawn) -> Result<Running, String> {
+        let connection = {
+            let mut current = lock(&self.current);
+            if current.shared.is_lost() {
+                let fresh = Connection::start(&self.command).map_err(|e| {
+                    format!("the supervisor process died and cannot be restarted: {e}")
+                })?;
+                let dead = std::mem::replace(&mut *current, Arc::new(fresh));
+                lock(&self.retired).push(dead);
+            }
+            current.clone()
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        connection.spawn(id, spawn).await
+    }
+
+    /// Ends the supervisor: closes the socket (it kills whatever is left
+    /// of the run, adopted orphans included) and waits for it to exit, at
+    /// most a few seconds. Call once no attempt runs.
+    pub async fn shutdown(&self) {
+        let current = lock(&self.current).clone();
+        let retired = std::mem::take(&mut *lock(&self.retired));
+        for connection in retired.iter().chain(std::iter::once(&current)) {
+            connection.shutdown().await;
+        }
+    }
+}
+
+impl Connection {
+    fn start(command: &SupervisorCommand) -> io::Result<Connection> {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )?;
+        let child = Command::new(&command.program)
+            .args(&command.args)
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot start the supervisor `{}`: {e}",
+                        command.program.display()
+                    ),
+                )
+            })?;
+        let stream = UnixStream::from(ours);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            child: Mutex::new(Some(child)),
+        });
+        let (tx, rx) = mpsc::channel::<Outgoing>();
+        let writer_sock = stream.try_clone()?;
+        let reader_sock = stream.try_clone()?;
+        let writer_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("flow-supervisor-writer".into())
+            .spawn(move || write_loop(writer_sock, rx, writer_shared))?;
+        let reader_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("flow-supervisor-reader".into())
+            .spawn(move || read_loop(reader_sock, reader_shared))?;
+        Ok(Connection {
+            stream,
+            outbox: Mutex::new(Some(tx)),
+            shared,
+        })
+    }
+
+    fn pid(&self) -> Option<u32> {
+        let child = self.shared.child.lock().unwrap_or_else(|p| p.into_inner());
+        child.as_ref().map(Child::id)
+    }
+
+    async fn spawn(&self, id: u64, spawn: Spawn) -> Result<Running, String> {
+        let (spawned_tx, spawned_rx) = oneshot::channel();
+        let (exited_tx, exited_rx) = oneshot::channel();
+        {
+            let mut state = self.shared.state();
+            if let Some(why) = &state.lost {
+                return Err(why.clone());
+            }
+            state.waiting.insert(
+                id,
+                Waiter {
+                    pid: None,
+                    spawned: Some(spawned_tx),
+                    exited: Some(exited_tx),
+                },
+            );
+        }
+        let frame = Request::Spawn(SpawnRequest {
+            id,
+            argv: spawn.argv,
+            cwd: spawn.cwd,
+            env: spawn.env,
+        })
+        .encode();
+        let sent = self
+            .outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|tx| {
+                tx.send(Outgoing {
+                    frame,
+                    fds: vec![spawn.stdout, spawn.stderr],
+                })
+                .is_ok()
+            });
+        if !sent {
+            self.shared.state().waiting.remove(&id);
+            return Err(self.shared.lost_reason());
+        }
+        match spawned_rx.await {
+            Ok(Ok(pid)) => Ok(Running {
+                pid,
+                exited: exited_rx,
+                ended: None,
+                shared: self.shared.clone(),
+            }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(self.shared.lost_reason()),
+        }
+    }
+
+    async fn shutdown(&self) {
+        self.shared
+            .fail_all("the run is over; the supervisor was shut down".into());
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let until = Instant::now() + EXIT_WAIT;
+            let mut child = shared.child.lock().unwrap_or_else(|p| p.into_inner());
+            while let Some(c) = child.as_mut() {
+                match c.try_wait() {
+                    Ok(None) if Instant::now() < until => {
+                        std::thread::sleep(Duration::from_millis(2))
+                    }
+                    Ok(None) => {
+                        tracing::warn!("the supervisor (pid {}) did not exit", c.id());
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+        })
+        .await;
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // The supervisor sees end of file and cleans up; nobody waits for
+        // it here (a panic may be unwinding).
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+fn write_loop(sock: UnixStream, rx: mpsc::Receiver<Outgoing>, shared: Arc<Shared>) {
+    for msg in rx {
+        let fds: Vec<_> = msg.fds.iter().map(AsRawFd::as_raw_fd).collect();
+        if let Err(e) = protocol::send_frame(sock.as_fd(), &msg.frame, &fds) {
+            let reason = if e.kind() == io::ErrorKind::BrokenPipe {
+                shared.death_note()
+            } else {
+                format!("cannot talk to the supervisor process: {e}; the attempt was killed")
+            };
+            shared.fail_all(reason);
+            return;
+        }
+        // `msg.fds` close here: the supervisor (and then the attempt) has
+        // its own copies.
+    }
+}
+
+fn read_loop(sock: UnixStream, shared: Arc<Shared>) {
+    let mut frames = Frames::default();
+    let mut fds = VecDeque::new();
+    let reason = loop {
+        match protocol::recv_some(sock.as_fd(), &mut frames, &mut fds) {
+            Ok(0) => break shared.death_note(),
+            Ok(_) => {}
+            Err(e) => {
+                break format!("cannot hear the supervisor process: {e}; the attempt was killed")
+            }
+        }
+        loop {
+            match frames.next_payload().map(|p| p.map(|p| Reply::decode(&p))) {
+                Ok(None) => break,
+                Ok(Some(Ok(reply))) => shared.deliver(reply),
+                Ok(Some(Err(e))) | Err(e) => {
+                    shared.fail_all(format!("{e}; the attempt was killed"));
+                    return;
+                }
+            }
+        }
+    };
+    shared.fail_all(reason);
+}

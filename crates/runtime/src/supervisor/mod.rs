@@ -1,0 +1,143 @@
+//! The per-run supervisor: a small process that is the parent of every
+//! attempt process of a run, so that none outlives `flow`, however `flow`
+//! ends.
+//!
+//! # Theory of operation
+//!
+//! * `flow` starts one supervisor per run ([`Supervisor::start`]), connected
+//!   by a UNIX `socketpair` that becomes the supervisor's stdin. The
+//!   supervisor calls `setsid` (its own session and process group: a
+//!   terminal's Ctrl-C or hangup never reaches it, nor the attempts it
+//!   starts) and becomes a child subreaper.
+//! * For each attempt `flow` creates the stdout and stderr pipes, sends the
+//!   write ends (`SCM_RIGHTS`) with a spawn request — argv (shell, then the
+//!   script file), cwd, the whole environment, an id — and closes its
+//!   copies. The supervisor starts the process in its own process group
+//!   (stdin `/dev/null`) and replies `Spawned { id, pid }` or
+//!   `SpawnFailed { id, error }`; `flow` pumps the read ends as before
+//!   ([`crate::output`]). See [`protocol`].
+//! * The supervisor reaps with `waitid(P_ALL)`: all its children are
+//!   attempts or orphans it adopted. When an attempt's leader exits, its
+//!   group gets SIGKILL while the zombie still pins the pid (so the group
+//!   id cannot be reused), then the leader is reaped and `flow` hears
+//!   `Exited { id, exit }`. Nothing a stage starts in its group outlives it.
+//! * Timeouts and cancellation stay `flow`'s: it signals the group
+//!   (`killpg`, SIGTERM → grace → SIGKILL) and waits for `Exited`.
+//! * When the socket reaches end of file — `flow` finished the run, or died
+//!   in any way (SIGKILL, the OOM killer, a panic) — the supervisor
+//!   SIGTERMs every live attempt group and every adopted orphan, SIGKILLs
+//!   the groups after at most [`server::TERM_GRACE`], then SIGKILLs every
+//!   child it still has, level by level (an orphan's children are adopted as
+//!   it dies), until none is left, and exits: within 1 s of `flow`'s end.
+//! * If the supervisor dies while `flow` lives, `flow` sees end of file:
+//!   it kills every live attempt group itself, and those attempts fail with
+//!   an error that says so. `flow` is a child subreaper too, so the
+//!   orphaned leaders come back to it and are reaped. The next spawn starts
+//!   a new supervisor, so `finally` stages and retries still run.
+//!
+//! Limits: a process that leaves its group (`setsid`, a daemon) is adopted
+//! by the supervisor when its parent dies and is killed when the run ends,
+//! not when its attempt ends; while it holds an attempt's output pipe open,
+//! that attempt's output collection waits up to
+//! [`crate::process::DRAIN_LIMIT`]. A process that the supervisor never
+//! adopts because its parent is still alive when the run ends (a daemon
+//! whose parent was re-parented elsewhere) is beyond reach. Only the user's
+//! own processes can be signalled. Linux only (`signalfd`, subreapers).
+//!
+//! Why a per-run process and not one per attempt: one more `exec` per
+//! attempt would roughly double the cost of a chain of short stages.
+//! `PR_SET_PDEATHSIG` alone fires when the *thread* that forked exits
+//! (tokio's blocking threads do) and misses grandchildren; cgroups are not
+//! available to an unprivileged user everywhere.
+
+pub mod children;
+pub mod client;
+pub mod protocol;
+pub mod server;
+
+pub use client::{Running, Spawn, Supervisor};
+pub use protocol::Exit;
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+/// The hidden first argument that makes the `flow` binary act as its own
+/// supervisor (`flow __supervisor`).
+pub const SUPERVISOR_ARG: &str = "__supervisor";
+
+/// The name of the stand-alone supervisor binary of this crate.
+pub const SUPERVISOR_BIN: &str = "flow-supervisor";
+
+/// How to start the supervisor process: a program that calls
+/// [`serve_main`], and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl SupervisorCommand {
+    /// The `flow` binary itself with [`SUPERVISOR_ARG`] (what the CLI uses).
+    ///
+    /// # Errors
+    /// The current executable cannot be found.
+    pub fn current_exe() -> std::io::Result<SupervisorCommand> {
+        Ok(SupervisorCommand {
+            program: std::env::current_exe()?,
+            args: vec![SUPERVISOR_ARG.into()],
+        })
+    }
+}
+
+impl Default for SupervisorCommand {
+    /// [`SUPERVISOR_BIN`] beside the current executable or in its parent
+    /// folder (where cargo puts it for tests), else looked up on `PATH`.
+    fn default() -> Self {
+        let beside = std::env::current_exe().ok().and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(2)
+                .map(|dir| dir.join(SUPERVISOR_BIN))
+                .find(|p| p.is_file())
+        });
+        SupervisorCommand {
+            program: beside.unwrap_or_else(|| PathBuf::from(SUPERVISOR_BIN)),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// The supervisor process's `main`: serves the socket on stdin until `flow`
+/// closes it, then kills what is left. Returns the exit code.
+pub fn serve_main() -> i32 {
+    // A process group leader cannot call setsid; we are not one, as
+    // `Supervisor::start` does not ask for a group.
+    if let Err(e) = nix::unistd::setsid() {
+        eprintln!("flow-supervisor: setsid: {e}");
+    }
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        eprintln!("flow-supervisor: cannot become a child subreaper: {e}; processes that leave their group may survive the run");
+    }
+    let sock = match std::io::stdin().as_fd().try_clone_to_owned() {
+        Ok(fd) => fd,
+        Err(e) => {
+            eprintln!("flow-supervisor: no socket on stdin: {e}");
+            return 2;
+        }
+    };
+    // Keep no second copy of the socket at fd 0.
+    if let Ok(null) = File::open("/dev/null") {
+        let _ = nix::unistd::dup2_stdin(null);
+    }
+    match server::serve(UnixStream::from(sock)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("flow-supervisor: {e} (this program is started by `flow run`, not by hand)");
+            1
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The supervisor process: one thread, one `poll` loop over the socket to
+//! `flow` and a `signalfd` for SIGCHLD (see the module docs of
+//! [`super`] for the whole design).
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{killpg, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::children;
+use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest, SPAWN_FDS};
+
+/// How long live attempts get between SIGTERM and SIGKILL once `flow` is
+/// gone.
+pub const TERM_GRACE: Duration = Duration::from_millis(500);
+
+/// When the supervisor gives up killing (counted from `flow`'s end): the
+/// promise is that nothing is left 1 s after `flow` died.
+pub const KILL_DEADLINE: Duration = Duration::from_millis(950);
+
+/// How long an attempt's group may take to die after its SIGKILL before
+/// `flow` hears `Exited` anyway (a process stuck in the kernel).
+pub const GROUP_DEATH_LIMIT: Duration = Duration::from_secs(5);
+
+/// How often groups that are dying are looked at (besides every SIGCHLD).
+const DYING_POLL: Duration = Duration::from_millis(5);
+
+/// Serves `flow` on `sock` until it closes its end, then kills everything
+/// left (see [`super`]). Returns when nothing is left or the deadline hit.
+///
+/// # Errors
+/// Setting up the signal handling; everything after that is handled.
+pub fn serve(sock: UnixStream) -> io::Result<()> {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    mask.thread_block()?;
+    let sigchld = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    let mut server = Server {
+        sock,
+        sigchld,
+        frames: Frames::default(),
+        fds: VecDeque::new(),
+        live: HashMap::new(),
+        dying: HashMap::new(),
+    };
+    let result = server.serve();
+    server.kill_everything(Instant::now());
+    result
+}
+
+struct Server {
+    sock: UnixStream,
+    sigchld: SignalFd,
+    frames: Frames,
+    /// Descriptors received and not yet taken by a spawn request.
+    fds: VecDeque<OwnedFd>,
+    /// Attempt leaders not yet reaped → their request id.
+    live: HashMap<Pid, u64>,
+    /// Groups whose leader was reaped and which had SIGKILL, until their
+    /// last member is gone: then `flow` hears `Exited`.
+    dying: HashMap<Pid, Dying>,
+}
+
+struct Dying {
+    id: u64,
+    exit: Exit,
+    since: Instant,
+}
+
+impl Server {
+    /// The loop while `flow` is there: `Ok` at its end of file.
+    fn serve(&mut self) -> io::Result<()> {
+        loop {
+            let (sock_ready, child_ready) = {
+                let mut fds = [
+                    PollFd::new(self.sock.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN),
+                ];
+                let timeout = if self.dying.is_empty() {
+                    PollTimeout::NONE
+                } else {
+                    PollTimeout::from(DYING_POLL.as_millis() as u16)
+                };
+                match poll(&mut fds, timeout) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+                (ready(&fds[0]), ready(&fds[1]))
+            };
+            if child_ready {
+                self.drain_sigchld();
+                self.reap();
+            }
+            self.report_dead_groups()?;
+            if sock_ready {
+                let n = protocol::recv_some(self.sock.as_fd(), &mut self.frames, &mut self.fds)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                while let Some(payload) = self.frames.next_payload()? {
+                    match Request::decode(&payload)? {
+                        Request::Spawn(req) => {
+                            let reply = self.spawn(req)?;
+                            self.send(&reply)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, reply: &Reply) -> io::Result<()> {
+        self.sock.write_all(&reply.encode())
+    }
+
+    fn drain_sigchld(&mut self) {
+        while let Ok(Some(_)) = self.sigchld.read_signal() {}
+    }
+
+    /// Starts one attempt in its own process group. The request's pipe
+    /// ends are closed here once the child has its copies.
+    fn spawn(&mut self, req: SpawnRequest) -> io::Result<Reply> {
+        let (Some(stdout), Some(stderr)) = (self.fds.pop_front(), self.fds.pop_front()) else {
+            let error = format!("a spawn request without its {SPAWN_FDS} pipes");
+            return Err(protocol::ProtocolError(error).into());
+        };
+        let id = req.id;
+        let Some((program, args)) = req.argv.split_first() else {
+            return Ok(Reply::SpawnFailed {
+                id,
+                error: "the stage has an empty `shell`".into(),
+            });
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(&req.cwd)
+            .env_clear()
+            .envs(req.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr))
+            .process_group(0);
+        // Dropping the `Child` neither waits nor kills: `reap` waits.
+        Ok(match cmd.spawn() {
+            Ok(child) => {
+                let pid = child.id();
+                self.live.insert(Pid::from_raw(pid as i32), id);
+                Reply::Spawned { id, pid }
+            }
+            Err(e) => Reply::SpawnFailed {
+                id,
+                error: format!(
+                    "cannot start `{}` in {}: {e}",
+                    program.to_string_lossy(),
+                    req.cwd.display()
+                ),
+            },
+        })
+    }
+
+    /// Reaps every child that has exited. An attempt leader's group gets
+    /// SIGKILL *before* the leader is reaped (while its zombie still holds
+    /// the pid, so the group id cannot have been reused) and is then dying
+    /// (see [`Self::report_dead_groups`]). Adopted orphans are just reaped.
+    fn reap(&mut self) {
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        loop {
+            let pid = match waitid(Id::All, flags) {
+                Err(Errno::EINTR) => continue,
+                Ok(status) => match status.pid() {
+                    Some(pid) => pid,
+                    // No child has exited.
+                    None => return,
+                },
+                // ECHILD: no child at all.
+                Err(_) => return,
+            };
+            let attempt = self.live.remove(&pid);
+            if attempt.is_some() {
+                kill_group(pid, Signal::SIGKILL);
+            }
+            let exit = loop {
+                match waitpid(pid, None) {
+                    Ok(WaitStatus::Exited(_, code)) => break Some(Exit::Code(code)),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => break Some(Exit::Signal(sig as i32)),
+                    Ok(_) => break None,
+                    Err(Errno::EINTR) => {}
+                    Err(_) => break None,
+                }
+            };
+            if let (Some(id), Some(exit)) = (attempt, exit) {
+                let since = Instant::now();
+                self.dying.insert(pid, Dying { id, exit, since });
+            }
+        }
+    }
+
+    /// Tells `flow` about each dying group that is gone: no member is left
+    /// (the members were re-parented here and reaped), so when `flow` hears
+    /// `Exited`, nothing of the attempt's group exists any more. A group
+    /// that takes longer than [`GROUP_DEATH_LIMIT`] is reported anyway.
+    fn report_dead_groups(&mut self) -> io::Result<()> {
+        let gone: Vec<Pid> = self
+            .dying
+            .iter()
+            .filter(|(pgid, d)| {
+                killpg(**pgid, None) == Err(Errno::ESRCH) || d.since.elapsed() > GROUP_DEATH_LIMIT
+            })
+            .map(|(pgid, _)| *pgid)
+            .collect();
+        for pgid in gone {
+            if let Some(d) = self.dying.remove(&pgid) {
+                self.send(&Reply::Exited {
+                    id: d.id,
+                    exit: d.exit,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `flow` is gone (or done): SIGTERM every live attempt group and every
+    /// adopted orphan, give the attempts up to [`TERM_GRACE`], then SIGKILL
+    /// whatever is left, level by level (an orphan's own children are
+    /// adopted as it dies), until no child is left or [`KILL_DEADLINE`].
+    fn kill_everything(&mut self, since: Instant) {
+        let pids: Vec<Pid> = self.live.keys().copied().collect();
+        for pid in &pids {
+            kill_group(*pid, Signal::SIGTERM);
+        }
+        for pid in children::of_self() {
+            if !self.live.contains_key(&pid) {
+                children::signal_tree_root(pid, Signal::SIGTERM);
+            }
+        }
+        while !self.live.is_empty() && since.elapsed() < TERM_GRACE {
+            self.wait_for_sigchld(TERM_GRACE.saturating_sub(since.elapsed()));
+            self.reap_quietly();
+        }
+        loop {
+            self.reap_quietly();
+            for pid in self.live.keys() {
+                kill_group(*pid, Signal::SIGKILL);
+            }
+            let left = children::of_self();
+            if left.is_empty() || since.elapsed() >= KILL_DEADLINE {
+                return;
+            }
+            for pid in left {
+                children::signal_tree_root(pid, Signal::SIGKILL);
+            }
+            self.wait_for_sigchld(Duration::from_millis(20));
+        }
+    }
+
+    /// [`Self::reap`] after `flow` is gone: nobody hears the replies.
+    fn reap_quietly(&mut self) {
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        while let Ok(status) = waitid(Id::All, flags) {
+            let Some(pid) = status.pid() else { break };
+            if self.live.remove(&pid).is_some() {
+                kill_group(pid, Signal::SIGKILL);
+            }
+            let _ = waitpid(pid, None);
+        }
+    }
+
+    fn wait_for_sigchld(&mut self, at_most: Duration) {
+        let ms = u16::try_from(at_most.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(ms));
+        self.drain_sigchld();
+    }
+}
+
+/// Signals a process group; a group that no longer exists is fine.
+fn kill_group(pgid: Pid, sig: Signal) {
+    match killpg(pgid, sig) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(e) => eprintln!("flow-supervisor: killpg({pgid}, {sig}): {e}"),
+    }
+}
