@@ -56,9 +56,9 @@ async fn store_runs_in_skip_if_sees_earlier_runs() {
         "the first run succeeded, so the second skips"
     );
     let store = RunDirStore::new(tmp.path());
-    assert_eq!(store.count("f", "succeeded", None), 1);
-    assert_eq!(store.count("f", "skipped", None), 1);
-    assert_eq!(store.count("f", "finished", None), 2);
+    assert_eq!(store.count("f", "succeeded", None).unwrap(), 1);
+    assert_eq!(store.count("f", "skipped", None).unwrap(), 1);
+    assert_eq!(store.count("f", "finished", None).unwrap(), 2);
 }
 
 #[tokio::test]
@@ -132,14 +132,22 @@ impl ProjectStore for ScriptedStore {
         _flow: &str,
         _own_id: &str,
         _limit: u32,
-        admit: &mut dyn FnMut() -> std::io::Result<()>,
+        record: &mut dyn FnMut(&Slot) -> std::io::Result<()>,
     ) -> std::io::Result<Slot> {
         let mut asks = self.asks.lock().unwrap();
         *asks += 1;
         if *asks <= self.busy {
-            return Ok(Slot::Busy { running: 3 });
+            let slot = Slot::Queued {
+                running: 3,
+                ahead: 0,
+                first: *asks == 1,
+            };
+            if *asks == 1 {
+                record(&slot)?;
+            }
+            return Ok(slot);
         }
-        admit()?;
+        record(&Slot::Taken)?;
         Ok(Slot::Taken)
     }
 }

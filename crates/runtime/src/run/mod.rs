@@ -33,6 +33,7 @@ use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
 use crate::rundir::{self, RunDir};
+use crate::runlock::RunLock;
 use crate::scheduler::RunOutcome;
 use crate::store::ProjectStore;
 
@@ -85,13 +86,28 @@ impl Default for RunOptions {
     }
 }
 
-/// The [`RunStore`] view of a [`ProjectStore`], for the expression engine
-/// (no trait upcasting: the crate supports Rust 1.85).
-struct Counts(Arc<dyn ProjectStore>);
+/// The [`RunStore`] view of a [`ProjectStore`] for the expression engine
+/// of run `own_id`: it never counts its own run. Expressions are evaluated
+/// on the async event loop, and the store does I/O (SQLite, lock probes):
+/// on a multi-thread runtime the query runs in `block_in_place`, so the
+/// worker's other tasks (signals, attempts) move to another thread while it
+/// runs. A current-thread runtime has no other thread to hand them to; the
+/// query then runs in place (it takes well under a millisecond).
+struct Counts {
+    store: Arc<dyn ProjectStore>,
+    own_id: String,
+}
 
 impl RunStore for Counts {
     fn count_runs(&self, flow: &str, state: &str) -> i64 {
-        self.0.count_runs(flow, state)
+        let ask = || self.store.count_others(flow, state, &self.own_id);
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(ask)
+        } else {
+            ask()
+        }
     }
 }
 
@@ -138,26 +154,70 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
     let dir = RunDir::create(&opts.base_dir)
         .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
+    // Held until this function returns: the run is alive exactly as long
+    // (see `runlock`). The directory is new, so nobody else holds it.
+    let _lock = RunLock::acquire(&dir.root)
+        .map_err(io("taking the run's lock"))?
+        .ok_or_else(|| RunError::Internal("a new run's lock is held by another process".into()))?;
     let journal = Arc::new(Journal::open(&dir.journal()).map_err(io("opening the journal"))?);
-    let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
-    log(&JournalEvent::RunStarted {
-        flow: pipeline.name.clone(),
-        run_id: dir.id.clone(),
-        nonce: dir.nonce.clone(),
-        params: params
-            .iter()
-            .map(|(k, v)| (k.clone(), param_json(v)))
-            .collect(),
-        file: opts.file.clone(),
-        pid: std::process::id(),
-    })?;
+    journal
+        .append(&JournalEvent::RunStarted {
+            flow: pipeline.name.clone(),
+            run_id: dir.id.clone(),
+            nonce: dir.nonce.clone(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.clone(), param_json(v)))
+                .collect(),
+            file: opts.file.clone(),
+            pid: std::process::id(),
+        })
+        .map_err(io("writing the journal"))?;
+    sync_index(&opts.store, &dir.id).await;
+    let store = opts.store.clone();
+    let id = dir.id.clone();
+    let report = go(pipeline, opts, dir, journal, params, secrets, started).await;
+    // The index learns the end before the lock is released, so no reader
+    // ever sees this run dead but unfinished.
+    sync_index(&store, &id).await;
+    report
+}
 
+/// Brings the run's index row in line with its journal (after `run_started`
+/// and after `run_finished`), off the event loop. A failure costs only
+/// freshness: the next process that opens the index reconciles it.
+async fn sync_index(store: &Arc<dyn ProjectStore>, id: &str) {
+    let (store, id) = (store.clone(), id.to_string());
+    let done = tokio::task::spawn_blocking(move || store.sync_run(&id)).await;
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("cannot update the run index: {e}"),
+        Err(e) => tracing::warn!("cannot update the run index: {e}"),
+    }
+}
+
+/// The run after its start is journaled: `skip if`, the queue, the `let`s,
+/// libraries, then the driver.
+async fn go(
+    pipeline: &Pipeline,
+    opts: RunOptions,
+    dir: RunDir,
+    journal: Arc<Journal>,
+    params: Vec<(String, Value)>,
+    secrets: Vec<(String, String)>,
+    started: Instant,
+) -> Result<RunReport, RunError> {
+    let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
     let info = RunInfo {
         id: dir.id.clone(),
         nonce: dir.nonce.clone(),
         flow: pipeline.name.clone(),
     };
-    let mut exprs = Exprs::new(Arc::new(Counts(opts.store.clone())), info);
+    let counts = Counts {
+        store: opts.store.clone(),
+        own_id: dir.id.clone(),
+    };
+    let mut exprs = Exprs::new(Arc::new(counts), info);
     for (name, value) in &params {
         exprs.add_param(name, value);
     }
@@ -197,6 +257,11 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     // between two listeners would be lost. Signals received before the
     // driver polls are kept and cancel the run at its first poll.
     let mut signals = driver::Signals::new(opts.handle_signals);
+    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
+        (Some(s), _) => s.clone(),
+        (None, true) => Arc::new(NullSink),
+        (None, false) => Arc::new(TerminalSink),
+    };
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
             store: opts.store.clone(),
@@ -204,6 +269,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             pipeline,
             limit,
             journal: &journal,
+            sink: &sink,
             started,
         };
         if let Some(cancelled) = queue::wait_for_slot(turn, &mut signals).await? {
@@ -230,11 +296,6 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let masker = Arc::new(Masker::new(
         &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
     ));
-    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
-        (Some(s), _) => s.clone(),
-        (None, true) => Arc::new(NullSink),
-        (None, false) => Arc::new(TerminalSink),
-    };
     let setup = driver::Setup {
         pipeline,
         dir,
