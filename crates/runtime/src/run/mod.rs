@@ -27,7 +27,7 @@ use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
 use flow_dsl::ir::{ParamType, Pipeline, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
@@ -183,16 +183,23 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     report
 }
 
+/// How long a run waits for its index row to be updated (another process
+/// may hold the index's write lock); past it the update goes on in the
+/// background and the run goes on.
+const SYNC_LIMIT: Duration = Duration::from_secs(2);
+
 /// Brings the run's index row in line with its journal (after `run_started`
-/// and after `run_finished`), off the event loop. A failure costs only
-/// freshness: the next process that opens the index reconciles it.
+/// and after `run_finished`), off the event loop and for at most
+/// `SYNC_LIMIT`. A failure costs only freshness: the next process that
+/// opens the index reconciles it.
 async fn sync_index(store: &Arc<dyn ProjectStore>, id: &str) {
     let (store, id) = (store.clone(), id.to_string());
-    let done = tokio::task::spawn_blocking(move || store.sync_run(&id)).await;
-    match done {
-        Ok(Ok(())) => {}
+    let task = tokio::task::spawn_blocking(move || store.sync_run(&id));
+    match tokio::time::timeout(SYNC_LIMIT, task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!("cannot update the run index: {e}"),
         Ok(Err(e)) => tracing::warn!("cannot update the run index: {e}"),
-        Err(e) => tracing::warn!("cannot update the run index: {e}"),
+        Err(_) => tracing::warn!("the run index is busy; updating it in the background"),
     }
 }
 
