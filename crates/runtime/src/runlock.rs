@@ -16,7 +16,7 @@
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,7 +49,13 @@ impl RunLock {
         let mut file = open(run_root, true)?;
         for _ in 0..ACQUIRE_TRIES {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(lock) => return Ok(Some(RunLock { _lock: lock })),
+                Ok(lock) => {
+                    // The holder's pid, for `flow cancel` (read only while
+                    // the lock is seen held).
+                    lock.set_len(0)?;
+                    (&*lock).write_all(format!("{}\n", std::process::id()).as_bytes())?;
+                    return Ok(Some(RunLock { _lock: lock }));
+                }
                 Err((back, Errno::EWOULDBLOCK)) => file = back,
                 Err((_, errno)) => return Err(io::Error::from(errno)),
             }
@@ -69,6 +75,22 @@ impl RunLock {
             Flock::lock(file, FlockArg::LockSharedNonblock),
             Err((_, Errno::EWOULDBLOCK))
         )
+    }
+}
+
+impl RunLock {
+    /// The pid of the process holding the run's lock, `None` when nobody
+    /// holds it. The pid is the one the holder wrote when it took the lock,
+    /// and it is only returned while the lock is seen held before and after
+    /// reading it, so a dead run's pid (maybe reused) is never returned;
+    /// the holder could still die right after (a window of microseconds).
+    pub fn holder(run_root: &Path) -> Option<u32> {
+        if !RunLock::is_held(run_root) {
+            return None;
+        }
+        let text = std::fs::read_to_string(RunLock::path(run_root)).ok()?;
+        let pid = text.trim().parse().ok()?;
+        RunLock::is_held(run_root).then_some(pid)
     }
 }
 
@@ -94,8 +116,14 @@ mod tests {
         assert!(RunLock::is_held(root));
         assert!(RunLock::is_held(root), "a probe does not take it");
         assert!(RunLock::acquire(root).unwrap().is_none(), "exclusive");
+        assert_eq!(RunLock::holder(root), Some(std::process::id()));
         drop(lock);
         assert!(!RunLock::is_held(root));
+        assert_eq!(
+            RunLock::holder(root),
+            None,
+            "a dead holder's pid is never given"
+        );
         assert!(RunLock::acquire(root).unwrap().is_some());
     }
 

@@ -158,9 +158,12 @@ impl Index {
         Ok(out)
     }
 
-    /// Every row, in id (start) order, of `flow` if given.
+    /// Every row of `flow` (all if `None`), in start order (ids of one
+    /// second do not sort by start).
     pub fn rows(&self, flow: Option<&str>) -> io::Result<Vec<Row>> {
-        let sql = format!("SELECT {COLUMNS} FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY id");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY started_ms, id"
+        );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(to_io)?;
         let rows = stmt.query_map(params![flow], from_sql).map_err(to_io)?;
         rows.collect::<rusqlite::Result<_>>().map_err(to_io)

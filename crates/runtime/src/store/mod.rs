@@ -20,12 +20,14 @@
 //!   own id out.
 
 pub mod admission;
+mod history;
 pub mod index;
 pub mod rebuild;
 mod resolve;
 pub mod state;
 
 pub use admission::Slot;
+pub use history::{AttemptHistory, RunHistory, StageHistory};
 pub use resolve::{resolve_run, ResolveError};
 pub use state::{Recorded, RunState, STATES};
 
@@ -117,7 +119,7 @@ impl RunDirStore {
     }
 
     /// Every run of `flow` (all flows if `None`) whose state matches `state`
-    /// (see [`RunState::matches`]; all if `None`), in id (start) order.
+    /// (see [`RunState::matches`]; all if `None`), in start order.
     ///
     /// # Errors
     /// The index cannot be opened, rebuilt or read.

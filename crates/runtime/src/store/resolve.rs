@@ -67,8 +67,7 @@ pub fn resolve_run(base: &Path, text: &str) -> Result<PathBuf, ResolveError> {
     }
     ids.sort();
     if text == "last" {
-        let last = ids.pop().unwrap_or_default();
-        return Ok(runs.join(last));
+        return Ok(runs.join(last(&runs, &ids)));
     }
     if ids.iter().any(|id| id == text) {
         return Ok(runs.join(text));
@@ -93,6 +92,30 @@ pub fn resolve_run(base: &Path, text: &str) -> Result<PathBuf, ResolveError> {
     }
 }
 
+/// The run started last among `ids` (sorted, not empty): ids sort by the
+/// second they started in, so only the runs of the last second are told
+/// apart, by their `run_started` time (milliseconds).
+fn last<'a>(runs: &Path, ids: &'a [String]) -> &'a str {
+    let Some(newest) = ids.last() else {
+        return "";
+    };
+    let second = newest.split_once('-').map_or(newest.as_str(), |(s, _)| s);
+    ids.iter()
+        .filter(|id| id.starts_with(second))
+        .max_by_key(|id| (started_ts(&runs.join(id)), id.as_str()))
+        .map_or(newest.as_str(), String::as_str)
+}
+
+/// The `ts` of a run's first journal line.
+fn started_ts(root: &Path) -> Option<String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(root.join("journal.jsonl")).ok()?;
+    let mut first = String::new();
+    std::io::BufReader::new(file).read_line(&mut first).ok()?;
+    let v: serde_json::Value = serde_json::from_str(first.trim_end()).ok()?;
+    v["ts"].as_str().map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +136,25 @@ mod tests {
             std::fs::create_dir_all(base.join("runs").join(id)).unwrap();
             std::fs::write(base.join("runs").join(id).join("journal.jsonl"), "").unwrap();
         }
+        // Same second: the later `run_started` is last, whatever the nonce.
+        let ts =
+            |ms| format!("{{\"ts\":\"2026-01-02T00:00:00.{ms}Z\",\"event\":\"run_started\"}}\n");
+        std::fs::create_dir_all(base.join("runs/20260102T000000Z-000000")).unwrap();
+        std::fs::write(
+            base.join("runs/20260102T000000Z-000000/journal.jsonl"),
+            ts("900"),
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("runs/20260102T000000Z-cccccc/journal.jsonl"),
+            ts("100"),
+        )
+        .unwrap();
+        assert_eq!(
+            resolve_run(base, "last").unwrap(),
+            base.join("runs/20260102T000000Z-000000")
+        );
+        std::fs::remove_dir_all(base.join("runs/20260102T000000Z-000000")).unwrap();
         // A folder without a journal is not a run.
         std::fs::create_dir_all(base.join("runs/20270101T000000Z-zzzzzz")).unwrap();
         let runs = base.join("runs");
