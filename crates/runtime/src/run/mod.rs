@@ -173,13 +173,14 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             pid: std::process::id(),
         })
         .map_err(io("writing the journal"))?;
-    sync_index(&opts.store, &dir.id).await;
+    let id = dir.id.clone();
+    update_index(&opts.store, move |s| s.sync_run(&id)).await;
     let store = opts.store.clone();
     let id = dir.id.clone();
     let report = go(pipeline, opts, dir, journal, params, secrets, started).await;
     // The index learns the end before the lock is released, so no reader
     // ever sees this run dead but unfinished.
-    sync_index(&store, &id).await;
+    update_index(&store, move |s| s.sync_run(&id)).await;
     report
 }
 
@@ -188,13 +189,16 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
 /// background and the run goes on.
 const SYNC_LIMIT: Duration = Duration::from_secs(2);
 
-/// Brings the run's index row in line with its journal (after `run_started`
-/// and after `run_finished`), off the event loop and for at most
+/// Updates the run's index row (`step`: after `run_started`, when it goes
+/// on, after `run_finished`), off the event loop and for at most
 /// `SYNC_LIMIT`. A failure costs only freshness: the next process that
 /// opens the index reconciles it.
-async fn sync_index(store: &Arc<dyn ProjectStore>, id: &str) {
-    let (store, id) = (store.clone(), id.to_string());
-    let task = tokio::task::spawn_blocking(move || store.sync_run(&id));
+async fn update_index(
+    store: &Arc<dyn ProjectStore>,
+    step: impl FnOnce(&dyn ProjectStore) -> std::io::Result<()> + Send + 'static,
+) {
+    let store = store.clone();
+    let task = tokio::task::spawn_blocking(move || step(store.as_ref()));
     match tokio::time::timeout(SYNC_LIMIT, task).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => tracing::warn!("cannot update the run index: {e}"),
@@ -282,6 +286,9 @@ async fn go(
         if let Some(cancelled) = queue::wait_for_slot(turn, &mut signals).await? {
             return Ok(cancelled);
         }
+    } else {
+        let id = dir.id.clone();
+        update_index(&opts.store, move |s| s.going_on(&id)).await;
     }
     for (name, e) in &pipeline.lets {
         if let Err(m) = exprs.add_let(name, e) {

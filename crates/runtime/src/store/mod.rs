@@ -216,6 +216,17 @@ pub trait ProjectStore: RunStore {
         Ok(())
     }
 
+    /// Records that run `id`, which has no `concurrency` to wait for, is past
+    /// `skip if` and going on (`running`). Its journal has no line for this
+    /// (its next lines are stages'), so the index says it alone.
+    ///
+    /// # Errors
+    /// The index cannot be written.
+    fn going_on(&self, id: &str) -> io::Result<()> {
+        let _ = id;
+        Ok(())
+    }
+
     /// One admission try for run `own_id` of `flow`, limited to `limit`
     /// running runs (see [`admission`]); `record` journals the decision
     /// while it is being made.
@@ -239,6 +250,17 @@ impl ProjectStore for RunDirStore {
     fn sync_run(&self, id: &str) -> io::Result<()> {
         let base = self.base.clone();
         self.with_index(|index| index.write(|tx| rebuild::sync(tx, &base, id)))
+    }
+
+    fn going_on(&self, id: &str) -> io::Result<()> {
+        self.with_index(|index| {
+            index.write(|tx| match index::row(tx, id)? {
+                Some(row) if row.state == Recorded::Starting => {
+                    index::set_state(tx, id, Recorded::Running)
+                }
+                _ => Ok(()),
+            })
+        })
     }
 
     fn take_slot(
