@@ -169,9 +169,32 @@ impl Index {
         rows.collect::<rusqlite::Result<_>>().map_err(to_io)
     }
 
-    /// Runs of `flow` not recorded finished, except `except`.
-    pub fn unfinished(&self, flow: &str, except: Option<&str>) -> io::Result<Vec<Row>> {
-        unfinished(&self.conn, flow, except)
+    /// Ids of the runs of `flow` recorded in one of `states`, except
+    /// `except`.
+    pub fn ids_in(
+        &self,
+        flow: &str,
+        states: &[Recorded],
+        except: Option<&str>,
+    ) -> io::Result<Vec<String>> {
+        let mut words = [None::<&str>; 4];
+        for (slot, state) in words.iter_mut().zip(states) {
+            *slot = Some(state.as_str());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM runs WHERE flow = ?1 AND state IN (?2, ?3, ?4, ?5) \
+                 AND (?6 IS NULL OR id <> ?6)",
+            )
+            .map_err(to_io)?;
+        let rows = stmt
+            .query_map(
+                params![flow, words[0], words[1], words[2], words[3], except],
+                |r| r.get(0),
+            )
+            .map_err(to_io)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(to_io)
     }
 
     /// How many runs of `flow` are recorded finished (with `outcome`, if

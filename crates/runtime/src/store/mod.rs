@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use flow_dsl::expr::{NoRuns, RunStore};
 
+use crate::runlock::RunLock;
 use index::Index;
 
 /// How long one admission try waits for another process's write lock
@@ -161,11 +162,26 @@ impl RunDirStore {
             if !STATES.contains(&state) {
                 return index.count_finished(flow, Some(state), except);
             }
-            let rows = index.unfinished(flow, except)?;
-            let n = rows
+            // Only the rows that can be in `state` are read, and only their
+            // ids; each is then judged by its lock. A run recorded
+            // interrupted stays so without a probe: whoever takes its lock
+            // again (`flow resume`) syncs its row right after.
+            use Recorded::{Interrupted, Pending, Running, Starting};
+            let recorded: &[Recorded] = match state {
+                "running" => &[Running],
+                "pending" => &[Pending],
+                "starting" => &[Starting],
+                _ => &[Starting, Pending, Running],
+            };
+            let ids = index.ids_in(flow, recorded, except)?;
+            let alive = state != "interrupted";
+            let mut n = ids
                 .iter()
-                .filter(|r| RunState::of(r.state, None, &self.run_root(&r.id)).matches(state))
+                .filter(|id| RunLock::is_held(&self.run_root(id)) == alive)
                 .count();
+            if !alive {
+                n += index.ids_in(flow, &[Interrupted], except)?.len();
+            }
             Ok(i64::try_from(n).unwrap_or(i64::MAX))
         })
     }
