@@ -100,7 +100,6 @@ struct Counts {
 
 impl RunStore for Counts {
     fn count_runs(&self, flow: &str, state: &str) -> i64 {
-        tracing::trace!("runs({flow}, {state})");
         let ask = || self.store.count_others(flow, state, &self.own_id);
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
