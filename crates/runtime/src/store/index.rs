@@ -112,7 +112,14 @@ impl Index {
         let path = base.join(FILE);
         match Index::open_at(&path) {
             Ok(index) => Ok(index),
-            Err(e) => {
+            // Only a file that is not a database is replaced; a busy or
+            // unwritable one is an error (it may be fine for others).
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+                ) =>
+            {
                 tracing::warn!(
                     "the run index {} is unreadable ({e}); rebuilding it from the journals",
                     path.display()
@@ -120,24 +127,28 @@ impl Index {
                 set_aside(&path)?;
                 Index::open_at(&path).map_err(to_io)
             }
+            Err(e) => Err(to_io(e)),
         }
     }
 
     fn open_at(path: &Path) -> rusqlite::Result<Index> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY)?;
         // Readers do not block writers, nor writers readers.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        // The version is read under the write lock, so two processes
+        // creating the index at once do not drop each other's table.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version != SCHEMA_VERSION {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; DROP TABLE IF EXISTS runs; {SCHEMA} \
-                 PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            tx.execute_batch(&format!(
+                "DROP TABLE IF EXISTS runs; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
             ))?;
         }
         // A file that opens but is corrupt fails here.
-        conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))?;
+        tx.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))?;
+        tx.commit()?;
         Ok(Index { conn })
     }
 

@@ -247,3 +247,29 @@ fn store_admission_journals_under_the_transaction() {
     assert!(err.to_string().contains("disk full"));
     assert_eq!(store.count_runs("f", "running"), 1);
 }
+
+#[test]
+fn store_index_created_by_several_processes_at_once_keeps_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().to_path_buf();
+    for i in 0..50 {
+        write_run(
+            &base,
+            &format!("{i:02}-r"),
+            "f",
+            1,
+            &[finished("succeeded")],
+        );
+    }
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let base = base.clone();
+            std::thread::spawn(move || RunDirStore::new(&base).count_runs("f", "succeeded"))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 50);
+    }
+    assert_eq!(RunDirStore::new(&base).list(None, None).unwrap().len(), 50);
+    assert!(!base.join("flow.db.broken").exists());
+}
