@@ -1,4 +1,5 @@
-//! `flow`: check, run, graph and explain `.flow` pipelines.
+//! `flow`: check, run, graph and explain `.flow` pipelines, and look at,
+//! cancel and prune their runs.
 //!
 //! The CLI is thin: argument parsing, rendering and exit codes. Everything
 //! else is `flow-dsl` (language) and `flow-runtime` (engine).
@@ -57,6 +58,16 @@ enum Command {
         /// A code such as F0003.
         code: Option<String>,
     },
+    /// List the runs of this project (oldest first).
+    Runs(cmd::runs::Args),
+    /// Show one run: each stage's outcome, attempts, durations, artifacts and logs.
+    Show(cmd::show::Args),
+    /// Print the logs of a run's attempts (`--follow` until the run ends).
+    Logs(cmd::logs::Args),
+    /// Cancel a run driven by another `flow` process, as Ctrl-C would.
+    Cancel(cmd::cancel::Args),
+    /// Remove old runs (never an active one).
+    Prune(cmd::prune::Args),
 }
 
 fn main() -> ExitCode {
@@ -81,8 +92,19 @@ fn main() -> ExitCode {
         }
         Command::Graph { file, format } => cmd::graph::run(&file, format),
         Command::Explain { code } => cmd::explain::run(code.as_deref()),
+        Command::Runs(args) => with_logging(|| cmd::runs::run(&args)),
+        Command::Show(args) => cmd::show::run(&args),
+        Command::Logs(args) => cmd::logs::run(&args),
+        Command::Cancel(args) => cmd::cancel::run(&args),
+        Command::Prune(args) => with_logging(|| cmd::prune::run(&args)),
     };
     ExitCode::from(code)
+}
+
+/// Runs `f` with engine logging on (the store warns when it rebuilds).
+fn with_logging(f: impl FnOnce() -> u8) -> u8 {
+    init_logging();
+    f()
 }
 
 /// Engine warnings and errors (a journal that cannot be written, a signal

@@ -34,8 +34,8 @@ pub enum JournalEvent {
         params: serde_json::Map<String, serde_json::Value>,
         /// The `.flow` file, when known.
         file: Option<String>,
-        /// Process id of `flow` (the run store tells a live run from an
-        /// interrupted one by it).
+        /// Process id of `flow` (informative: liveness is the run's lock,
+        /// see `runlock`).
         pid: u32,
     },
     /// `concurrency N` was reached: the run waits for a slot (see `store`).
@@ -44,6 +44,8 @@ pub enum JournalEvent {
         concurrency: u32,
         /// Runs of the flow running when it queued.
         running: i64,
+        /// Runs of the flow queued ahead of it (first come, first served).
+        ahead: i64,
     },
     /// A queued run got a slot and goes on.
     RunAdmitted {

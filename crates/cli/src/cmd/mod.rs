@@ -1,6 +1,13 @@
-//! One module per subcommand.
+//! One module per subcommand (`history` holds what the run-history
+//! commands share).
 
+pub mod cancel;
 pub mod check;
 pub mod explain;
 pub mod graph;
+pub mod history;
+pub mod logs;
+pub mod prune;
 pub mod run;
+pub mod runs;
+pub mod show;

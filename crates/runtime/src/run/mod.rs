@@ -31,12 +31,13 @@ use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
 use flow_dsl::ir::{ParamType, Pipeline, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
 use crate::rundir::{self, RunDir};
+use crate::runlock::RunLock;
 use crate::scheduler::RunOutcome;
 use crate::store::ProjectStore;
 use crate::supervisor::{Supervisor, SupervisorCommand};
@@ -101,13 +102,28 @@ impl Default for RunOptions {
     }
 }
 
-/// The [`RunStore`] view of a [`ProjectStore`], for the expression engine
-/// (no trait upcasting: the crate supports Rust 1.85).
-struct Counts(Arc<dyn ProjectStore>);
+/// The [`RunStore`] view of a [`ProjectStore`] for the expression engine
+/// of run `own_id`: it never counts its own run. Expressions are evaluated
+/// on the async event loop, and the store does I/O (SQLite, lock probes):
+/// on a multi-thread runtime the query runs in `block_in_place`, so the
+/// worker's other tasks (signals, attempts) move to another thread while it
+/// runs. A current-thread runtime has no other thread to hand them to; the
+/// query then runs in place (it takes well under a millisecond).
+struct Counts {
+    store: Arc<dyn ProjectStore>,
+    own_id: String,
+}
 
 impl RunStore for Counts {
     fn count_runs(&self, flow: &str, state: &str) -> i64 {
-        self.0.count_runs(flow, state)
+        let ask = || self.store.count_others(flow, state, &self.own_id);
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(ask)
+        } else {
+            ask()
+        }
     }
 }
 
@@ -154,26 +170,81 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
     let dir = RunDir::create(&opts.base_dir)
         .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
+    // Held until this function returns: the run is alive exactly as long
+    // (see `runlock`). The directory is new, so nobody else holds it.
+    let _lock = RunLock::acquire(&dir.root)
+        .map_err(io("taking the run's lock"))?
+        .ok_or_else(|| RunError::Internal("a new run's lock is held by another process".into()))?;
     let journal = Arc::new(Journal::open(&dir.journal()).map_err(io("opening the journal"))?);
-    let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
-    log(&JournalEvent::RunStarted {
-        flow: pipeline.name.clone(),
-        run_id: dir.id.clone(),
-        nonce: dir.nonce.clone(),
-        params: params
-            .iter()
-            .map(|(k, v)| (k.clone(), param_json(v)))
-            .collect(),
-        file: opts.file.clone(),
-        pid: std::process::id(),
-    })?;
+    journal
+        .append(&JournalEvent::RunStarted {
+            flow: pipeline.name.clone(),
+            run_id: dir.id.clone(),
+            nonce: dir.nonce.clone(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.clone(), param_json(v)))
+                .collect(),
+            file: opts.file.clone(),
+            pid: std::process::id(),
+        })
+        .map_err(io("writing the journal"))?;
+    let id = dir.id.clone();
+    update_index(&opts.store, move |s| s.sync_run(&id)).await;
+    let store = opts.store.clone();
+    let id = dir.id.clone();
+    let report = go(pipeline, opts, dir, journal, params, secrets, started).await;
+    // The index learns the end before the lock is released, so no reader
+    // ever sees this run dead but unfinished.
+    update_index(&store, move |s| s.sync_run(&id)).await;
+    report
+}
 
+/// How long a run waits for its index row to be updated (another process
+/// may hold the index's write lock); past it the update goes on in the
+/// background and the run goes on.
+const SYNC_LIMIT: Duration = Duration::from_secs(2);
+
+/// Updates the run's index row (`step`: after `run_started`, when it goes
+/// on, after `run_finished`), off the event loop and for at most
+/// `SYNC_LIMIT`. A failure costs only freshness: the next process that
+/// opens the index reconciles it.
+async fn update_index(
+    store: &Arc<dyn ProjectStore>,
+    step: impl FnOnce(&dyn ProjectStore) -> std::io::Result<()> + Send + 'static,
+) {
+    let store = store.clone();
+    let task = tokio::task::spawn_blocking(move || step(store.as_ref()));
+    match tokio::time::timeout(SYNC_LIMIT, task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!("cannot update the run index: {e}"),
+        Ok(Err(e)) => tracing::warn!("cannot update the run index: {e}"),
+        Err(_) => tracing::warn!("the run index is busy; updating it in the background"),
+    }
+}
+
+/// The run after its start is journaled: `skip if`, the queue, the `let`s,
+/// libraries, then the driver.
+async fn go(
+    pipeline: &Pipeline,
+    opts: RunOptions,
+    dir: RunDir,
+    journal: Arc<Journal>,
+    params: Vec<(String, Value)>,
+    secrets: Vec<(String, String)>,
+    started: Instant,
+) -> Result<RunReport, RunError> {
+    let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
     let info = RunInfo {
         id: dir.id.clone(),
         nonce: dir.nonce.clone(),
         flow: pipeline.name.clone(),
     };
-    let mut exprs = Exprs::new(Arc::new(Counts(opts.store.clone())), info);
+    let counts = Counts {
+        store: opts.store.clone(),
+        own_id: dir.id.clone(),
+    };
+    let mut exprs = Exprs::new(Arc::new(counts), info);
     for (name, value) in &params {
         exprs.add_param(name, value);
     }
@@ -214,6 +285,11 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     // between two listeners would be lost. Signals received before the
     // driver polls are kept and cancel the run at its first poll.
     let mut signals = driver::Signals::new(opts.handle_signals);
+    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
+        (Some(s), _) => s.clone(),
+        (None, true) => Arc::new(NullSink),
+        (None, false) => Arc::new(TerminalSink),
+    };
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
             store: opts.store.clone(),
@@ -221,11 +297,15 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             pipeline,
             limit,
             journal: &journal,
+            sink: &sink,
             started,
         };
         if let Some(cancelled) = queue::wait_for_slot(turn, &mut signals).await? {
             return Ok(cancelled);
         }
+    } else {
+        let id = dir.id.clone();
+        update_index(&opts.store, move |s| s.going_on(&id)).await;
     }
     for (name, e) in &pipeline.lets {
         if let Err(m) = exprs.add_let(name, e) {
@@ -264,11 +344,6 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let masker = Arc::new(Masker::new(
         &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
     ));
-    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
-        (Some(s), _) => s.clone(),
-        (None, true) => Arc::new(NullSink),
-        (None, false) => Arc::new(TerminalSink),
-    };
     let setup = driver::Setup {
         pipeline,
         dir,
