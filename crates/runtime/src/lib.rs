@@ -12,6 +12,7 @@ pub mod output;
 pub mod process;
 pub mod run;
 pub mod rundir;
+pub mod runlock;
 pub mod scheduler;
 pub mod status;
 pub mod store;

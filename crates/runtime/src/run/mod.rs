@@ -25,6 +25,7 @@ pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
 
 use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
 use flow_dsl::ir::{ParamType, Pipeline, Value};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +34,7 @@ use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
 use crate::rundir::{self, RunDir};
+use crate::runlock::RunLock;
 use crate::scheduler::RunOutcome;
 use crate::store::ProjectStore;
 
@@ -50,8 +52,13 @@ pub struct RunOptions {
     /// Secret values given explicitly (`--secrets-file`); a declared secret
     /// not listed here is read from the environment.
     pub secrets: Vec<(String, String)>,
-    /// The `.flow` file, for the journal.
+    /// The `.flow` file, for the journal (`flow resume` checks it again
+    /// from there: give an absolute path).
     pub file: Option<String>,
+    /// Every source file the flow was checked from → SHA-256 of its bytes
+    /// (lowercase hex), for `run_started`: `flow resume` refuses a run
+    /// whose sources changed. The CLI fills it from `Checked::sources`.
+    pub sources: BTreeMap<String, String>,
     /// Turn Ctrl-C and SIGTERM into a cancel (the CLI sets it; tests do not).
     pub handle_signals: bool,
     /// Where live output goes instead of the terminal (tests).
@@ -78,6 +85,7 @@ impl Default for RunOptions {
             params: Vec::new(),
             secrets: Vec::new(),
             file: None,
+            sources: BTreeMap::new(),
             handle_signals: false,
             sink: None,
             store: Arc::new(NoRuns),
@@ -138,6 +146,13 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
     let dir = RunDir::create(&opts.base_dir)
         .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
+    // Held until the run ends: the run is alive while it is held.
+    let _lock = RunLock::acquire(&dir.root)
+        .map_err(io("locking the run"))?
+        .ok_or_else(|| RunError::Io {
+            context: "locking the run".into(),
+            source: std::io::Error::other("the new run directory is locked by another process"),
+        })?;
     let journal = Arc::new(Journal::open(&dir.journal()).map_err(io("opening the journal"))?);
     let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
     log(&JournalEvent::RunStarted {
@@ -150,6 +165,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             .collect(),
         file: opts.file.clone(),
         pid: std::process::id(),
+        sources: opts.sources.clone(),
     })?;
 
     let info = RunInfo {
@@ -248,7 +264,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         signals,
         started,
     };
-    driver::drive(setup).await
+    driver::drive(setup, None).await
 }
 
 /// Params in declaration order: given values, else defaults.

@@ -236,7 +236,7 @@ impl<'p> Run<'p> {
         let (p, wf, calls) = (self.p, &self.when_false, &mut self.when_calls);
         let mut when = |id: StageId| {
             calls.push(p.stage(id).name.clone());
-            !wf.contains(&p.stage(id).name)
+            Ok(!wf.contains(&p.stage(id).name))
         };
         let d = self.s.start(&mut when);
         self.render(&d)
@@ -246,7 +246,7 @@ impl<'p> Run<'p> {
         let (p, wf, calls) = (self.p, &self.when_false, &mut self.when_calls);
         let mut when = |id: StageId| {
             calls.push(p.stage(id).name.clone());
-            !wf.contains(&p.stage(id).name)
+            Ok(!wf.contains(&p.stage(id).name))
         };
         let d = self.s.handle(e, &mut when);
         self.render(&d)
