@@ -3,4 +3,5 @@
 pub mod check;
 pub mod explain;
 pub mod graph;
+pub mod resume;
 pub mod run;

@@ -172,7 +172,13 @@ pub(super) async fn drive<'p>(
             for (stage, delay, again) in r.timers {
                 d.start_after(stage, delay, again);
             }
-            (r.sched, d.perform(r.restarts))
+            // A run whose end the replay reached (`flow` died between its
+            // last settle and `run_finished`) only needs that line.
+            let outcome = match r.sched.run_outcome() {
+                Some(end) => d.perform(vec![Decision::RunFinished(end)]),
+                None => d.perform(r.restarts),
+            };
+            (r.sched, outcome)
         }
     };
     while outcome.is_none() {

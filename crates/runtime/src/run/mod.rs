@@ -19,9 +19,14 @@
 mod attempt;
 mod driver;
 mod queue;
+mod record;
+mod replay;
+mod resume;
 mod report;
 
+pub use record::Started;
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
+pub use resume::{resume, started, ResumeError, Resumed};
 
 use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
 use flow_dsl::ir::{ParamType, Pipeline, Value};
