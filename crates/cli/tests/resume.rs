@@ -126,7 +126,12 @@ fn a_killed_run_goes_on_from_where_it_was_with_its_params_id_and_nonce() {
         dir.path().join(".flow/runs").is_dir() && run().join("workspace/b-started").exists()
     });
     let out = flow(dir.path(), &["resume", "last"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let trace = lines(&run().join("workspace/trace"));
     let id = run().file_name().unwrap().to_string_lossy().to_string();
     let nonce = id.rsplit('-').next().unwrap().to_string();
@@ -143,7 +148,13 @@ fn a_killed_run_goes_on_from_where_it_was_with_its_params_id_and_nonce() {
         ]
     );
     let events = journal(dir.path());
-    assert_eq!(events.iter().filter(|e| e["event"] == "run_resumed").count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "run_resumed")
+            .count(),
+        1
+    );
     assert_eq!(run_outcome(&events), "succeeded");
     // Resuming a run that succeeded does nothing.
     let again = flow(dir.path(), &["resume", &id[..10]]);
@@ -168,7 +179,12 @@ fn a_torn_last_line_is_cut_and_the_run_resumed() {
     bytes.pop();
     std::fs::write(&path, &bytes).unwrap();
     let out = flow(dir.path(), &["resume", "last"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Every line of the journal parses: the torn one was cut, not glued to
     // the next.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -208,14 +224,22 @@ fn a_changed_flow_is_refused_unless_forced_and_a_live_run_is_refused() {
         err.contains(&format!("{} (changed)", file.display())) && err.contains("--force"),
         "{err}"
     );
-    assert!(!journal(dir.path()).iter().any(|e| e["event"] == "run_resumed"));
+    assert!(!journal(dir.path())
+        .iter()
+        .any(|e| e["event"] == "run_resumed"));
     let forced = flow(dir.path(), &["resume", "last", "--force"]);
     assert_eq!(forced.status.code(), Some(0));
     let trace = lines(&run().join("workspace/trace"));
     assert!(trace.contains(&"C".to_string()), "{trace:?}");
     let resumed = journal(dir.path());
-    let resumed = resumed.iter().find(|e| e["event"] == "run_resumed").unwrap();
-    assert_eq!(resumed["changed"][0], format!("{} (changed)", file.display()));
+    let resumed = resumed
+        .iter()
+        .find(|e| e["event"] == "run_resumed")
+        .unwrap();
+    assert_eq!(
+        resumed["changed"][0],
+        format!("{} (changed)", file.display())
+    );
 }
 
 #[test]
@@ -238,7 +262,12 @@ fn a_failed_run_redoes_the_failed_stage_only_and_runs_finally_again() {
     let run = the_run(dir.path());
     std::fs::write(run.join("workspace/fixed"), "").unwrap();
     let out = flow(dir.path(), &["resume", "last", "--quiet"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // b's third attempt is the redone one: not counted against `retry 1`.
     assert_eq!(
         lines(&run.join("workspace/trace")),
@@ -268,7 +297,12 @@ fn an_ended_run_redoes_the_attempt_that_routed_to_the_ends_run_stage() {
     let run = the_run(dir.path());
     std::fs::write(run.join("workspace/unblocked"), "").unwrap();
     let out = flow(dir.path(), &["resume", "last", "--quiet"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         lines(&run.join("workspace/trace")),
         ["plan", "blocked", "plan", "ship"]
@@ -311,14 +345,19 @@ fn a_cancelled_run_goes_on_and_max_counts_the_visits_before_it() {
     assert_eq!(out.status.code(), Some(130));
     assert_eq!(run_outcome(&journal(dir.path())), "cancelled");
     let out = flow(dir.path(), &["resume", "last", "--quiet"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // fix visit 2 was killed and is redone as attempt 2; the 4th route to
     // fix hits `max 3` counting the visits before the cancel.
     assert_eq!(
         lines(&run().join("workspace/trace")),
         [
-            "check 1", "fix 1 1", "check 2", "fix 2 1", "fix 2 2", "check 3", "fix 3 1",
-            "check 4", "give_up"
+            "check 1", "fix 1 1", "check 2", "fix 2 1", "fix 2 2", "check 3", "fix 3 1", "check 4",
+            "give_up"
         ]
     );
     let events = journal(dir.path());

@@ -105,7 +105,10 @@ fn outcomes(events: &[Value]) -> BTreeMap<String, String> {
     for e in events {
         match e["event"].as_str().unwrap_or_default() {
             "stage_settled" => {
-                out.insert(e["stage"].as_str().unwrap().to_string(), e["outcome"].to_string());
+                out.insert(
+                    e["stage"].as_str().unwrap().to_string(),
+                    e["outcome"].to_string(),
+                );
             }
             "stage_skipped" => {
                 out.insert(e["stage"].as_str().unwrap().to_string(), "skipped".into());
@@ -149,7 +152,11 @@ fn trace(run: &Path) -> Vec<(String, u64, u64)> {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
-            (f[0].to_string(), f[1].parse().unwrap(), f[2].parse().unwrap())
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -182,7 +189,9 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
     // The reference: one uninterrupted run.
     let reference = setup();
     let began = Instant::now();
-    let status = flow(reference.path(), &["run", "f.flow", "--quiet"]).wait().unwrap();
+    let status = flow(reference.path(), &["run", "f.flow", "--quiet"])
+        .wait()
+        .unwrap();
     let span = began.elapsed();
     assert!(status.success());
     let reference_run = the_run(reference.path()).unwrap();
@@ -190,7 +199,12 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
     assert_eq!(want["(run)"], "\"succeeded\"", "{want:?}");
     // Every attempt traced: prep left right flaky×2 start_loop, check×3,
     // fix×2, give_up, cleanup.
-    assert_eq!(trace(&reference_run).len(), 13, "{:?}", trace(&reference_run));
+    assert_eq!(
+        trace(&reference_run).len(),
+        13,
+        "{:?}",
+        trace(&reference_run)
+    );
 
     let (mut killed, mut before_start, mut resumes) = (0, 0, 0);
     while killed < kills {
@@ -211,12 +225,13 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
             // No supervisor yet: wait for the orphaned stage processes.
             let root = dir.path().join(".flow/runs");
             assert!(
-                eventually(Duration::from_secs(20), || processes_under(&root).is_empty()),
+                eventually(Duration::from_secs(20), || processes_under(&root)
+                    .is_empty()),
                 "stage processes of a killed flow never ended"
             );
             rounds += 1;
             args = vec!["resume", "last", "--quiet"];
-            if done || rounds == 2 || rng.next() % 2 == 0 {
+            if done || rounds == 2 || rng.next() & 1 == 0 {
                 break;
             }
         }
@@ -224,7 +239,10 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
             before_start += 1;
             continue;
         };
-        if journal(&run).first().is_none_or(|e| e["event"] != "run_started") {
+        if journal(&run)
+            .first()
+            .is_none_or(|e| e["event"] != "run_started")
+        {
             // Killed before its first line: nothing ran, nothing to resume.
             before_start += 1;
             continue;
@@ -232,7 +250,9 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
         // Resume to the end.
         let mut finished = false;
         for _ in 0..5 {
-            let status = flow(dir.path(), &["resume", "last", "--quiet"]).wait().unwrap();
+            let status = flow(dir.path(), &["resume", "last", "--quiet"])
+                .wait()
+                .unwrap();
             resumes += 1;
             if status.success() {
                 finished = true;
@@ -240,7 +260,10 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
             }
         }
         let events = journal(&run);
-        assert!(finished, "never resumed to the end (seed {seed}): {events:#?}");
+        assert!(
+            finished,
+            "never resumed to the end (seed {seed}): {events:#?}"
+        );
         assert_eq!(outcomes(&events), want, "seed {seed}");
 
         // No visit that had succeeded ran again; no attempt number was
@@ -258,9 +281,15 @@ fn sigkill_at_random_instants_then_resume_ends_like_an_uninterrupted_run() {
         }
         let mut seen = HashSet::new();
         for line in &lines {
-            assert!(seen.insert(line.clone()), "attempt ran twice: {line:?} (seed {seed})");
+            assert!(
+                seen.insert(line.clone()),
+                "attempt ran twice: {line:?} (seed {seed})"
+            );
         }
-        assert!(lines.iter().all(|(s, v, _)| s != "fix" || *v <= 2), "{lines:?}");
+        assert!(
+            lines.iter().all(|(s, v, _)| s != "fix" || *v <= 2),
+            "{lines:?}"
+        );
         assert!(
             eventually(Duration::from_secs(2), || processes_under(&run).is_empty()),
             "processes left after the run ended (seed {seed})"

@@ -92,14 +92,14 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let resumed = runtime.block_on(flow_runtime::run::resume(
-        &pipeline,
-        &root,
-        opts,
-        args.force,
+        &pipeline, &root, opts, args.force,
     ));
     match resumed {
         Ok(Resumed::AlreadyDone { outcome }) => {
-            eprintln!("run {} already {outcome}; nothing to resume", started.run_id);
+            eprintln!(
+                "run {} already {outcome}; nothing to resume",
+                started.run_id
+            );
             0
         }
         Ok(Resumed::Ran(report)) => {
@@ -114,7 +114,9 @@ pub fn run(args: Args) -> u8 {
             );
             u8::try_from(report.exit_code()).unwrap_or(1)
         }
-        Err(e @ (ResumeError::Running(_) | ResumeError::Changed { .. } | ResumeError::Journal(_))) => {
+        Err(
+            e @ (ResumeError::Running(_) | ResumeError::Changed { .. } | ResumeError::Journal(_)),
+        ) => {
             eprintln!("error: {e}");
             crate::EXIT_USAGE
         }

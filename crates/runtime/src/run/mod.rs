@@ -21,8 +21,8 @@ mod driver;
 mod queue;
 mod record;
 mod replay;
-mod resume;
 mod report;
+mod resume;
 
 pub use record::Started;
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};

@@ -48,8 +48,8 @@
 //! still running is lost (its end was never recorded) and starts again
 //! (`restarts`); each timer still set is armed again with its whole delay.
 
-use flow_dsl::ir::{Pipeline, StageId};
 use flow_dsl::expr::StageSnapshot;
+use flow_dsl::ir::{Pipeline, StageId};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::time::Duration;
@@ -61,7 +61,8 @@ use crate::scheduler::{Decision, Event, Scheduler, StageOutcome, StageState};
 
 /// Evaluates a stage's `when` against the given records (the replay's
 /// fallback when the journal holds no answer).
-pub(super) type EvalWhen<'a> = dyn FnMut(StageId, &[(String, StageSnapshot)]) -> Result<bool, String> + 'a;
+pub(super) type EvalWhen<'a> =
+    dyn FnMut(StageId, &[(String, StageSnapshot)]) -> Result<bool, String> + 'a;
 
 /// The outcome of a replay: the state to continue from, and the `when`
 /// answers it had to evaluate (for `run_resumed`).
@@ -181,8 +182,11 @@ pub(super) fn replay<'p>(
                     .waiting()
                     .into_iter()
                     .map(|s| {
-                        let (delay, again) =
-                            book.timers.get(&s.0).copied().unwrap_or((Duration::ZERO, false));
+                        let (delay, again) = book
+                            .timers
+                            .get(&s.0)
+                            .copied()
+                            .unwrap_or((Duration::ZERO, false));
                         (s, delay, again)
                     })
                     .collect();
@@ -261,7 +265,9 @@ fn feed(book: &mut Book<'_>, answers: &mut Answers, input: &Input, ended: bool) 
     let pipeline = book.pipeline;
     let event = match input {
         Input::Interrupt => return None,
-        Input::Finished { cancelled: true, .. } => return None,
+        Input::Finished {
+            cancelled: true, ..
+        } => return None,
         Input::Finished {
             stage,
             visit,
@@ -294,11 +300,11 @@ fn feed(book: &mut Book<'_>, answers: &mut Answers, input: &Input, ended: bool) 
     };
     let failed_before = book.sched.has_failed();
     let decisions = {
-        let Book {
-            sched, records, ..
-        } = &mut *book;
+        let Book { sched, records, .. } = &mut *book;
         let snaps = snapshots(pipeline, records);
-        sched.handle(event.clone(), &mut |id| answers.answer(pipeline, id, &snaps))
+        sched.handle(event.clone(), &mut |id| {
+            answers.answer(pipeline, id, &snaps)
+        })
     };
     if !failed_before && book.sched.has_failed() {
         return Some(false);

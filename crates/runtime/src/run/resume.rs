@@ -134,7 +134,8 @@ pub async fn resume(
         })?;
     }
 
-    let journal = Arc::new(Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?);
+    let journal =
+        Arc::new(Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?);
     let mut eval = |id, snaps: &[(String, StageSnapshot)]| match &pipeline.stage(id).when {
         Some(cond) => exprs.eval_bool(cond, snaps),
         None => Ok(true),
@@ -185,7 +186,9 @@ pub async fn resume(
         signals,
         started: began,
     };
-    Ok(Resumed::Ran(driver::drive(setup, Some(replay.replayed)).await?))
+    Ok(Resumed::Ran(
+        driver::drive(setup, Some(replay.replayed)).await?,
+    ))
 }
 
 /// Each library's folder (embedded ones written again under `lib/`).
@@ -279,13 +282,19 @@ mod tests {
     #[test]
     fn changed_sources_names_each_difference() {
         let map = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
-            kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         let then = map(&[("/a.flow", "1"), ("/lib/x.flow", "2"), ("/lib/y.flow", "3")]);
         let now = map(&[("/a.flow", "1"), ("/lib/x.flow", "9"), ("/lib/z.flow", "4")]);
         assert_eq!(
             changed_sources(&then, &now),
-            ["/lib/x.flow (changed)", "/lib/y.flow (gone)", "/lib/z.flow (new)"]
+            [
+                "/lib/x.flow (changed)",
+                "/lib/y.flow (gone)",
+                "/lib/z.flow (new)"
+            ]
         );
         assert!(changed_sources(&then, &then).is_empty());
         assert_eq!(changed_sources(&BTreeMap::new(), &now).len(), 1);
