@@ -42,11 +42,6 @@ impl Scheduler<'_> {
         matches!(self.end, Some(RunOutcome::Failed(_)))
     }
 
-    /// The `finally` stages have begun (every ordinary stage settled).
-    pub fn in_finally(&self) -> bool {
-        self.finally_phase
-    }
-
     /// Starts running `stage` again as its next attempt, because the
     /// attempt it was running is lost (`flow` died before recording its
     /// end) or is being redone by `flow resume`. The visit stays the same;
