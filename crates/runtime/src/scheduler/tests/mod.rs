@@ -1,6 +1,7 @@
 //! Scheduler tests: a pipeline builder ([`Flow`]) and a driver ([`Run`])
 //! that renders decisions as short lines, then one test per rule.
 
+mod resume;
 mod rules;
 mod scale;
 mod stopping;
