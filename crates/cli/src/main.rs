@@ -10,6 +10,7 @@ mod params;
 mod report;
 mod secrets;
 mod shellcheck;
+mod sources;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -45,6 +46,9 @@ enum Command {
         )]
         args: Vec<String>,
     },
+    /// Continue a run whose `flow` died, or that failed, was cancelled, timed out or
+    /// ended with an `ends run` outcome: `flow resume RUN` (an id, a unique prefix, or `last`).
+    Resume(cmd::resume::Args),
     /// Print a flow's stage graph (needs and routes) as Graphviz dot or Mermaid.
     Graph {
         /// The .flow file.
@@ -89,6 +93,10 @@ fn main() -> ExitCode {
             // `--version` skip setting up the subscriber (startup time).
             init_logging();
             cmd::run::run(args)
+        }
+        Command::Resume(args) => {
+            init_logging();
+            cmd::resume::run(args)
         }
         Command::Graph { file, format } => cmd::graph::run(&file, format),
         Command::Explain { code } => cmd::explain::run(code.as_deref()),

@@ -162,7 +162,7 @@ pub fn parse_value(ty: ParamType, raw: &[&String]) -> Result<Value, String> {
     })
 }
 
-fn parse_jobs(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("`{s}` is not a positive number of jobs")),

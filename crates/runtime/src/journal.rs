@@ -1,20 +1,37 @@
 //! The run journal: `journal.jsonl`, one JSON object per line, append-only.
 //!
 //! Every line has `"ts"` (RFC 3339 UTC with milliseconds) and `"event"` (the
-//! event name), then the event's fields. The executor appends and flushes an
-//! event *before* it reports the thing it records (a stage start, a finish),
-//! so the journal is never behind what the user saw.
+//! event name), then the event's fields. The executor appends an event
+//! *before* it reports or acts on the thing it records (a stage start, a
+//! finish, a settle), so the journal is never behind what the user saw.
+//! Every input the scheduler consumes is journaled, in the order it is
+//! consumed (`stage_finished`, `timer_fired`, `cancel_requested`,
+//! `run_timed_out`, `when_evaluated`): `flow resume` rebuilds a run by
+//! replaying them (see `run/replay.rs`).
 //!
-//! Durability: each event is written with one `write` and flushed to the
-//! kernel, not `fsync`ed. The journal survives a killed `flow` process (the
-//! data is in the page cache), not a power cut — an fsync per event would
-//! cost milliseconds per stage for a guarantee no caller needs.
+//! # Durability
+//!
+//! Each event is one `write` to an `O_APPEND` file, so it reaches the kernel
+//! at once: a killed `flow` (SIGKILL, OOM, panic) loses nothing it wrote.
+//! Against a power cut the journal is `fdatasync`ed at *settle points*: a
+//! stage settled ([`Journal::sync_soon`]: a syncer thread syncs everything
+//! written so far, without stopping the run; requests made while it syncs
+//! share its next sync, so a chain of fast stages does not pay one sync
+//! each), and the run finished or resumed ([`Journal::sync`], which waits).
+//! What survives a power cut: every line up to the last completed sync,
+//! that is every stage settled more than one sync (milliseconds) before the
+//! cut, and the whole journal of a finished run. Lines after it may be lost
+//! or torn: `flow resume` then redoes the attempts they recorded. A torn
+//! (or zero-filled) last line is ignored by [`read_journal`] and cut off
+//! before a resumed run appends ([`Journal::open_for_resume`]). The run
+//! directory entries are synced when the journal is created.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 /// One journal event. Serialised as `{"ts": …, "event": "<snake_name>", fields…}`.
@@ -37,6 +54,22 @@ pub enum JournalEvent {
         /// Process id of `flow` (informative: liveness is the run's lock,
         /// see `runlock`).
         pid: u32,
+        /// Every source file the flow was checked from (the `.flow` file,
+        /// the library files it uses) → SHA-256 of its bytes, lowercase
+        /// hex. `flow resume` refuses a run whose sources changed.
+        sources: BTreeMap<String, String>,
+    },
+    /// `flow resume` took the run over: what follows continues it.
+    RunResumed {
+        /// Process id of the resuming `flow`.
+        pid: u32,
+        /// Sources that changed since the run started (resumed anyway,
+        /// with `--force`).
+        changed: Vec<String>,
+        /// `when` answers the replay had to evaluate because the journal
+        /// held none (the resumed run takes a path the interrupted one did
+        /// not); a later replay reads them back from here.
+        when_answers: Vec<WhenAnswer>,
     },
     /// `concurrency N` was reached: the run waits for a slot (see `store`).
     RunQueued {
@@ -147,6 +180,18 @@ pub enum JournalEvent {
         /// The flow timeout.
         timeout_ms: u64,
     },
+    /// The delay of a `retry_scheduled` / `again_scheduled` passed: the
+    /// scheduler is told now.
+    TimerFired {
+        /// Stage name.
+        stage: String,
+    },
+    /// A stage's `when` was evaluated (only stages that have one).
+    WhenEvaluated {
+        /// The answer.
+        #[serde(flatten)]
+        answer: WhenAnswer,
+    },
     /// Something went wrong that does not change an outcome (an output glob
     /// matched nothing, a `when` failed to evaluate …).
     Warning {
@@ -167,6 +212,40 @@ pub enum JournalEvent {
     },
 }
 
+/// One answer of a stage's `when`: a value, or the evaluation error.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WhenAnswer {
+    /// Stage name.
+    pub stage: String,
+    /// The value, when it evaluated.
+    pub value: Option<bool>,
+    /// Why it could not be evaluated.
+    pub error: Option<String>,
+}
+
+impl WhenAnswer {
+    /// The answer as the scheduler takes it.
+    pub fn to_result(&self) -> Result<bool, String> {
+        match (&self.error, self.value) {
+            (Some(e), _) => Err(e.clone()),
+            (None, v) => Ok(v.unwrap_or(false)),
+        }
+    }
+
+    /// Reads one back from a journal line (`when_evaluated`, or an item of
+    /// `run_resumed.when_answers`).
+    pub fn from_json(v: &serde_json::Value) -> Option<WhenAnswer> {
+        Some(WhenAnswer {
+            stage: v.get("stage")?.as_str()?.to_string(),
+            value: v.get("value").and_then(serde_json::Value::as_bool),
+            error: v
+                .get("error")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string),
+        })
+    }
+}
+
 #[derive(Serialize)]
 struct Line<'a> {
     ts: String,
@@ -175,21 +254,123 @@ struct Line<'a> {
 }
 
 /// An open journal. Appends are serialised by a mutex; each event is one
-/// line written and flushed at once.
+/// line written at once. A syncer thread makes it durable at settle points
+/// (see the module docs).
 pub struct Journal {
     file: Mutex<File>,
+    sync: Arc<Syncer>,
+}
+
+/// The group commit between writers and the syncer thread.
+struct Syncer {
+    state: Mutex<SyncState>,
+    /// Wakes the syncer thread.
+    wake: Condvar,
+    /// Wakes the callers of [`Journal::sync`].
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Lines written so far.
+    written: u64,
+    /// Lines that must be synced.
+    requested: u64,
+    /// Lines known to be on disk.
+    synced: u64,
+    /// `fdatasync` calls made (group commit makes it far fewer than the
+    /// settle points).
+    syncs: u64,
+    /// The last sync failed (kept for [`Journal::sync`]).
+    failed: Option<String>,
+    /// The journal was dropped: the thread ends once nothing is requested.
+    closed: bool,
+}
+
+impl Syncer {
+    fn lock(&self) -> MutexGuard<'_, SyncState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The syncer thread: one `fdatasync` per wake-up, covering every line
+    /// written before it began.
+    fn run(&self, file: File) {
+        let mut st = self.lock();
+        loop {
+            while st.requested <= st.synced && !st.closed {
+                st = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            if st.requested <= st.synced {
+                return;
+            }
+            let target = st.written;
+            drop(st);
+            let result = file.sync_data();
+            st = self.lock();
+            st.synced = st.synced.max(target);
+            st.syncs += 1;
+            st.failed = result.err().map(|e| e.to_string());
+            if let Some(e) = &st.failed {
+                tracing::error!("cannot sync the journal: {e}");
+            }
+            self.done.notify_all();
+        }
+    }
 }
 
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` for appending.
+    /// Opens (creating if needed) the journal at `path` for appending. A
+    /// journal it creates has its directory entries synced (its own, and its
+    /// folder's).
     pub fn open(path: &Path) -> io::Result<Journal> {
+        let existed = path.exists();
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        if !existed {
+            // The journal's entry in the run folder, and the run folder's
+            // entry in `runs/`.
+            for dir in path.ancestors().skip(1).take(2) {
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                File::open(dir)?.sync_all()?;
+            }
+        }
+        Self::with_file(file)
+    }
+
+    /// Opens an existing journal to continue it (`flow resume`): a torn
+    /// last line (no final newline: the writer died mid-line, or a power
+    /// cut left zeros) is cut off first, so the next line starts clean.
+    pub fn open_for_resume(path: &Path) -> io::Result<Journal> {
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        let keep = whole_lines_len(&mut file, len)?;
+        if keep < len {
+            file.set_len(keep)?;
+            file.sync_data()?;
+        }
+        Self::with_file(file)
+    }
+
+    fn with_file(file: File) -> io::Result<Journal> {
+        let sync = Arc::new(Syncer {
+            state: Mutex::new(SyncState::default()),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+        });
+        let (syncer, handle) = (sync.clone(), file.try_clone()?);
+        std::thread::Builder::new()
+            .name("journal-sync".into())
+            .spawn(move || syncer.run(handle))?;
         Ok(Journal {
             file: Mutex::new(file),
+            sync,
         })
     }
 
-    /// Appends one event and flushes it (see the module docs on durability).
+    /// Appends one event (one `write`; see the module docs on durability).
     pub fn append(&self, event: &JournalEvent) -> io::Result<()> {
         let line = Line {
             ts: crate::rundir::rfc3339(SystemTime::now()),
@@ -202,7 +383,9 @@ impl Journal {
         // O_APPEND + a single write keeps the line whole even if another
         // process appends too.
         f.write_all(&bytes)?;
-        f.flush()
+        f.flush()?;
+        self.sync.lock().written += 1;
+        Ok(())
     }
 
     /// Appends one event; a failure is logged (stderr), not returned.
@@ -217,20 +400,75 @@ impl Journal {
             tracing::error!("cannot write the journal: {e}");
         }
     }
+
+    /// A settle point: asks the syncer thread to `fdatasync` every line
+    /// written so far, and returns at once.
+    pub fn sync_soon(&self) {
+        let mut st = self.sync.lock();
+        st.requested = st.requested.max(st.written);
+        self.sync.wake.notify_one();
+    }
+
+    /// Waits until every line written so far is on disk.
+    ///
+    /// # Errors
+    /// The `fdatasync` failed.
+    pub fn sync(&self) -> io::Result<()> {
+        let mut st = self.sync.lock();
+        let target = st.written;
+        st.requested = st.requested.max(target);
+        self.sync.wake.notify_one();
+        while st.synced < target {
+            st = self.sync.done.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        match &st.failed {
+            Some(e) => Err(io::Error::other(e.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        self.sync.lock().closed = true;
+        self.sync.wake.notify_one();
+    }
+}
+
+/// Length of the part of `file` (`len` bytes) that ends with its last
+/// newline: what is left once a torn last line is cut off.
+fn whole_lines_len(file: &mut File, len: u64) -> io::Result<u64> {
+    const STEP: u64 = 64 * 1024;
+    let mut end = len;
+    let mut buf = vec![0u8; STEP as usize];
+    while end > 0 {
+        let from = end.saturating_sub(STEP);
+        let n = (end - from) as usize;
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(i) = buf[..n].iter().rposition(|b| *b == b'\n') {
+            return Ok(from + i as u64 + 1);
+        }
+        end = from;
+    }
+    Ok(0)
 }
 
 /// Reads a journal back: one JSON value per non-empty line. A torn last line
 /// (a crash mid-write) is ignored; a bad line elsewhere is an error.
 pub fn read_journal(path: &Path) -> io::Result<Vec<serde_json::Value>> {
-    let reader = BufReader::new(File::open(path)?);
-    let lines: Vec<String> = reader.lines().collect::<io::Result<_>>()?;
+    let mut bytes = Vec::new();
+    BufReader::new(File::open(path)?).read_to_end(&mut bytes)?;
+    // Split on bytes: a line torn inside a UTF-8 character is still only
+    // the torn last line.
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     let mut out = Vec::with_capacity(lines.len());
     let last = lines.len().saturating_sub(1);
     for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        match serde_json::from_str(line) {
+        match serde_json::from_slice(line) {
             Ok(v) => out.push(v),
             Err(_) if i == last => break,
             Err(e) => {
@@ -288,5 +526,46 @@ mod tests {
         assert_eq!(events.len(), 2);
         std::fs::write(&path, "{\"event\":\"a\"}\nnot json\n{\"event\":\"c\"}\n").unwrap();
         assert!(read_journal(&path).is_err());
+    }
+
+    #[test]
+    fn open_for_resume_cuts_a_torn_last_line_so_the_next_line_starts_clean() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("journal.jsonl");
+        // A line torn inside a two-byte character, then zeros (a power cut).
+        let mut bytes = b"{\"event\":\"a\"}\n{\"event\":\"b\xc3".to_vec();
+        bytes.extend_from_slice(&[0; 100]);
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_journal(&path).unwrap().len(), 1);
+        let j = Journal::open_for_resume(&path).unwrap();
+        j.append(&JournalEvent::TimerFired { stage: "s".into() })
+            .unwrap();
+        j.sync().unwrap();
+        let events = read_journal(&path).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1]["event"], "timer_fired");
+        // A whole journal is left as it is.
+        let before = std::fs::read(&path).unwrap();
+        drop(Journal::open_for_resume(&path).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn many_settle_points_share_syncs_and_sync_waits_for_all() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("journal.jsonl");
+        let j = Journal::open(&path).unwrap();
+        for i in 0..500 {
+            j.append(&JournalEvent::TimerFired {
+                stage: format!("s{i}"),
+            })
+            .unwrap();
+            j.sync_soon();
+        }
+        j.sync().unwrap();
+        let st = j.sync.lock();
+        assert_eq!(st.synced, 500);
+        assert_eq!(st.written, 500);
+        assert!((1..=500).contains(&st.syncs), "{} syncs", st.syncs);
     }
 }

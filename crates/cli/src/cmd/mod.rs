@@ -8,6 +8,7 @@ pub mod graph;
 pub mod history;
 pub mod logs;
 pub mod prune;
+pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod show;

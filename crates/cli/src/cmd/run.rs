@@ -3,11 +3,18 @@
 use crate::{params, report};
 use flow_dsl::ir::Pipeline;
 use flow_dsl::{Code, Diagnostic, Span};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Loads and checks `file`, printing its errors. `None` when it has errors
 /// or no runnable flow.
 pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
+    load_checked(file).map(|(pipeline, _)| pipeline)
+}
+
+/// [`load_pipeline`], with the hash of every source file it was checked
+/// from (`crate::sources::hashes`), for the journal.
+pub fn load_checked(file: &Path) -> Option<(Pipeline, BTreeMap<String, String>)> {
     let mut checked = flow_dsl::check_file(file);
     let errors: Vec<&Diagnostic> = checked
         .diagnostics
@@ -33,7 +40,8 @@ pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
         }
         return None;
     }
-    checked.pipeline.take()
+    let sources = crate::sources::hashes(&checked.sources);
+    checked.pipeline.take().map(|p| (p, sources))
 }
 
 /// Runs the flow. Exit 0 succeeded (or skipped), 1 failed / ended / timed
@@ -52,7 +60,7 @@ pub fn run(args: Vec<String>) -> u8 {
         eprintln!("error: {file}: no such file");
         return crate::EXIT_USAGE;
     }
-    let Some(pipeline) = load_pipeline(Path::new(file)) else {
+    let Some((pipeline, sources)) = load_checked(Path::new(file)) else {
         return 1;
     };
     let args = match params::parse(&pipeline, file, rest) {
@@ -84,7 +92,11 @@ pub fn run(args: Vec<String>) -> u8 {
         supervisor,
         quiet: args.quiet,
         params: args.params,
-        file: Some(file.clone()),
+        // Absolute: `flow resume` checks the file again from any folder.
+        file: Some(
+            std::path::absolute(file).map_or_else(|_| file.clone(), |p| p.display().to_string()),
+        ),
+        sources,
         handle_signals: true,
         ..Default::default()
     };
@@ -134,7 +146,7 @@ const TAIL_BYTES: u64 = 64 * 1024;
 /// For each stage that failed the run: where its log is and, in quiet mode
 /// (where nothing was streamed), the log's last lines, so the reason is on
 /// screen without opening files.
-fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool) {
+pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool) {
     use flow_runtime::scheduler::StageOutcome;
     for stage in &report.stages {
         let failed_run = matches!(
@@ -205,7 +217,7 @@ fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn round_to_ms(d: std::time::Duration) -> std::time::Duration {
+pub(crate) fn round_to_ms(d: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_millis(d.as_millis() as u64)
 }
 

@@ -133,6 +133,25 @@ impl Sandbox {
         }
     }
 
+    /// A `flow` command (no arguments yet) started in `cwd` with the
+    /// environment of [`Sandbox::run_with`]: scrubbed, a git identity, the
+    /// fake agent's `scenario`.
+    pub fn flow_command(&self, scenario: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
+        cmd.current_dir(&self.cwd);
+        for name in SCRUBBED_ENV {
+            cmd.env_remove(name);
+        }
+        cmd.env("GIT_AUTHOR_NAME", "flow e2e")
+            .env("GIT_AUTHOR_EMAIL", "flow-e2e@example.invalid")
+            .env("GIT_COMMITTER_NAME", "flow e2e")
+            .env("GIT_COMMITTER_EMAIL", "flow-e2e@example.invalid")
+            .env("NO_COLOR", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("FAKE_AGENT_SCRIPT", scenario);
+        cmd
+    }
+
     /// The single run folder under `cwd/.flow/runs/`, if there is one.
     fn only_run_dir(&self) -> Option<PathBuf> {
         let runs = self.cwd.join(".flow/runs");

@@ -20,10 +20,14 @@ use flow_dsl::ir::StageId;
 /// Message from an attempt or timer task to the driver.
 #[derive(Debug)]
 pub(super) enum Msg {
-    /// An attempt ended (its `stage_finished` is already journaled).
+    /// An attempt ended (the driver journals its `stage_finished`).
     Finished {
         /// The stage.
         stage: StageId,
+        /// 1-based visit.
+        visit: u32,
+        /// 1-based attempt.
+        attempt: u32,
         /// How it ended.
         report: AttemptReport,
     },
@@ -83,21 +87,14 @@ pub(super) async fn perform(job: AttemptJob, shared: AttemptShared, kill: watch:
     // Held until the attempt is over: caps concurrently running attempts.
     let _permit = shared.jobs.clone().acquire_owned().await;
     let report = run_job(&job, &shared, kill).await;
-    shared.journal(&JournalEvent::StageFinished {
-        stage: job.name.clone(),
-        visit: job.visit,
-        attempt: job.attempt,
-        exit_code: report.exit_code,
-        signal: report.signal,
-        timed_out: report.timed_out,
-        cancelled: report.cancelled,
-        status: report.status(),
-        error: report.error.clone(),
-        duration_ms: report.duration.as_millis() as u64,
-    });
-    // The driver outlives every attempt; a send error means it already gave up.
+    // The driver journals `stage_finished` when it takes this message, so
+    // the journal holds attempt ends in the order the scheduler consumed
+    // them (replay needs that order). The driver outlives every attempt; a
+    // send error means it already gave up.
     let _ = shared.tx.send(Msg::Finished {
         stage: job.stage,
+        visit: job.visit,
+        attempt: job.attempt,
         report,
     });
 }

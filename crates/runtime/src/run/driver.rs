@@ -20,11 +20,11 @@ use super::attempt::{self, AttemptJob, AttemptShared, Msg};
 use super::report::{outcome_word, RunReport, StageSummary};
 use super::RunError;
 use crate::env::{attempt_env, AttemptPlace, Exprs};
-use crate::journal::{Journal, JournalEvent};
+use crate::journal::{Journal, JournalEvent, WhenAnswer};
 use crate::output::{Masker, OutputSink};
 use crate::process::AttemptReport;
 use crate::rundir::RunDir;
-use crate::scheduler::{Decision, Event, RunOutcome, Scheduler, StageOutcome};
+use crate::scheduler::{AttemptResult, Decision, Event, RunOutcome, Scheduler, StageOutcome};
 use crate::supervisor::Supervisor;
 
 /// What [`drive`] needs, prepared by [`super::run`].
@@ -48,13 +48,67 @@ pub(super) struct Setup<'p> {
     pub scripts: Vec<PathBuf>,
 }
 
-/// What the driver remembers of a stage.
+/// What the driver remembers of a stage (rebuilt by `replay` on resume).
 #[derive(Debug, Clone)]
-struct Record {
-    snapshot: StageSnapshot,
-    total_attempts: u32,
-    spent: Duration,
-    outcome: Option<StageOutcome>,
+pub(super) struct Record {
+    pub snapshot: StageSnapshot,
+    pub total_attempts: u32,
+    pub spent: Duration,
+    pub outcome: Option<StageOutcome>,
+}
+
+impl Record {
+    pub(super) fn new() -> Record {
+        Record {
+            snapshot: StageSnapshot::pending(),
+            total_attempts: 0,
+            spent: Duration::ZERO,
+            outcome: None,
+        }
+    }
+
+    /// An attempt starts.
+    pub(super) fn started(&mut self, visit: u32, attempt: u32) {
+        self.snapshot.outcome = "running".into();
+        self.snapshot.visits = i64::from(visit);
+        self.snapshot.attempts = i64::from(attempt);
+        self.total_attempts += 1;
+    }
+
+    /// An attempt ended. Until the scheduler settles the stage, expressions
+    /// see a provisional outcome (succeeded for a clean exit 0, else failed).
+    pub(super) fn finished(
+        &mut self,
+        result: &AttemptResult,
+        duration: Duration,
+        status_json: Option<serde_json::Value>,
+    ) {
+        self.spent += duration;
+        let snap = &mut self.snapshot;
+        snap.exit_code = result.exit_code.map(i64::from);
+        snap.status = result.status.clone();
+        snap.result = status_json;
+        snap.duration = self.spent.as_secs_f64();
+        let clean = result.exit_code == Some(0) && !result.timed_out && result.error.is_none();
+        snap.outcome = if clean { "succeeded" } else { "failed" }.into();
+    }
+
+    /// The stage settled.
+    pub(super) fn settled(&mut self, outcome: StageOutcome) {
+        self.snapshot.outcome = outcome.word().into();
+        self.outcome = Some(outcome);
+    }
+}
+
+/// Where [`drive`] begins: a scheduler rebuilt from a journal (`replay`)
+/// and what the resumed run does first.
+pub(super) struct Replayed<'p> {
+    pub sched: Scheduler<'p>,
+    pub records: Vec<Record>,
+    /// `Start`s of the attempts to run again (lost or redone).
+    pub restarts: Vec<Decision>,
+    /// Timers to arm again: stage, delay, `again after` (else a retry).
+    pub timers: Vec<(StageId, Duration, bool)>,
 }
 
 struct Driver<'p> {
@@ -82,8 +136,12 @@ pub(super) fn untouched(pipeline: &Pipeline) -> Vec<StageSummary> {
         .collect()
 }
 
-/// Runs the scheduler loop to the end (see the module docs).
-pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
+/// Runs the scheduler loop to the end (see the module docs), from the
+/// start or (`flow resume`) from a replayed state.
+pub(super) async fn drive<'p>(
+    mut setup: Setup<'p>,
+    replayed: Option<Replayed<'p>>,
+) -> Result<RunReport, RunError> {
     let pipeline = setup.pipeline;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let shared = AttemptShared {
@@ -94,17 +152,11 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
         tx,
         supervisor: setup.supervisor.clone(),
     };
-    let record = Record {
-        snapshot: StageSnapshot::pending(),
-        total_attempts: 0,
-        spent: Duration::ZERO,
-        outcome: None,
-    };
     // The loop below polls the listener beside `d`; a disabled one (which
     // installs nothing) takes its place in the setup.
     let mut signals = std::mem::replace(&mut setup.signals, Signals::new(false));
     let mut d = Driver {
-        records: vec![record; pipeline.stages.len()],
+        records: vec![Record::new(); pipeline.stages.len()],
         live: HashMap::new(),
         timers: Vec::new(),
         pending_timers: 0,
@@ -116,9 +168,27 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
     // The first signal that cancelled the run (it sets the exit code).
     let mut cancelled_by: Option<&'static str> = None;
 
-    let mut sched = Scheduler::new(pipeline);
-    let first = sched.start(&mut |id| d.when(id));
-    let mut outcome = d.perform(first);
+    let (mut sched, mut outcome) = match replayed {
+        None => {
+            let mut sched = Scheduler::new(pipeline);
+            let first = sched.start(&mut |id| d.when_recorded(id));
+            let outcome = d.perform(first);
+            (sched, outcome)
+        }
+        Some(r) => {
+            d.records = r.records;
+            for (stage, delay, again) in r.timers {
+                d.start_after(stage, delay, again);
+            }
+            // A run whose end the replay reached (`flow` died between its
+            // last settle and `run_finished`) only needs that line.
+            let outcome = match r.sched.run_outcome() {
+                Some(end) => d.perform(vec![Decision::RunFinished(end)]),
+                None => d.perform(r.restarts),
+            };
+            (r.sched, outcome)
+        }
+    };
     while outcome.is_none() {
         if d.live.is_empty() && d.pending_timers == 0 {
             d.abort_timers();
@@ -128,9 +198,12 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
         }
         let event = tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Msg::Finished { stage, report }) => d.finished(stage, report),
+                Some(Msg::Finished { stage, visit, attempt, report }) => {
+                    d.finished(stage, visit, attempt, report)
+                }
                 Some(Msg::Timer { stage }) => {
                     d.pending_timers = d.pending_timers.saturating_sub(1);
+                    d.journal(&JournalEvent::TimerFired { stage: d.name(stage).to_string() });
                     Event::TimerFired { stage }
                 }
                 // Unreachable: the driver holds a sender.
@@ -148,7 +221,7 @@ pub(super) async fn drive(mut setup: Setup<'_>) -> Result<RunReport, RunError> {
                 Event::RunTimeout
             }
         };
-        let decisions = sched.handle(event, &mut |id| d.when(id));
+        let decisions = sched.handle(event, &mut |id| d.when_recorded(id));
         outcome = d.perform(decisions);
     }
     d.abort_timers();
@@ -226,13 +299,34 @@ impl Driver<'_> {
             .collect()
     }
 
+    /// A stage's `when` answer, journaled (`when_evaluated`) for stages
+    /// that have one: the scheduler consumed it, and a replay must get the
+    /// same answer.
+    fn when_recorded(&self, id: StageId) -> Result<bool, String> {
+        let answer = self.when(id);
+        if self.setup.pipeline.stage(id).when.is_some() {
+            let (value, error) = match &answer {
+                Ok(b) => (Some(*b), None),
+                Err(e) => (None, Some(e.clone())),
+            };
+            self.journal(&JournalEvent::WhenEvaluated {
+                answer: WhenAnswer {
+                    stage: self.name(id).to_string(),
+                    value,
+                    error,
+                },
+            });
+        }
+        answer
+    }
+
     /// A stage's `when` (true without one). An evaluation error counts as
     /// false (the stage is skipped) and is journaled.
-    fn when(&self, id: StageId) -> bool {
+    fn when(&self, id: StageId) -> Result<bool, String> {
         let Some(cond) = &self.setup.pipeline.stage(id).when else {
-            return true;
+            return Ok(true);
         };
-        match self.setup.exprs.eval_bool(cond, &self.snapshots()) {
+        Ok(match self.setup.exprs.eval_bool(cond, &self.snapshots()) {
             Ok(b) => b,
             Err(message) => {
                 let message = format!(
@@ -245,7 +339,7 @@ impl Driver<'_> {
                 });
                 false
             }
-        }
+        })
     }
 
     /// Performs decisions in order; returns the run outcome at the end.
@@ -298,6 +392,9 @@ impl Driver<'_> {
                         reason,
                         duration_ms: self.setup.started.elapsed().as_millis() as u64,
                     });
+                    if let Err(e) = self.setup.journal.sync() {
+                        tracing::error!("cannot sync the journal: {e}");
+                    }
                     return Some(outcome);
                 }
             }
@@ -307,11 +404,7 @@ impl Driver<'_> {
     }
 
     fn start(&mut self, id: StageId, visit: u32, attempt: u32) {
-        let rec = &mut self.records[id.0];
-        rec.snapshot.outcome = "running".into();
-        rec.snapshot.visits = i64::from(visit);
-        rec.snapshot.attempts = i64::from(attempt);
-        rec.total_attempts += 1;
+        self.records[id.0].started(visit, attempt);
         let (setup, pipeline) = (&self.setup, self.setup.pipeline);
         let stage = pipeline.stage(id);
         let place = AttemptPlace {
@@ -381,22 +474,48 @@ impl Driver<'_> {
         }));
     }
 
-    /// Records an attempt's end and turns it into the scheduler's event.
-    /// Until the scheduler settles the stage, expressions see a provisional
-    /// outcome (succeeded for a clean exit 0, else failed).
-    fn finished(&mut self, id: StageId, report: AttemptReport) -> Event {
+    /// Journals an attempt's end (`stage_finished`: what the scheduler is
+    /// about to consume, in the order it consumes it), records it and
+    /// turns it into the scheduler's event.
+    fn finished(&mut self, id: StageId, visit: u32, attempt: u32, report: AttemptReport) -> Event {
         self.live.remove(&id);
         let result = report.to_result();
-        let rec = &mut self.records[id.0];
-        rec.spent += report.duration;
-        let snap = &mut rec.snapshot;
-        snap.exit_code = report.exit_code.map(i64::from);
-        snap.status = result.status.clone();
-        snap.result = report.status_json.clone().map(serde_json::Value::Object);
-        snap.duration = rec.spent.as_secs_f64();
-        let clean = result.exit_code == Some(0) && !result.timed_out && result.error.is_none();
-        snap.outcome = if clean { "succeeded" } else { "failed" }.into();
+        self.journal_finished(id, visit, attempt, &report, &result);
+        let json = report.status_json.clone().map(serde_json::Value::Object);
+        self.records[id.0].finished(&result, report.duration, json);
         Event::AttemptFinished { stage: id, result }
+    }
+
+    /// `stage_finished` holds exactly the [`AttemptResult`] the scheduler
+    /// gets (`error` only when the attempt did not run); a problem of an
+    /// attempt that ran (a log write error) is a `warning` before it.
+    fn journal_finished(
+        &self,
+        id: StageId,
+        visit: u32,
+        attempt: u32,
+        report: &AttemptReport,
+        result: &AttemptResult,
+    ) {
+        let stage = self.name(id).to_string();
+        if let (Some(problem), None) = (&report.error, &result.error) {
+            self.journal(&JournalEvent::Warning {
+                stage: Some(stage.clone()),
+                message: problem.clone(),
+            });
+        }
+        self.journal(&JournalEvent::StageFinished {
+            stage,
+            visit,
+            attempt,
+            exit_code: result.exit_code,
+            signal: report.signal,
+            timed_out: result.timed_out,
+            cancelled: report.cancelled,
+            status: result.status.clone(),
+            error: result.error.clone(),
+            duration_ms: report.duration.as_millis() as u64,
+        });
     }
 
     fn settled(&mut self, id: StageId, outcome: StageOutcome) {
@@ -426,14 +545,13 @@ impl Driver<'_> {
             },
         };
         self.journal(&event);
+        self.setup.journal.sync_soon();
         self.setup.sink.notice(&settled_notice(
             self.name(id),
             &outcome,
             self.records[id.0].spent,
         ));
-        let rec = &mut self.records[id.0];
-        rec.snapshot.outcome = outcome.word().into();
-        rec.outcome = Some(outcome);
+        self.records[id.0].settled(outcome);
     }
 
     fn abort_timers(&mut self) {

@@ -22,13 +22,19 @@
 mod attempt;
 mod driver;
 mod queue;
+mod record;
+mod replay;
 mod report;
 mod scripts;
+mod resume;
 
+pub use record::Started;
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
+pub use resume::{resume, started, ResumeError, Resumed};
 
 use flow_dsl::expr::{NoRuns, RunInfo, RunStore};
 use flow_dsl::ir::{ParamType, Pipeline, Value};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,8 +62,13 @@ pub struct RunOptions {
     /// Secret values given explicitly (`--secrets-file`); a declared secret
     /// not listed here is read from the environment.
     pub secrets: Vec<(String, String)>,
-    /// The `.flow` file, for the journal.
+    /// The `.flow` file, for the journal (`flow resume` checks it again
+    /// from there: give an absolute path).
     pub file: Option<String>,
+    /// Every source file the flow was checked from → SHA-256 of its bytes
+    /// (lowercase hex), for `run_started`: `flow resume` refuses a run
+    /// whose sources changed. The CLI fills it from `Checked::sources`.
+    pub sources: BTreeMap<String, String>,
     /// Turn Ctrl-C, SIGTERM and SIGHUP into a cancel (the CLI sets it;
     /// tests do not).
     pub handle_signals: bool,
@@ -94,6 +105,7 @@ impl Default for RunOptions {
             params: Vec::new(),
             secrets: Vec::new(),
             file: None,
+            sources: BTreeMap::new(),
             handle_signals: false,
             sink: None,
             store: Arc::new(NoRuns),
@@ -187,6 +199,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
                 .collect(),
             file: opts.file.clone(),
             pid: std::process::id(),
+            sources: opts.sources.clone(),
         })
         .map_err(io("writing the journal"))?;
     let id = dir.id.clone();
@@ -359,7 +372,7 @@ async fn go(
         supervisor: supervisor.clone(),
         scripts,
     };
-    let report = driver::drive(setup).await;
+    let report = driver::drive(setup, None).await;
     // Every attempt has ended: the supervisor kills what escaped its group
     // (adopted orphans) and exits.
     supervisor.shutdown().await;

@@ -94,6 +94,7 @@ mod advance;
 mod liveness;
 mod machine;
 mod outcome;
+mod resume;
 mod routing;
 mod state;
 #[cfg(test)]

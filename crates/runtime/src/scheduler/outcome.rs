@@ -47,11 +47,11 @@ impl<'p> Scheduler<'p> {
         // Once the run failed, running ordinary stages finish but nothing
         // new follows them: no retry, no route.
         let quiet = !stage.finally && self.stopping();
-        let may_retry = !quiet && self.runs[i].attempt <= stage.retry.retries;
+        let may_retry = !quiet && self.runs[i].counted_attempts() <= stage.retry.retries;
         let allowed = stage.allow_failure;
         match classify(stage, result, may_retry) {
             Verdict::Retry { reason } => {
-                let delay = stage.retry.delay_before(self.runs[i].attempt);
+                let delay = stage.retry.delay_before(self.runs[i].counted_attempts());
                 if delay.is_zero() {
                     self.next_attempt(i, out);
                 } else {
@@ -119,7 +119,7 @@ impl<'p> Scheduler<'p> {
         &mut self,
         i: usize,
         out: &mut Vec<Decision>,
-        when: &mut dyn FnMut(StageId) -> bool,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) {
         if !self.is_finally(i) && self.stopping() {
             return;
@@ -148,15 +148,18 @@ impl<'p> Scheduler<'p> {
         &mut self,
         i: usize,
         out: &mut Vec<Decision>,
-        when: &mut dyn FnMut(StageId) -> bool,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) {
-        if !when(StageId(i)) {
+        // An error is taken as false here (the `when` error semantics of
+        // contracts §3 belong to the outcomes part).
+        if !when(StageId(i)).unwrap_or(false) {
             self.settle(i, StageOutcome::Skipped("when was false".into()), out);
             self.resume_pending(i, out);
             return;
         }
         self.runs[i].visits += 1;
         self.runs[i].attempt = 0;
+        self.runs[i].uncounted = 0;
         self.next_attempt(i, out);
     }
 

@@ -40,6 +40,10 @@ pub(super) struct StageRun {
     pub visits: u32,
     /// Attempt number within the current (or last) visit; 0 before any.
     pub attempt: u32,
+    /// Attempts of the current visit that do not count against `retry N`:
+    /// attempts lost when `flow` died or redone by `flow resume`
+    /// ([`super::Scheduler::restart_attempt`]).
+    pub uncounted: u32,
     /// Route activations that arrived while a visit was in progress or
     /// queued; each becomes one more visit later.
     pub pending: u32,
@@ -53,9 +57,15 @@ impl StageRun {
             phase: Phase::Idle,
             visits: 0,
             attempt: 0,
+            uncounted: 0,
             pending: 0,
             outcome: None,
         }
+    }
+
+    /// Attempts of the current visit that count against `retry N`.
+    pub(super) fn counted_attempts(&self) -> u32 {
+        self.attempt.saturating_sub(self.uncounted)
     }
 
     /// Running, waiting for a timer, or queued: it can still act.

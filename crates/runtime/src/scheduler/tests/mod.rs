@@ -1,6 +1,7 @@
 //! Scheduler tests: a pipeline builder ([`Flow`]) and a driver ([`Run`])
 //! that renders decisions as short lines, then one test per rule.
 
+mod resume;
 mod rules;
 mod scale;
 mod stopping;
@@ -241,7 +242,7 @@ impl<'p> Run<'p> {
         let (p, wf, calls) = (self.p, &self.when_false, &mut self.when_calls);
         let mut when = |id: StageId| {
             calls.push(p.stage(id).name.clone());
-            !wf.contains(&p.stage(id).name)
+            Ok(!wf.contains(&p.stage(id).name))
         };
         let d = self.s.start(&mut when);
         self.render(&d)
@@ -251,7 +252,7 @@ impl<'p> Run<'p> {
         let (p, wf, calls) = (self.p, &self.when_false, &mut self.when_calls);
         let mut when = |id: StageId| {
             calls.push(p.stage(id).name.clone());
-            !wf.contains(&p.stage(id).name)
+            Ok(!wf.contains(&p.stage(id).name))
         };
         let d = self.s.handle(e, &mut when);
         self.render(&d)
