@@ -52,7 +52,10 @@ pub fn serve(sock: UnixStream) -> io::Result<()> {
         live: HashMap::new(),
         dying: HashMap::new(),
     };
-    let result = server.serve();
+    // Whatever ends the loop — end of file, an error, even a bug that
+    // panics — the killing below still happens.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.serve()))
+        .unwrap_or_else(|_| Err(io::Error::other("the supervisor loop panicked")));
     server.kill_everything(Instant::now());
     result
 }
@@ -287,6 +290,6 @@ impl Server {
 fn kill_group(pgid: Pid, sig: Signal) {
     match killpg(pgid, sig) {
         Ok(()) | Err(Errno::ESRCH) => {}
-        Err(e) => eprintln!("flow-supervisor: killpg({pgid}, {sig}): {e}"),
+        Err(e) => super::warn(format_args!("killpg({pgid}, {sig}): {e}")),
     }
 }
