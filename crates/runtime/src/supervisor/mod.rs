@@ -52,6 +52,7 @@
 
 pub mod children;
 pub mod client;
+pub mod program;
 pub mod protocol;
 pub mod server;
 

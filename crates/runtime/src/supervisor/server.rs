@@ -16,8 +16,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::children;
 use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest, SPAWN_FDS};
+use super::{children, program};
 
 /// How long live attempts get between SIGTERM and SIGKILL once `flow` is
 /// gone.
@@ -144,7 +144,14 @@ impl Server {
                 error: "the stage has an empty `shell`".into(),
             });
         };
-        let mut cmd = Command::new(program);
+        let mut cmd = match program::resolve(program, &req.env, &req.cwd) {
+            Some(file) => {
+                let mut cmd = Command::new(file);
+                cmd.arg0(program);
+                cmd
+            }
+            None => Command::new(program),
+        };
         cmd.args(args)
             .current_dir(&req.cwd)
             .env_clear()
