@@ -54,7 +54,7 @@ pub fn signal_tree_root(pid: Pid, sig: Signal) {
     for result in [kill(pid, sig), killpg(pid, sig)] {
         if let Err(e) = result {
             if e != Errno::ESRCH && e != Errno::EPERM {
-                eprintln!("flow-supervisor: signalling {pid}: {e}");
+                super::warn(format_args!("signalling {pid}: {e}"));
             }
         }
     }

@@ -52,6 +52,7 @@
 
 pub mod children;
 pub mod client;
+pub mod program;
 pub mod protocol;
 pub mod server;
 
@@ -111,21 +112,28 @@ impl Default for SupervisorCommand {
     }
 }
 
+/// A line on the supervisor's stderr. Never panics (`eprintln!` would on a
+/// closed pipe, and a panic here would skip the killing).
+fn warn(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "flow-supervisor: {message}");
+}
+
 /// The supervisor process's `main`: serves the socket on stdin until `flow`
 /// closes it, then kills what is left. Returns the exit code.
 pub fn serve_main() -> i32 {
     // A process group leader cannot call setsid; we are not one, as
     // `Supervisor::start` does not ask for a group.
     if let Err(e) = nix::unistd::setsid() {
-        eprintln!("flow-supervisor: setsid: {e}");
+        warn(format_args!("setsid: {e}"));
     }
     if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
-        eprintln!("flow-supervisor: cannot become a child subreaper: {e}; processes that leave their group may survive the run");
+        warn(format_args!("cannot become a child subreaper: {e}; processes that leave their group may survive the run"));
     }
     let sock = match std::io::stdin().as_fd().try_clone_to_owned() {
         Ok(fd) => fd,
         Err(e) => {
-            eprintln!("flow-supervisor: no socket on stdin: {e}");
+            warn(format_args!("no socket on stdin: {e}"));
             return 2;
         }
     };
@@ -136,7 +144,9 @@ pub fn serve_main() -> i32 {
     match server::serve(UnixStream::from(sock)) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("flow-supervisor: {e} (this program is started by `flow run`, not by hand)");
+            warn(format_args!(
+                "{e} (this program is started by `flow run`, not by hand)"
+            ));
             1
         }
     }

@@ -16,8 +16,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::children;
 use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest, SPAWN_FDS};
+use super::{children, program};
 
 /// How long live attempts get between SIGTERM and SIGKILL once `flow` is
 /// gone.
@@ -52,7 +52,10 @@ pub fn serve(sock: UnixStream) -> io::Result<()> {
         live: HashMap::new(),
         dying: HashMap::new(),
     };
-    let result = server.serve();
+    // Whatever ends the loop — end of file, an error, even a bug that
+    // panics — the killing below still happens.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.serve()))
+        .unwrap_or_else(|_| Err(io::Error::other("the supervisor loop panicked")));
     server.kill_everything(Instant::now());
     result
 }
@@ -141,7 +144,14 @@ impl Server {
                 error: "the stage has an empty `shell`".into(),
             });
         };
-        let mut cmd = Command::new(program);
+        let mut cmd = match program::resolve(program, &req.env, &req.cwd) {
+            Some(file) => {
+                let mut cmd = Command::new(file);
+                cmd.arg0(program);
+                cmd
+            }
+            None => Command::new(program),
+        };
         cmd.args(args)
             .current_dir(&req.cwd)
             .env_clear()
@@ -287,6 +297,6 @@ impl Server {
 fn kill_group(pgid: Pid, sig: Signal) {
     match killpg(pgid, sig) {
         Ok(()) | Err(Errno::ESRCH) => {}
-        Err(e) => eprintln!("flow-supervisor: killpg({pgid}, {sig}): {e}"),
+        Err(e) => super::warn(format_args!("killpg({pgid}, {sig}): {e}")),
     }
 }
