@@ -190,6 +190,8 @@ pub struct Stage {
     pub retry: Retry,
     /// Output globs relative to the stage directory.
     pub outputs: Vec<String>,
+    /// Output patterns that may match nothing.
+    pub optional_outputs: Vec<String>,
     /// `when`, evaluated when the stage would start.
     pub when: Option<CompiledExpr>,
     /// Stage env: template arguments (upper-cased name, literal text; a
@@ -249,10 +251,11 @@ impl Default for Retry {
 }
 
 impl Retry {
-    /// The delay before retry `k` (1-based): `delay × backoff^(k-1)`.
+    /// The delay before retry `k` (1-based): `delay × backoff^(k-1)`,
+    /// saturating at [`Duration::MAX`] (never panics, whatever the backoff).
     pub fn delay_before(&self, k: u32) -> Duration {
-        self.delay
-            .mul_f64(self.backoff.powi(k.saturating_sub(1) as i32))
+        let factor = self.backoff.powi(k.saturating_sub(1) as i32);
+        Duration::try_from_secs_f64(self.delay.as_secs_f64() * factor).unwrap_or(Duration::MAX)
     }
 }
 

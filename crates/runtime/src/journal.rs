@@ -5,6 +5,10 @@
 //! event *before* it reports the thing it records (a stage start, a finish),
 //! so the journal is never behind what the user saw.
 //!
+//! Secrets: a journal given the run's [`Masker`] ([`Journal::with_masker`])
+//! masks every line it writes, whatever the event (a reason, a status, an
+//! error message, a param value).
+//!
 //! Durability: each event is written with one `write` and flushed to the
 //! kernel, not `fsync`ed. The journal survives a killed `flow` process (the
 //! data is in the page cache), not a power cut — an fsync per event would
@@ -15,6 +19,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::Mutex;
+
+use crate::output::Masker;
 use std::time::SystemTime;
 
 /// One journal event. Serialised as `{"ts": …, "event": "<snake_name>", fields…}`.
@@ -176,15 +182,27 @@ struct Line<'a> {
 /// line written and flushed at once.
 pub struct Journal {
     file: Mutex<File>,
+    /// Masks the JSON text of each line ([`Masker::for_json`]).
+    masker: Masker,
 }
 
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` for appending.
+    /// Opens (creating if needed) the journal at `path` for appending. It
+    /// masks nothing until [`Journal::with_masker`].
     pub fn open(path: &Path) -> io::Result<Journal> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Journal {
             file: Mutex::new(file),
+            masker: Masker::default(),
         })
+    }
+
+    /// The journal masking every line with `masker` (the run's secrets).
+    pub fn with_masker(self, masker: &Masker) -> Journal {
+        Journal {
+            masker: masker.for_json(),
+            ..self
+        }
     }
 
     /// Appends one event and flushes it (see the module docs on durability).
@@ -193,7 +211,8 @@ impl Journal {
             ts: crate::rundir::rfc3339(SystemTime::now()),
             event,
         };
-        let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+        let bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+        let mut bytes = self.masker.mask(&bytes).into_owned();
         bytes.push(b'\n');
         // A poisoned lock only means another append panicked; the file is fine.
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
@@ -271,6 +290,26 @@ mod tests {
         assert!(events[0]["ts"].as_str().unwrap().ends_with('Z'));
         assert_eq!(events[1]["event"], "run_finished");
         assert_eq!(events[1]["duration_ms"], 12);
+    }
+
+    /// Issue 6: secrets appeared unmasked in the journal, also when JSON
+    /// escapes them.
+    #[test]
+    fn every_line_is_masked_in_its_json_form() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("journal.jsonl");
+        let masker = Masker::new(&["canary-1234", "quo\"te\tx"]);
+        let j = Journal::open(&path).unwrap().with_masker(&masker);
+        j.append(&JournalEvent::Warning {
+            stage: Some("s".into()),
+            message: "saw canary-1234 and quo\"te\tx here".into(),
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("canary"), "{text}");
+        assert!(!text.contains("quo"), "{text}");
+        let events = read_journal(&path).unwrap();
+        assert_eq!(events[0]["message"], "saw *** and *** here");
     }
 
     #[test]

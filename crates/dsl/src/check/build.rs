@@ -182,6 +182,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 .unwrap_or(DEFAULT_GRACE),
             retry: s.retry.map(|r| retry(r.node)).unwrap_or_default(),
             outputs: s.outputs.iter().map(|o| o.node.node.clone()).collect(),
+            optional_outputs: Vec::new(),
             when: s.when.and_then(|w| {
                 compiler.compile(Want::Bool("when"), w.node, &variables, w.src, diags)
             }),

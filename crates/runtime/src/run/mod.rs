@@ -31,7 +31,9 @@ use std::time::Instant;
 
 use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
-use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
+use crate::output::{
+    short_secrets, Masker, MaskingSink, NullSink, OutputSink, TerminalSink, MIN_SECRET_LEN,
+};
 use crate::rundir::{self, RunDir};
 use crate::scheduler::RunOutcome;
 use crate::store::ProjectStore;
@@ -136,9 +138,15 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let started = Instant::now();
     let params = resolve_params(pipeline, &opts.params)?;
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
+    // Every writer of the run masks with it: live output, logs, journal,
+    // result.json, notices, error messages.
+    let masker = Arc::new(Masker::new(
+        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+    ));
     let dir = RunDir::create(&opts.base_dir)
         .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
-    let journal = Arc::new(Journal::open(&dir.journal()).map_err(io("opening the journal"))?);
+    let journal = Journal::open(&dir.journal()).map_err(io("opening the journal"))?;
+    let journal = Arc::new(journal.with_masker(&masker));
     let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
     log(&JournalEvent::RunStarted {
         flow: pipeline.name.clone(),
@@ -151,6 +159,23 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         file: opts.file.clone(),
         pid: std::process::id(),
     })?;
+    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
+        (Some(s), _) => s.clone(),
+        (None, true) => Arc::new(NullSink),
+        (None, false) => Arc::new(TerminalSink),
+    };
+    let sink: Arc<dyn OutputSink> = Arc::new(MaskingSink::new(sink, masker.clone()));
+    for name in short_secrets(&secrets) {
+        let message = format!(
+            "secret `{name}` (or a line of it) is shorter than {MIN_SECRET_LEN} bytes: \
+             it is not masked in output"
+        );
+        log(&JournalEvent::Warning {
+            stage: None,
+            message: message.clone(),
+        })?;
+        sink.notice(&format!("⚠ {message}"));
+    }
 
     let info = RunInfo {
         id: dir.id.clone(),
@@ -169,6 +194,8 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         })
     };
     let fail = |what: String, message: String| {
+        // An expression error may quote a value: the CLI prints it.
+        let message = masker.mask_str(&message).into_owned();
         finish("failed", Some(format!("{what}: {message}")))?;
         Err(RunError::Expr { what, message })
     };
@@ -227,14 +254,6 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         }
     }
 
-    let masker = Arc::new(Masker::new(
-        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
-    ));
-    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
-        (Some(s), _) => s.clone(),
-        (None, true) => Arc::new(NullSink),
-        (None, false) => Arc::new(TerminalSink),
-    };
     let setup = driver::Setup {
         pipeline,
         dir,

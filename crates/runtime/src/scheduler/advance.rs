@@ -26,7 +26,7 @@ impl<'p> Scheduler<'p> {
     pub(super) fn advance(
         &mut self,
         out: &mut Vec<Decision>,
-        when: &mut dyn FnMut(StageId) -> bool,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) {
         while !self.finished {
             if !self.finally_phase {
@@ -68,7 +68,7 @@ impl<'p> Scheduler<'p> {
     fn static_pass(
         &mut self,
         out: &mut Vec<Decision>,
-        when: &mut dyn FnMut(StageId) -> bool,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) -> bool {
         let mut progress = false;
         while let Some(i) = self.dirty.pop() {
@@ -98,7 +98,7 @@ impl<'p> Scheduler<'p> {
     fn dynamic_pass(
         &mut self,
         out: &mut Vec<Decision>,
-        when: &mut dyn FnMut(StageId) -> bool,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) -> bool {
         if self.stopping() {
             return false;
@@ -284,7 +284,7 @@ impl<'p> Scheduler<'p> {
     fn finally_pass(
         &mut self,
         out: &mut Vec<Decision>,
-        when: &mut dyn FnMut(StageId) -> bool,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) -> bool {
         let mut progress = false;
         for i in self.finally_ids.clone() {

@@ -64,7 +64,10 @@ impl<'p> Scheduler<'p> {
     /// The first decisions: start the entry stages. `when(stage)` evaluates
     /// the stage's `when` guard (true if it has none). A second call
     /// returns nothing.
-    pub fn start(&mut self, when: &mut dyn FnMut(StageId) -> bool) -> Vec<Decision> {
+    pub fn start(
+        &mut self,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
+    ) -> Vec<Decision> {
         let mut out = Vec::new();
         if self.started {
             return out;
@@ -82,7 +85,11 @@ impl<'p> Scheduler<'p> {
     /// [`Scheduler::start`] or after [`Decision::RunFinished`], and events
     /// about stages that are not in the state the event implies (an
     /// attempt that is not running, a timer that is not set), are ignored.
-    pub fn handle(&mut self, event: Event, when: &mut dyn FnMut(StageId) -> bool) -> Vec<Decision> {
+    pub fn handle(
+        &mut self,
+        event: Event,
+        when: &mut dyn FnMut(StageId) -> Result<bool, String>,
+    ) -> Vec<Decision> {
         let mut out = Vec::new();
         if !self.started || self.finished {
             return out;
@@ -91,6 +98,11 @@ impl<'p> Scheduler<'p> {
             Event::AttemptFinished { stage, result } => {
                 if self.phase_of(stage) == Some(&Phase::Running) {
                     self.attempt_finished(stage.0, &result, &mut out);
+                }
+            }
+            Event::NotStarted { stage } => {
+                if self.phase_of(stage) == Some(&Phase::Running) && !self.may_start(stage) {
+                    self.not_started(stage.0, &mut out);
                 }
             }
             Event::TimerFired { stage } => {

@@ -135,6 +135,7 @@ mod tests {
             grace: Duration::from_secs(10),
             retry: Retry::default(),
             outputs: vec![],
+            optional_outputs: vec![],
             when: None,
             env: vec![],
             status_json: false,

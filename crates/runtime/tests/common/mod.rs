@@ -203,6 +203,7 @@ impl Flow {
                 grace: Duration::from_secs(10),
                 retry: Retry::default(),
                 outputs: vec![],
+                optional_outputs: vec![],
                 when: None,
                 env: vec![],
                 status_json: false,

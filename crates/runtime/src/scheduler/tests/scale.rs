@@ -9,7 +9,7 @@ use flow_dsl::ir::{Pipeline, RouteOn};
 /// starts and the run outcome.
 fn run_all(p: &Pipeline) -> (usize, Option<RunOutcome>) {
     let mut s = Scheduler::new(p);
-    let mut when = |_| true;
+    let mut when = |_| Ok(true);
     let mut queue = s.start(&mut when);
     let (mut starts, mut outcome) = (0, None);
     while let Some(d) = queue.pop() {
