@@ -187,9 +187,16 @@ async fn run_job(
     }
     let problem = collect(job, shared, &report, stop_collecting).await;
     // Only an attempt that otherwise succeeded fails for its outputs: a
-    // failed one keeps its own reason (and its `exit N` routes).
+    // failed one keeps its own reason (and its `exit N` routes), and the
+    // problem is a warning.
     let clean = report.exit_code == Some(0) && !report.timed_out && !report.cancelled;
-    (report, problem.filter(|_| clean))
+    match problem {
+        Some(problem) if !clean => {
+            shared.warn(&job.name, problem);
+            (report, None)
+        }
+        problem => (report, problem),
+    }
 }
 
 /// The live line for a spawned attempt: `▶ build started`, with
@@ -274,10 +281,5 @@ async fn collect(
     let list: Vec<String> = collected.missing.iter().map(|p| format!("`{p}`")).collect();
     let (one, many) = ("output", "outputs");
     let noun = if list.len() == 1 { one } else { many };
-    let why = mask(format!("{noun} {} matched nothing", list.join(", ")));
-    if report.exit_code != Some(0) || report.timed_out || report.cancelled {
-        // The attempt failed anyway: a missing output is only worth a note.
-        shared.warn(&job.name, why.clone());
-    }
-    Some(why)
+    Some(mask(format!("{noun} {} matched nothing", list.join(", "))))
 }
