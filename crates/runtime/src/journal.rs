@@ -151,8 +151,9 @@ pub enum JournalEvent {
         /// The flow timeout.
         timeout_ms: u64,
     },
-    /// Something went wrong that does not change an outcome (an output glob
-    /// matched nothing, a `when` failed to evaluate …).
+    /// Something went wrong that does not change an outcome by itself (an
+    /// output skipped, a missing output after a failed attempt, a secret
+    /// too short to mask …); also shown on the terminal.
     Warning {
         /// The stage concerned, if any.
         stage: Option<String>,

@@ -379,3 +379,45 @@ async fn a_failed_attempt_before_a_retry_is_shown_with_its_reason() {
         "{notices:?}"
     );
 }
+
+/// A 1-character secret masked every such character of the output. Short
+/// secrets are not masked; one warning names each (never its value).
+#[tokio::test]
+async fn a_short_secret_does_not_corrupt_output_and_is_named_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Flow::new("f")
+        .secret("SHORT")
+        .secret("LONG")
+        .stage("a", "echo \"banana $LONG\"", |_| {})
+        .stage("b", "echo abracadabra", |_| {})
+        .build();
+    let sink = Arc::new(Sink::default());
+    let opts = RunOptions {
+        base_dir: tmp.path().to_path_buf(),
+        sink: Some(sink.clone()),
+        secrets: vec![
+            ("SHORT".into(), "a".into()),
+            ("LONG".into(), "long-secret".into()),
+        ],
+        ..RunOptions::default()
+    };
+    let r = run(&p, opts).await.unwrap();
+    assert_eq!(r.outcome, RunOutcome::Succeeded);
+    let lines = sink.lines.lock().unwrap().clone();
+    assert!(lines.contains("[a] banana ***\n"), "{lines}");
+    assert!(lines.contains("[b] abracadabra\n"), "{lines}");
+    let warnings: Vec<String> = sink
+        .notices()
+        .into_iter()
+        .filter(|n| n.starts_with('⚠'))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["⚠ secret `SHORT` (or a line of it) is shorter than 4 bytes: it is not masked in output"]
+    );
+    let journaled = journal(&r)
+        .iter()
+        .filter(|e| e["event"] == "warning")
+        .count();
+    assert_eq!(journaled, 1);
+}

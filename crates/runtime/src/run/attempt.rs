@@ -89,11 +89,12 @@ impl AttemptShared {
 
     /// A warning: journaled, then shown (`⚠ stage: message`).
     fn warn(&self, stage: &str, message: String) {
-        self.sink.notice(&format!("⚠ {stage}: {message}"));
+        let notice = format!("⚠ {stage}: {message}");
         self.journal(&JournalEvent::Warning {
             stage: Some(stage.to_string()),
             message,
         });
+        self.sink.notice(&notice);
     }
 }
 
