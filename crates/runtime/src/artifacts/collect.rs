@@ -384,15 +384,10 @@ impl From<io::Error> for CopyError {
 /// `O_NONBLOCK` opens it at once, `fstat` rejects it.
 fn copy_file(from: &Path, to: &Path) -> Result<bool, CopyError> {
     match fs::hard_link(from, to) {
-        Ok(()) => {
-            // `link` takes whatever is there now: keep it only if that is
-            // still a regular file.
-            if fs::symlink_metadata(to)?.is_file() {
-                return Ok(true);
-            }
-            fs::remove_file(to)?;
-            return Ok(false);
-        }
+        // The attempt's process group is gone, so nothing swaps the file
+        // for a FIFO since it was examined; should an escaped process do
+        // it anyway, `prepare_attempt_dir` never opens one either.
+        Ok(()) => return Ok(true),
         Err(e)
             if matches!(
                 e.raw_os_error(),

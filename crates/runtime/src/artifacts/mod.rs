@@ -91,9 +91,13 @@ fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
         std::os::unix::fs::symlink(fs::read_link(from)?, to)
     } else if meta.is_dir() {
         copy_tree(from, to)
-    } else {
+    } else if meta.is_file() {
         // fs::copy keeps the permission bits (the executable bit included).
         fs::copy(from, to).map(|_| ())
+    } else {
+        // A FIFO, socket or device: opening it could block forever, and
+        // collection never puts one there; skip it.
+        Ok(())
     }
 }
 
@@ -119,6 +123,20 @@ mod tests {
         assert_eq!(fs::read_to_string(dir.join("issue.md")).unwrap(), "issue");
         assert_eq!(fs::read_to_string(dir.join("sub/f")).unwrap(), "f");
         assert!(!dir.join("leftover").exists());
+    }
+
+    /// A FIFO in a need's artifacts (it cannot come from collection) is
+    /// skipped, never opened: preparing must not block.
+    #[test]
+    fn a_fifo_among_needs_artifacts_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("artifacts/a");
+        write(&a.join("f.txt"), "f");
+        nix::unistd::mkfifo(&a.join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let dir = tmp.path().join("stages/b/1.1");
+        prepare_attempt_dir(&dir, &[a]).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("f.txt")).unwrap(), "f");
+        assert!(fs::symlink_metadata(dir.join("pipe")).is_err());
     }
 
     /// A later need's file replaces an earlier need's link of the same name;
