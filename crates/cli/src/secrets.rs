@@ -1,51 +1,82 @@
 //! `--secrets-file FILE`: secret values kept out of the environment.
 //!
-//! The format is the common subset of `.env` files: one `NAME=value` per
-//! line, blank lines and `#` comments ignored, an optional `export ` prefix,
-//! and a value optionally wrapped in matching single or double quotes (taken
-//! literally: no escapes, no `$` expansion).
+//! The file is a `.env` file, read with the `dotenvy` crate: one
+//! `NAME=value` per line, blank lines and `#` comments ignored, an optional
+//! `export ` prefix; a value in single quotes is taken literally, one in
+//! double quotes may span lines and knows the escapes `\n`, `\"`, `\\`,
+//! `\$`; `$NAME` / `${NAME}` in an unquoted or double-quoted value is
+//! replaced by an earlier line's value or the environment's.
+//!
+//! Errors name the file and the line, never a value.
 
 use std::path::Path;
 
-/// Reads `path` into `(NAME, value)` pairs.
+/// Reads `path` into `(NAME, value)` pairs, in file order.
 ///
-/// Errors: the file cannot be read, or a line is not `NAME=value` (the
-/// message names the file and line; the value is never shown).
+/// # Errors
+///
+/// The file cannot be read, a line does not parse (an unclosed quote, a
+/// bad escape, no `=`), or a name is not a variable name. The message is
+/// `FILE:LINE: why` and never quotes the line.
 pub fn read(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse(&text).map_err(|(line, why)| format!("{}:{line}: {why}", path.display()))
 }
 
+/// The pairs of a `.env` text, or the 1-based line of the first problem.
 fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((name, value)) => {
+                if !is_variable_name(&name) {
+                    let line = line_of_name(text, &name);
+                    return Err((line, format!("`{name}` is not a variable name")));
+                }
+                out.push((name, value));
+            }
+            Err(dotenvy::Error::LineParse(bad, _)) => {
+                // `bad` holds the line (or its value): used to find the
+                // line number, never shown.
+                return Err((
+                    line_of(text, &bad),
+                    "cannot be read as `NAME=value` (an unclosed quote, a bad escape or no `=`?)"
+                        .into(),
+                ));
+            }
+            Err(e) => return Err((0, format!("cannot be read: {e}"))),
         }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((name, value)) = line.split_once('=') else {
-            return Err((i + 1, "expected NAME=value".into()));
-        };
-        let name = name.trim();
-        let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit());
-        if !valid {
-            return Err((i + 1, format!("`{name}` is not a variable name")));
-        }
-        out.push((name.to_string(), unquote(value.trim()).to_string()));
     }
     Ok(out)
 }
 
-fn unquote(v: &str) -> &str {
-    for q in ['"', '\''] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return &v[1..v.len() - 1];
-        }
-    }
-    v
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The 1-based line where `piece` starts in `text` (1 if not found).
+fn line_of(text: &str, piece: &str) -> usize {
+    let piece = piece.trim();
+    let at = if piece.is_empty() {
+        None
+    } else {
+        text.find(piece)
+    };
+    at.map_or(1, |i| text[..i].matches('\n').count() + 1)
+}
+
+/// The 1-based line that defines `name` (1 if not found).
+fn line_of_name(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -54,23 +85,34 @@ mod tests {
 
     #[test]
     fn reads_names_values_quotes_and_comments() {
-        let text = "# tokens\nGH_TOKEN=abc\nexport API_KEY = \"x y\"\n\nRAW='$HOME'\n";
+        let text =
+            "# tokens\nGH_TOKEN=abc\nexport API_KEY=\"x y\"\n\nRAW='$HOME'\nPEM=\"line1\nline2\"\n";
         let got = parse(text).unwrap();
         assert_eq!(
             got,
             [
                 ("GH_TOKEN".into(), "abc".into()),
                 ("API_KEY".into(), "x y".into()),
-                ("RAW".into(), "$HOME".into())
+                ("RAW".into(), "$HOME".into()),
+                ("PEM".into(), "line1\nline2".into()),
             ]
         );
     }
 
+    /// Issue 6: `--secrets-file` parse errors showed the secret.
     #[test]
-    fn rejects_lines_without_a_name_and_never_echoes_values() {
-        let err = parse("GOOD=1\nno equals sign here\n").unwrap_err();
-        assert_eq!(err.0, 2);
-        let err = parse("1BAD=secret-value\n").unwrap_err();
-        assert!(!err.1.contains("secret-value"));
+    fn errors_name_the_line_and_never_echo_values() {
+        let (line, why) = parse("GOOD=1\nTOKEN=\"s3cr3t-value-unclosed\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(!why.contains("s3cr3t"), "{why}");
+        let (line, why) = parse("A=1\n\nB='it''s-secret-value\n").unwrap_err();
+        assert_eq!(line, 3);
+        assert!(!why.contains("secret-value"), "{why}");
+        let (line, why) = parse("X=1\nno equals sign here\n").unwrap_err();
+        assert_eq!(line, 2, "{why}");
+        assert!(!why.contains("equals sign"), "{why}");
+        let (line, why) = parse("X=1\n1BAD=secret-value\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(!why.contains("secret-value"), "{why}");
     }
 }

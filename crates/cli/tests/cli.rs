@@ -255,3 +255,143 @@ fn run_refuses_values_it_could_not_honour_instead_of_panicking() {
         assert!(!dir.path().join(".flow").exists(), "{name}");
     }
 }
+/// Every file under `dir`, recursively (links not followed).
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Issue 6: secrets appeared in result.json, the journal, expression
+/// errors on the terminal. A canary secret that a stage prints (stdout,
+/// stderr), returns as its `status json` (status and fields), uses as an
+/// output's name (a FIFO: reported, skipped) and that a failing `when`
+/// quotes, appears in no file of the run and nowhere on the terminal. Only
+/// the stage's own directory may hold it (its FIFO's name: the stage wrote it).
+#[test]
+fn a_canary_secret_appears_in_nothing_flow_writes() {
+    const CANARY: &str = "canary-7f3a9";
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"flow canary {
+  timeout 1m
+  secret TOKEN
+  stage a {
+    status json
+    outputs *.txt
+    run """
+      echo "live: $TOKEN"
+      echo "to stderr: $TOKEN" >&2
+      mkfifo "$TOKEN.txt"
+      echo ok > ok.txt
+      printf '{"status": "%s", "token": "%s", "nested": {"k": "x%sy"}}\n' "$TOKEN" "$TOKEN" "$TOKEN"
+    """
+  }
+  stage b {
+    needs a
+    when parse_int(stages.a.result.token) > 0
+    run "true"
+  }
+}
+"#;
+    write(dir.path(), "canary.flow", text);
+    write(dir.path(), "secrets.env", &format!("TOKEN={CANARY}\n"));
+    let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .current_dir(dir.path())
+        .args(["run", "canary.flow", "--secrets-file", "secrets.env"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("`when` failed"), "{stderr}");
+    assert!(!stdout.contains(CANARY), "{stdout}");
+    assert!(!stderr.contains(CANARY), "{stderr}");
+    let runs = dir.path().join(".flow");
+    let files = files_under(&runs);
+    assert!(files.iter().any(|f| f.ends_with("artifacts/a/result.json")));
+    assert!(files.iter().any(|f| f.ends_with("journal.jsonl")));
+    for f in &files {
+        if std::fs::symlink_metadata(f).unwrap().file_type().is_file() {
+            let bytes = std::fs::read(f).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(CANARY), "{}: {text}", f.display());
+        }
+        let name = f.strip_prefix(&runs).unwrap().to_string_lossy();
+        if name.contains(CANARY) {
+            assert!(name.contains("/stages/a/"), "{name}");
+        }
+    }
+}
+
+/// Issue 6: `--secrets-file` parse errors showed the value.
+#[test]
+fn a_bad_secrets_file_names_the_line_not_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.flow", GOOD);
+    write(dir.path(), "bad.env", "A=1\nB=\"canary-unclosed-7f3a9\n");
+    let out = flow(
+        dir.path(),
+        &["run", "good.flow", "--secrets-file", "bad.env"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.env:2:"), "{err}");
+    assert!(!err.contains("canary"), "{err}");
+}
+
+/// Issue 6: `flow run … | head` exited 101 (a panic on the closed pipe).
+/// Printing stops; the run goes on to the end and is journaled.
+#[test]
+fn a_closed_output_pipe_stops_printing_not_the_run() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "many.flow",
+        "flow many {\n  timeout 1m\n  stage a { run \"seq 1 40000\" }\n  stage b { needs a  run \"touch $FLOW_WORKSPACE/b-ran\" }\n}\n",
+    );
+    // `flow run many.flow 2>&1 | head -1`
+    // O_CLOEXEC: the child must not inherit the read end (it would keep
+    // the pipe open).
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .current_dir(dir.path())
+        .args(["run", "many.flow"])
+        .stdout(std::process::Stdio::from(writer.try_clone().unwrap()))
+        .stderr(std::process::Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(std::fs::File::from(reader))
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // The reader is dropped here: the pipe is closed.
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "no panic");
+    let run = std::fs::read_dir(dir.path().join(".flow/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(run.join("workspace/b-ran").exists(), "the run went on");
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    let last = journal.lines().last().unwrap();
+    assert!(last.contains("\"run_finished\""), "{last}");
+}

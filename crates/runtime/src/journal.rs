@@ -9,6 +9,10 @@
 //! `run_timed_out`, `when_evaluated`): `flow resume` rebuilds a run by
 //! replaying them (see `run/replay.rs`).
 //!
+//! Secrets: a journal given the run's [`Masker`] ([`Journal::with_masker`])
+//! masks every line it writes, whatever the event (a reason, a status, an
+//! error message, a param value).
+//!
 //! # Durability
 //!
 //! Each event is one `write` to an `O_APPEND` file, so it reaches the kernel
@@ -32,6 +36,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::output::Masker;
 use std::time::SystemTime;
 
 /// One journal event. Serialised as `{"ts": …, "event": "<snake_name>", fields…}`.
@@ -192,8 +198,9 @@ pub enum JournalEvent {
         #[serde(flatten)]
         answer: WhenAnswer,
     },
-    /// Something went wrong that does not change an outcome (an output glob
-    /// matched nothing, a `when` failed to evaluate …).
+    /// Something went wrong that does not change an outcome by itself (an
+    /// output skipped, a missing output after a failed attempt, a secret
+    /// too short to mask …); also shown on the terminal.
     Warning {
         /// The stage concerned, if any.
         stage: Option<String>,
@@ -259,6 +266,8 @@ struct Line<'a> {
 pub struct Journal {
     file: Mutex<File>,
     sync: Arc<Syncer>,
+    /// Masks the JSON text of each line ([`Masker::for_json`]).
+    masker: Masker,
 }
 
 /// The group commit between writers and the syncer thread.
@@ -321,7 +330,7 @@ impl Syncer {
 impl Journal {
     /// Opens (creating if needed) the journal at `path` for appending. A
     /// journal it creates has its directory entries synced (its own, and its
-    /// folder's).
+    /// folder's). It masks nothing until [`Journal::with_masker`].
     pub fn open(path: &Path) -> io::Result<Journal> {
         let existed = path.exists();
         let file = OpenOptions::new().create(true).append(true).open(path)?;
@@ -367,7 +376,14 @@ impl Journal {
         Ok(Journal {
             file: Mutex::new(file),
             sync,
+            masker: Masker::default(),
         })
+    }
+
+    /// The journal masking every line with `masker` (the run's secrets).
+    pub fn with_masker(mut self, masker: &Masker) -> Journal {
+        self.masker = masker.for_json();
+        self
     }
 
     /// Appends one event (one `write`; see the module docs on durability).
@@ -376,7 +392,8 @@ impl Journal {
             ts: crate::rundir::rfc3339(SystemTime::now()),
             event,
         };
-        let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+        let bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+        let mut bytes = self.masker.mask(&bytes).into_owned();
         bytes.push(b'\n');
         // A poisoned lock only means another append panicked; the file is fine.
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
@@ -511,6 +528,26 @@ mod tests {
         assert!(events[0]["ts"].as_str().unwrap().ends_with('Z'));
         assert_eq!(events[1]["event"], "run_finished");
         assert_eq!(events[1]["duration_ms"], 12);
+    }
+
+    /// Issue 6: secrets appeared unmasked in the journal, also when JSON
+    /// escapes them.
+    #[test]
+    fn every_line_is_masked_in_its_json_form() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("journal.jsonl");
+        let masker = Masker::new(&["canary-1234", "quo\"te\tx"]);
+        let j = Journal::open(&path).unwrap().with_masker(&masker);
+        j.append(&JournalEvent::Warning {
+            stage: Some("s".into()),
+            message: "saw canary-1234 and quo\"te\tx here".into(),
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("canary"), "{text}");
+        assert!(!text.contains("quo"), "{text}");
+        let events = read_journal(&path).unwrap();
+        assert_eq!(events[0]["message"], "saw *** and *** here");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
@@ -31,28 +32,75 @@ pub const CHUNK: usize = 64 * 1024;
 /// Chunks in flight between the pumps and the writer.
 pub(crate) const CHANNEL_CHUNKS: usize = 32;
 
+/// Secrets (and lines of multi-line secrets) shorter than this many bytes
+/// are not masked: replacing every `a` or `42` of the output would make it
+/// unreadable and would tell the secret anyway. A run warns about each such
+/// secret by name ([`short_secrets`]).
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// The lines of the secret values that are masked: non-empty, without a
+/// trailing `\r`, at least [`MIN_SECRET_LEN`] bytes.
+fn pieces(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split('\n')
+        .map(|p| p.strip_suffix('\r').unwrap_or(p))
+        .filter(|p| !p.is_empty())
+}
+
+/// Names of the secrets with a (line) value too short to be masked (see
+/// [`MIN_SECRET_LEN`]); an empty secret has nothing to hide.
+pub fn short_secrets(secrets: &[(String, String)]) -> Vec<&str> {
+    secrets
+        .iter()
+        .filter(|(_, v)| pieces(v).any(|p| p.len() < MIN_SECRET_LEN))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
 /// Replaces secret values by `***`.
 ///
 /// A multi-line secret is masked line by line (output is cut at newlines, so
-/// a secret spanning lines could not be matched whole).
+/// a secret spanning lines could not be matched whole). Values (or lines)
+/// shorter than [`MIN_SECRET_LEN`] bytes are not masked.
 #[derive(Debug, Default)]
 pub struct Masker {
+    /// What is masked, sorted.
+    pieces: Vec<String>,
     matcher: Option<AhoCorasick>,
 }
 
 impl Masker {
-    /// A masker for these secret values (empty values are ignored).
+    /// A masker for these secret values (empty and short values ignored).
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Masker {
-        let mut pieces: Vec<&str> = secrets
+        let pieces: Vec<String> = secrets
             .iter()
-            .flat_map(|s| s.as_ref().split('\n'))
-            .map(|p| p.strip_suffix('\r').unwrap_or(p))
-            .filter(|p| !p.is_empty())
+            .flat_map(|s| pieces(s.as_ref()))
+            .filter(|p| p.len() >= MIN_SECRET_LEN)
+            .map(str::to_string)
             .collect();
+        Masker::of_pieces(pieces)
+    }
+
+    /// The masker for JSON text (the journal): each secret as JSON writes
+    /// it inside a string (`"` as `\"`, a tab as `\t` …). Only that form
+    /// can occur in JSON text, and masking it never breaks the syntax.
+    pub fn for_json(&self) -> Masker {
+        let escaped = self
+            .pieces
+            .iter()
+            .map(|p| {
+                let quoted = serde_json::Value::String(p.clone()).to_string();
+                quoted[1..quoted.len() - 1].to_string()
+            })
+            .collect();
+        Masker::of_pieces(escaped)
+    }
+
+    fn of_pieces(mut pieces: Vec<String>) -> Masker {
         pieces.sort();
         pieces.dedup();
         if pieces.is_empty() {
-            return Masker { matcher: None };
+            return Masker::default();
         }
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
@@ -63,6 +111,7 @@ impl Masker {
             tracing::error!("cannot build the secret masker: {e}");
         }
         Masker {
+            pieces,
             matcher: matcher.ok(),
         }
     }
@@ -95,6 +144,30 @@ impl Masker {
             Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
         }
     }
+
+    /// `value` with every secret masked in its strings and object keys.
+    /// Masking values before they are serialised (rather than the JSON
+    /// text) also catches secrets JSON escapes (`"`, `\`, control
+    /// characters), and never breaks the JSON.
+    pub fn mask_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.mask_str(s).into_owned()),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.mask_json(v)).collect()),
+            Value::Object(map) => Value::Object(self.mask_object(map)),
+            other => other.clone(),
+        }
+    }
+
+    /// [`Masker::mask_json`] for an object.
+    pub fn mask_object(
+        &self,
+        map: &serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        map.iter()
+            .map(|(k, v)| (self.mask_str(k).into_owned(), self.mask_json(v)))
+            .collect()
+    }
 }
 
 /// Where live output goes. `chunk` holds whole lines (the last one may lack
@@ -118,20 +191,62 @@ impl OutputSink for NullSink {
 
 /// Writes `[label] line` to flow's stdout: lossy UTF-8, one lock and one
 /// write per chunk, so lines of concurrent stages never mix.
+///
+/// A closed stdout (`flow run … | head`) stops the printing, not the run:
+/// after the first `BrokenPipe` nothing more is written (the run goes on,
+/// logged and journaled). Other write errors are ignored line by line.
 #[derive(Debug, Default)]
 pub struct TerminalSink;
 
+/// Set once stdout is a closed pipe (process-wide, like stdout).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+impl TerminalSink {
+    fn write(&self, bytes: &[u8]) {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 impl OutputSink for TerminalSink {
     fn lines(&self, label: &str, chunk: &[u8]) {
-        let text = prefix_lines(label, chunk);
-        let mut out = io::stdout().lock();
-        // A closed stdout (`flow run | head`) must not fail the run.
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        self.write(prefix_lines(label, chunk).as_bytes());
     }
 
     fn notice(&self, text: &str) {
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+        self.write(format!("{text}\n").as_bytes());
+    }
+}
+
+/// Masks the notices of another sink (a notice may quote an expression
+/// error, a reason or a file name). Output lines pass through: the writer
+/// masked them already.
+pub struct MaskingSink {
+    inner: Arc<dyn OutputSink>,
+    masker: Arc<Masker>,
+}
+
+impl MaskingSink {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn OutputSink>, masker: Arc<Masker>) -> MaskingSink {
+        MaskingSink { inner, masker }
+    }
+}
+
+impl OutputSink for MaskingSink {
+    fn lines(&self, label: &str, chunk: &[u8]) {
+        self.inner.lines(label, chunk);
+    }
+
+    fn notice(&self, text: &str) {
+        self.inner.notice(&self.masker.mask_str(text));
     }
 }
 
@@ -256,10 +371,43 @@ mod tests {
 
     #[test]
     fn masks_secrets_longest_first() {
-        let m = Masker::new(&["abc", "abcdef", ""]);
-        assert_eq!(&*m.mask(b"x abcdef y abc z"), b"x *** y *** z");
+        let m = Masker::new(&["abcd", "abcdefg", ""]);
+        assert_eq!(&*m.mask(b"x abcdefg y abcd z"), b"x *** y *** z");
         assert!(matches!(m.mask(b"nothing"), Cow::Borrowed(_)));
         assert!(Masker::new::<&str>(&[]).is_empty());
+    }
+
+    /// Issue 6: a 1-character secret masked every such character of the
+    /// output.
+    #[test]
+    fn short_secrets_are_not_masked_and_are_named() {
+        let m = Masker::new(&["a", "42", "xyz"]);
+        assert!(m.is_empty());
+        assert_eq!(m.mask_str("a 42 xyz banana"), "a 42 xyz banana");
+        let secrets = [
+            ("ONE".to_string(), "a".to_string()),
+            ("OK".to_string(), "long enough".to_string()),
+            ("EMPTY".to_string(), String::new()),
+            ("PEM".to_string(), "-----BEGIN-----\n==\n".to_string()),
+        ];
+        assert_eq!(short_secrets(&secrets), ["ONE", "PEM"]);
+        let m = Masker::new(&["-----BEGIN-----\n==\n"]);
+        assert_eq!(m.mask_str("-----BEGIN----- ==\n"), "*** ==\n");
+    }
+
+    #[test]
+    fn json_values_are_masked_before_escaping() {
+        let m = Masker::new(&["sec\"ret\\x", "canary-1234"]);
+        let v = serde_json::json!({
+            "status": "sec\"ret\\x",
+            "nested": ["a canary-1234 b", {"canary-1234": 1}],
+            "n": 3
+        });
+        let masked = m.mask_json(&v);
+        assert_eq!(
+            masked,
+            serde_json::json!({"status": "***", "nested": ["a *** b", {"***": 1}], "n": 3})
+        );
     }
 
     #[test]

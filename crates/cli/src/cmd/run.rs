@@ -4,7 +4,32 @@ use crate::{params, report};
 use flow_dsl::ir::Pipeline;
 use flow_dsl::{Code, Diagnostic, Span};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once stderr turned out to be a closed pipe (`flow run … 2>&1 | head`).
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stderr. A closed pipe stops the printing, never the
+/// run (`eprint!` would panic: Rust ignores SIGPIPE); the run is journaled
+/// whatever is printed.
+fn say(text: &str) {
+    if STDERR_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut err = std::io::stderr().lock();
+    if let Err(e) = err.write_all(text.as_bytes()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            STDERR_CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Writes `text` to stdout, ignoring a closed pipe (see [`say`]).
+fn say_out(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
 
 /// Loads and checks `file`, printing its errors. `None` when it has errors
 /// or no runnable flow.
@@ -22,21 +47,21 @@ pub fn load_checked(file: &Path) -> Option<(Pipeline, BTreeMap<String, String>)>
         .filter(|d| d.is_error())
         .collect();
     for d in &errors {
-        eprint!("{}", report::human(d, &checked.sources));
+        say(&report::human(d, &checked.sources));
     }
     if !errors.is_empty() {
-        eprintln!(
-            "error: {} does not check ({} error(s)); nothing was run",
+        say(&format!(
+            "error: {} does not check ({} error(s)); nothing was run\n",
             file.display(),
             errors.len()
-        );
+        ));
         return None;
     }
     if checked.pipeline.is_none() {
         if let Some((id, _)) = checked.sources.files().next() {
             let d = Diagnostic::new(Code::NoFlow, id, Span::new(0, 0), "this file has no `flow` block to run")
                 .help("a runnable file holds exactly one `flow NAME { … }`; library files hold only templates");
-            eprint!("{}", report::human(&d, &checked.sources));
+            say(&report::human(&d, &checked.sources));
         }
         return None;
     }
@@ -49,15 +74,15 @@ pub fn load_checked(file: &Path) -> Option<(Pipeline, BTreeMap<String, String>)>
 /// cancelled by Ctrl-C or SIGTERM.
 pub fn run(args: Vec<String>) -> u8 {
     let Some((file, rest)) = args.split_first() else {
-        eprintln!("error: usage: flow run FILE [--PARAM VALUE …] [--jobs N]");
+        say("error: usage: flow run FILE [--PARAM VALUE …] [--jobs N]\n");
         return crate::EXIT_USAGE;
     };
     if file == "--help" || file == "-h" {
-        println!("Usage: flow run FILE [--PARAM VALUE …] [--jobs N] [--quiet]\n\n`flow run FILE --help` lists the params of FILE.");
+        say_out("Usage: flow run FILE [--PARAM VALUE …] [--jobs N] [--quiet]\n\n`flow run FILE --help` lists the params of FILE.\n");
         return 0;
     }
     if !Path::new(file).is_file() {
-        eprintln!("error: {file}: no such file");
+        say(&format!("error: {file}: no such file\n"));
         return crate::EXIT_USAGE;
     }
     let Some((pipeline, sources)) = load_checked(Path::new(file)) else {
@@ -76,7 +101,7 @@ pub fn run(args: Vec<String>) -> u8 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say(&format!("error: cannot start the async runtime: {e}\n"));
             return 1;
         }
     };
@@ -107,7 +132,7 @@ pub fn run(args: Vec<String>) -> u8 {
         match crate::secrets::read(path) {
             Ok(values) => opts.secrets = values,
             Err(e) => {
-                eprintln!("error: --secrets-file {e}");
+                say(&format!("error: --secrets-file {e}\n"));
                 return crate::EXIT_USAGE;
             }
         }
@@ -118,19 +143,19 @@ pub fn run(args: Vec<String>) -> u8 {
     opts.store = std::sync::Arc::new(flow_runtime::store::RunDirStore::new(opts.base_dir.clone()));
     match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
         Ok(report) => {
-            eprint!("{}", report.summary_table());
+            say(&report.summary_table());
             failure_details(&report, quiet);
-            eprintln!(
-                "run {} {} in {} ({})",
+            say(&format!(
+                "run {} {} in {} ({})\n",
                 report.run_id,
                 report.outcome_text(),
                 humantime::format_duration(round_to_ms(report.duration)),
                 report.run_dir.display()
-            );
+            ));
             u8::try_from(report.exit_code()).unwrap_or(1)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say(&format!("error: {e}\n"));
             1
         }
     }
@@ -163,17 +188,17 @@ pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool
         let Some(log) = latest_log(&report.run_dir.join("logs"), &stage.name) else {
             continue;
         };
-        eprintln!(
-            "\nstage `{}` failed; its log: {}",
+        say(&format!(
+            "\nstage `{}` failed; its log: {}\n",
             stage.name,
             log.display()
-        );
+        ));
         if quiet {
             if let Ok(text) = log_tail(&log, TAIL_BYTES) {
                 let text = String::from_utf8_lossy(&text);
                 let lines: Vec<&str> = text.lines().collect();
                 for line in &lines[lines.len().saturating_sub(TAIL_LINES)..] {
-                    eprintln!("  | {line}");
+                    say(&format!("  | {line}\n"));
                 }
             }
         }

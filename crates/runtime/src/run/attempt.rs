@@ -1,21 +1,32 @@
-//! One attempt as the driver performs it: wait for a job slot, prepare the
-//! working directory, run, collect outputs, journal, report back.
+//! One attempt as the driver performs it: prepare the working directory,
+//! run, collect outputs, journal, report back. The driver starts it only
+//! once a `--jobs` slot is free.
 //!
 //! The `▶ started` notice is printed here, right after `stage_started` is
-//! journaled (once the process is spawned), so an attempt cancelled while
-//! it waits for a `--jobs` slot, or one that cannot start, never prints it.
+//! journaled (once the process is spawned), so an attempt cancelled before
+//! it starts, or one that cannot start, never prints it.
+//!
+//! Outputs are collected off the event loop ([`COLLECT_LIMIT`], the kill
+//! switch stop it). A required output without a usable match, or a copy
+//! that fails, fails an attempt that otherwise succeeded; a skipped bad
+//! match is a `warning` (journal, then a notice).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 
-use crate::artifacts;
+use crate::artifacts::{self, ArtifactError, OutputSpec};
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, OutputSink};
 use crate::process::{run_attempt, AttemptReport, AttemptSpec};
 use crate::supervisor::Supervisor;
 use flow_dsl::ir::StageId;
+
+/// How long collecting an attempt's outputs may take before it is given
+/// up (the attempt then fails).
+pub(super) const COLLECT_LIMIT: Duration = Duration::from_secs(300);
 
 /// Message from an attempt or timer task to the driver.
 #[derive(Debug)]
@@ -30,6 +41,9 @@ pub(super) enum Msg {
         attempt: u32,
         /// How it ended.
         report: AttemptReport,
+        /// Why its outputs fail an attempt that otherwise succeeded (a
+        /// required output matched nothing, a copy failed), masked.
+        outputs_failed: Option<String>,
     },
     /// A `StartAfter` delay passed.
     Timer {
@@ -52,6 +66,7 @@ pub(super) struct AttemptJob {
     pub grace: Duration,
     pub status_json: bool,
     pub outputs: Vec<String>,
+    pub optional_outputs: Vec<String>,
     /// `Err` when the environment could not be built (an `env` expression
     /// failed): the attempt is reported failed without running.
     pub env: Result<Vec<(String, String)>, String>,
@@ -61,13 +76,15 @@ pub(super) struct AttemptJob {
     pub need_dirs: Vec<PathBuf>,
     /// `artifacts/<stage>/`.
     pub artifacts: PathBuf,
+    /// Where this attempt's outputs are staged before they replace
+    /// `artifacts` (next to it, unique to the attempt).
+    pub staging: PathBuf,
 }
 
 /// Shared by every attempt of a run.
 #[derive(Clone)]
 pub(super) struct AttemptShared {
     pub journal: Arc<Journal>,
-    pub jobs: Arc<Semaphore>,
     pub sink: Arc<dyn OutputSink>,
     pub masker: Arc<Masker>,
     pub tx: mpsc::UnboundedSender<Msg>,
@@ -79,14 +96,22 @@ impl AttemptShared {
     fn journal(&self, event: &JournalEvent) {
         self.journal.record(event);
     }
+
+    /// A warning: journaled, then shown (`⚠ stage: message`).
+    fn warn(&self, stage: &str, message: String) {
+        let notice = format!("⚠ {stage}: {message}");
+        self.journal(&JournalEvent::Warning {
+            stage: Some(stage.to_string()),
+            message,
+        });
+        self.sink.notice(&notice);
+    }
 }
 
 /// Runs `job` (see the module docs). `kill` true before the start means the
 /// attempt is not run at all.
 pub(super) async fn perform(job: AttemptJob, shared: AttemptShared, kill: watch::Receiver<bool>) {
-    // Held until the attempt is over: caps concurrently running attempts.
-    let _permit = shared.jobs.clone().acquire_owned().await;
-    let report = run_job(&job, &shared, kill).await;
+    let (report, outputs_failed) = run_job(&job, &shared, kill).await;
     // The driver journals `stage_finished` when it takes this message, so
     // the journal holds attempt ends in the order the scheduler consumed
     // them (replay needs that order). The driver outlives every attempt; a
@@ -96,20 +121,23 @@ pub(super) async fn perform(job: AttemptJob, shared: AttemptShared, kill: watch:
         visit: job.visit,
         attempt: job.attempt,
         report,
+        outputs_failed,
     });
 }
 
+/// The attempt's report, and why its outputs fail it (if they do).
 async fn run_job(
     job: &AttemptJob,
     shared: &AttemptShared,
     kill: watch::Receiver<bool>,
-) -> AttemptReport {
-    let failed = AttemptReport::failed;
+) -> (AttemptReport, Option<String>) {
+    let failed = |e: String| (AttemptReport::failed(e), None);
     if *kill.borrow() {
-        return AttemptReport {
+        let report = AttemptReport {
             cancelled: true,
-            ..failed("cancelled before it started".into())
+            ..AttemptReport::failed("cancelled before it started".into())
         };
+        return (report, None);
     }
     let env = match &job.env {
         Ok(env) => env.clone(),
@@ -136,6 +164,7 @@ async fn run_job(
         status_json: job.status_json,
     };
     let dir = job.cwd.to_string_lossy().into_owned();
+    let stop_collecting = kill.clone();
     let report = run_attempt(&shared.supervisor, spec, shared.sink.clone(), kill, |pid| {
         shared.journal(&JournalEvent::StageStarted {
             stage: job.name.clone(),
@@ -148,10 +177,21 @@ async fn run_job(
         shared.sink.notice(&started_notice(job));
     })
     .await;
-    if report.pid.is_some() {
-        collect(job, shared, &report).await;
+    if report.pid.is_none() {
+        return (report, None);
     }
-    report
+    let problem = collect(job, shared, &report, stop_collecting).await;
+    // Only an attempt that otherwise succeeded fails for its outputs: a
+    // failed one keeps its own reason (and its `exit N` routes), and the
+    // problem is a warning.
+    let clean = report.exit_code == Some(0) && !report.timed_out && !report.cancelled;
+    match problem {
+        Some(problem) if !clean => {
+            shared.warn(&job.name, problem);
+            (report, None)
+        }
+        problem => (report, problem),
+    }
 }
 
 /// The live line for a spawned attempt: `▶ build started`, with
@@ -165,31 +205,76 @@ fn started_notice(job: &AttemptJob) -> String {
     }
 }
 
-/// Collects outputs (and result.json) after an attempt that ran. A problem
-/// is journaled as a warning; it does not change the attempt's outcome.
-async fn collect(job: &AttemptJob, shared: &AttemptShared, report: &AttemptReport) {
-    if job.outputs.is_empty() && report.status_json.is_none() {
-        return;
+/// Collects outputs (and result.json) after an attempt that ran, on a
+/// blocking thread, for at most [`COLLECT_LIMIT`] and until `kill`.
+/// Skipped matches are warnings; returns why the outputs fail the attempt
+/// (masked), if they do.
+async fn collect(
+    job: &AttemptJob,
+    shared: &AttemptShared,
+    report: &AttemptReport,
+    mut kill: watch::Receiver<bool>,
+) -> Option<String> {
+    if job.outputs.is_empty() && job.optional_outputs.is_empty() && !job.status_json {
+        return None;
     }
-    let (cwd, outputs, dest) = (job.cwd.clone(), job.outputs.clone(), job.artifacts.clone());
-    let result = report.status_json.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        artifacts::collect_outputs(&cwd, &outputs, &dest, result.as_ref())
-    })
-    .await;
-    let warning = match done {
-        Ok(Ok(c)) if c.unmatched.is_empty() => None,
-        Ok(Ok(c)) => Some(format!(
-            "outputs matched nothing: {}",
-            c.unmatched.join(", ")
-        )),
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(e) => Some(format!("collecting outputs: {e}")),
+    let stop = Arc::new(AtomicBool::new(false));
+    let task = {
+        let job_cwd = job.cwd.clone();
+        let (required, optional) = (job.outputs.clone(), job.optional_outputs.clone());
+        let (dest, staging) = (job.artifacts.clone(), job.staging.clone());
+        // result.json is written by flow: masked like everything it writes.
+        let result = report
+            .status_json
+            .as_ref()
+            .map(|o| shared.masker.mask_object(o));
+        let stop = stop.clone();
+        tokio::task::spawn_blocking(move || {
+            let spec = OutputSpec {
+                required: &required,
+                optional: &optional,
+            };
+            artifacts::collect_outputs(&job_cwd, spec, &dest, &staging, result.as_ref(), &stop)
+        })
     };
-    if let Some(message) = warning {
-        shared.journal(&JournalEvent::Warning {
-            stage: Some(job.name.clone()),
-            message,
-        });
+    let killed = async {
+        if kill.wait_for(|k| *k).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let done = tokio::select! {
+        done = task => done,
+        () = tokio::time::sleep(COLLECT_LIMIT) => {
+            stop.store(true, Ordering::Relaxed);
+            return Some(format!(
+                "collecting outputs took longer than {}",
+                humantime::format_duration(COLLECT_LIMIT)
+            ));
+        }
+        () = killed => {
+            stop.store(true, Ordering::Relaxed);
+            return Some("output collection was cancelled".into());
+        }
+    };
+    let mask = |text: String| shared.masker.mask_str(&text).into_owned();
+    let collected = match done {
+        Ok(Ok(c)) => c,
+        Ok(Err(ArtifactError::Stopped)) => return Some("output collection was stopped".into()),
+        Ok(Err(e)) => return Some(mask(format!("collecting outputs: {e}"))),
+        Err(e) => return Some(mask(format!("collecting outputs: {e}"))),
+    };
+    if !collected.skipped.is_empty() {
+        let list: Vec<String> = collected.skipped.iter().map(ToString::to_string).collect();
+        shared.warn(
+            &job.name,
+            mask(format!("outputs skipped: {}", list.join("; "))),
+        );
     }
+    if collected.missing.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = collected.missing.iter().map(|p| format!("`{p}`")).collect();
+    let (one, many) = ("output", "outputs");
+    let noun = if list.len() == 1 { one } else { many };
+    Some(mask(format!("{noun} {} matched nothing", list.join(", "))))
 }

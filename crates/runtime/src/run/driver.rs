@@ -5,15 +5,21 @@
 //! only through one channel. Every attempt gets its own kill switch, so a
 //! `KillRunning` reaches the attempts alive at that moment and not the
 //! `finally` stages started after it.
+//!
+//! Job slots (`--jobs`) are the driver's: a `Start` beyond the free slots
+//! waits in a queue, and a slot frees only when the driver has fed the
+//! attempt's end to the scheduler. So a waiting start is decided after
+//! every failure that came before it: once the run stopped, it is refused
+//! ([`Scheduler::may_start`], `Event::NotStarted`) instead of spawned.
 
 use flow_dsl::expr::StageSnapshot;
 use flow_dsl::ir::{Pipeline, StageId};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::attempt::{self, AttemptJob, AttemptShared, Msg};
@@ -55,6 +61,9 @@ pub(super) struct Record {
     pub total_attempts: u32,
     pub spent: Duration,
     pub outcome: Option<StageOutcome>,
+    /// Why its last attempt failed (`exit code 1`, `timed out after 2m`),
+    /// until the retry that follows it is announced.
+    pub last_failure: Option<(u32, String)>,
 }
 
 impl Record {
@@ -64,6 +73,7 @@ impl Record {
             total_attempts: 0,
             spent: Duration::ZERO,
             outcome: None,
+            last_failure: None,
         }
     }
 
@@ -114,8 +124,11 @@ pub(super) struct Replayed<'p> {
 struct Driver<'p> {
     setup: Setup<'p>,
     records: Vec<Record>,
-    /// Kill switch of each attempt not yet reported finished.
+    /// Kill switch of each attempt not yet reported finished; one per
+    /// taken job slot.
     live: HashMap<StageId, watch::Sender<bool>>,
+    /// `Start`s waiting for a job slot, first come first served.
+    waiting: VecDeque<(StageId, u32, u32)>,
     timers: Vec<JoinHandle<()>>,
     pending_timers: usize,
     shared: AttemptShared,
@@ -146,7 +159,6 @@ pub(super) async fn drive<'p>(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let shared = AttemptShared {
         journal: setup.journal.clone(),
-        jobs: Arc::new(Semaphore::new(setup.jobs)),
         sink: setup.sink.clone(),
         masker: setup.masker.clone(),
         tx,
@@ -158,12 +170,17 @@ pub(super) async fn drive<'p>(
     let mut d = Driver {
         records: vec![Record::new(); pipeline.stages.len()],
         live: HashMap::new(),
+        waiting: VecDeque::new(),
         timers: Vec::new(),
         pending_timers: 0,
         shared,
         setup,
     };
-    let deadline = pipeline.timeout.map(|t| tokio::time::Instant::now() + t);
+    // A timeout too large for the clock (`timeout 1000000000y`) never
+    // expires, rather than panicking on the addition.
+    let deadline = pipeline
+        .timeout
+        .and_then(|t| tokio::time::Instant::now().checked_add(t));
     let mut timeout_sent = false;
     // The first signal that cancelled the run (it sets the exit code).
     let mut cancelled_by: Option<&'static str> = None;
@@ -172,25 +189,26 @@ pub(super) async fn drive<'p>(
         None => {
             let mut sched = Scheduler::new(pipeline);
             let first = sched.start(&mut |id| d.when_recorded(id));
-            let outcome = d.perform(first);
+            let outcome = d.apply(&mut sched, first);
             (sched, outcome)
         }
         Some(r) => {
+            let mut sched = r.sched;
             d.records = r.records;
             for (stage, delay, again) in r.timers {
                 d.start_after(stage, delay, again);
             }
             // A run whose end the replay reached (`flow` died between its
             // last settle and `run_finished`) only needs that line.
-            let outcome = match r.sched.run_outcome() {
+            let outcome = match sched.run_outcome() {
                 Some(end) => d.perform(vec![Decision::RunFinished(end)]),
-                None => d.perform(r.restarts),
+                None => d.apply(&mut sched, r.restarts),
             };
-            (r.sched, outcome)
+            (sched, outcome)
         }
     };
     while outcome.is_none() {
-        if d.live.is_empty() && d.pending_timers == 0 {
+        if d.live.is_empty() && d.pending_timers == 0 && d.waiting.is_empty() {
             d.abort_timers();
             return Err(RunError::Internal(
                 "the scheduler stopped with nothing running".into(),
@@ -198,8 +216,8 @@ pub(super) async fn drive<'p>(
         }
         let event = tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Msg::Finished { stage, visit, attempt, report }) => {
-                    d.finished(stage, visit, attempt, report)
+                Some(Msg::Finished { stage, visit, attempt, report, outputs_failed }) => {
+                    d.finished(stage, visit, attempt, report, outputs_failed)
                 }
                 Some(Msg::Timer { stage }) => {
                     d.pending_timers = d.pending_timers.saturating_sub(1);
@@ -222,7 +240,7 @@ pub(super) async fn drive<'p>(
             }
         };
         let decisions = sched.handle(event, &mut |id| d.when_recorded(id));
-        outcome = d.perform(decisions);
+        outcome = d.apply(&mut sched, decisions);
     }
     d.abort_timers();
     let outcome = outcome.unwrap_or(RunOutcome::Succeeded);
@@ -320,26 +338,47 @@ impl Driver<'_> {
         answer
     }
 
-    /// A stage's `when` (true without one). An evaluation error counts as
-    /// false (the stage is skipped) and is journaled.
+    /// A stage's `when` (true without one). An evaluation error is the
+    /// `Err` the scheduler fails the stage with (masked: a value in the
+    /// message may be a secret).
     fn when(&self, id: StageId) -> Result<bool, String> {
         let Some(cond) = &self.setup.pipeline.stage(id).when else {
             return Ok(true);
         };
-        Ok(match self.setup.exprs.eval_bool(cond, &self.snapshots()) {
-            Ok(b) => b,
-            Err(message) => {
-                let message = format!(
-                    "`when {}` failed, skipping the stage: {message}",
-                    cond.source
-                );
-                self.journal(&JournalEvent::Warning {
-                    stage: Some(self.name(id).to_string()),
-                    message,
-                });
-                false
+        self.setup
+            .exprs
+            .eval_bool(cond, &self.snapshots())
+            .map_err(|message| self.setup.masker.mask_str(&message).into_owned())
+    }
+
+    /// Performs `decisions`, then starts the waiting attempts that have a
+    /// job slot; a start the scheduler no longer allows is reported as
+    /// `NotStarted` and its decisions performed in turn. Returns the run
+    /// outcome at the end.
+    fn apply(&mut self, sched: &mut Scheduler<'_>, decisions: Vec<Decision>) -> Option<RunOutcome> {
+        let mut decisions = decisions;
+        loop {
+            if let Some(outcome) = self.perform(decisions) {
+                return Some(outcome);
             }
-        })
+            let refused = self.fill_slots(sched)?;
+            decisions = sched.handle(Event::NotStarted { stage: refused }, &mut |id| {
+                self.when_recorded(id)
+            });
+        }
+    }
+
+    /// Starts waiting attempts while a job slot is free; returns the first
+    /// one the scheduler refuses (the run stopped while it waited).
+    fn fill_slots(&mut self, sched: &Scheduler<'_>) -> Option<StageId> {
+        while self.live.len() < self.setup.jobs {
+            let (stage, visit, attempt) = self.waiting.pop_front()?;
+            if !sched.may_start(stage) {
+                return Some(stage);
+            }
+            self.start(stage, visit, attempt);
+        }
+        None
     }
 
     /// Performs decisions in order; returns the run outcome at the end.
@@ -358,7 +397,7 @@ impl Driver<'_> {
                     stage,
                     visit,
                     attempt,
-                } => self.start(stage, visit, attempt),
+                } => self.waiting.push_back((stage, visit, attempt)),
                 Decision::StartAfter { stage, delay } => {
                     self.start_after(stage, delay, again_route == Some(stage))
                 }
@@ -404,6 +443,16 @@ impl Driver<'_> {
     }
 
     fn start(&mut self, id: StageId, visit: u32, attempt: u32) {
+        // A retry without a delay: announce the failed attempt now (with a
+        // delay, `start_after` did).
+        if let Some((n, why)) = self.records[id.0].last_failure.take() {
+            if attempt > 1 {
+                let name = self.name(id);
+                self.setup.sink.notice(&format!(
+                    "↺ {name} attempt {n} failed ({why}); starts again now"
+                ));
+            }
+        }
         self.records[id.0].started(visit, attempt);
         let (setup, pipeline) = (&self.setup, self.setup.pipeline);
         let stage = pipeline.stage(id);
@@ -423,7 +472,8 @@ impl Driver<'_> {
             &setup.secrets,
             place,
             &self.snapshots(),
-        );
+        )
+        .map_err(|e| setup.masker.mask_str(&e).into_owned());
         let job = AttemptJob {
             stage: id,
             name: stage.name.clone(),
@@ -435,6 +485,7 @@ impl Driver<'_> {
             grace: stage.grace,
             status_json: stage.status_json,
             outputs: stage.outputs.clone(),
+            optional_outputs: stage.optional_outputs.clone(),
             env,
             cwd: setup.dir.attempt_dir(&stage.name, visit, attempt),
             log: setup.dir.log(&stage.name, visit, attempt),
@@ -444,6 +495,9 @@ impl Driver<'_> {
                 .map(|n| setup.dir.artifacts(&pipeline.stage(*n).name))
                 .collect(),
             artifacts: setup.dir.artifacts(&stage.name),
+            staging: setup
+                .dir
+                .artifacts(&format!(".{}.{visit}.{attempt}.partial", stage.name)),
         };
         // The `▶ started` notice comes from the attempt task, after the
         // spawn and its `stage_started` line.
@@ -461,10 +515,14 @@ impl Driver<'_> {
         } else {
             JournalEvent::RetryScheduled { stage, delay_ms }
         });
+        let failed = match self.records[id.0].last_failure.take() {
+            Some((n, why)) if !again => format!(" attempt {n} failed ({why});"),
+            _ => String::new(),
+        };
         self.setup.sink.notice(&format!(
-            "⏲ {} starts again in {:.1}s",
+            "⏲ {}{failed} starts again in {}",
             self.name(id),
-            delay.as_secs_f64()
+            short_duration(delay)
         ));
         let tx = self.shared.tx.clone();
         self.pending_timers += 1;
@@ -476,13 +534,32 @@ impl Driver<'_> {
 
     /// Journals an attempt's end (`stage_finished`: what the scheduler is
     /// about to consume, in the order it consumes it), records it and
-    /// turns it into the scheduler's event.
-    fn finished(&mut self, id: StageId, visit: u32, attempt: u32, report: AttemptReport) -> Event {
+    /// turns it into the scheduler's event. `outputs_failed` fails an
+    /// attempt that otherwise succeeded.
+    fn finished(
+        &mut self,
+        id: StageId,
+        visit: u32,
+        attempt: u32,
+        report: AttemptReport,
+        outputs_failed: Option<String>,
+    ) -> Event {
         self.live.remove(&id);
-        let result = report.to_result();
+        let mut result = report.to_result();
+        if result.error.is_none() {
+            result.error = outputs_failed;
+        }
+        // Reasons reach the journal, notices and the summary: no secret.
+        let masker = &self.setup.masker;
+        result.error = result.error.map(|e| masker.mask_str(&e).into_owned());
         self.journal_finished(id, visit, attempt, &report, &result);
+        let timeout = self.setup.pipeline.stage(id).timeout;
+        let failure = failure_text(&report, &result, timeout);
         let json = report.status_json.clone().map(serde_json::Value::Object);
-        self.records[id.0].finished(&result, report.duration, json);
+        let rec = &mut self.records[id.0];
+        rec.finished(&result, report.duration, json);
+        let clean = rec.snapshot.outcome == "succeeded";
+        rec.last_failure = (!clean).then_some((attempt, failure));
         Event::AttemptFinished { stage: id, result }
     }
 
@@ -499,10 +576,14 @@ impl Driver<'_> {
     ) {
         let stage = self.name(id).to_string();
         if let (Some(problem), None) = (&report.error, &result.error) {
+            // A process that ran but lost output (a log write error, pipes
+            // held open) did not fail for it: journaled, then shown.
+            let problem = self.setup.masker.mask_str(problem).into_owned();
             self.journal(&JournalEvent::Warning {
                 stage: Some(stage.clone()),
                 message: problem.clone(),
             });
+            self.setup.sink.notice(&format!("⚠ {stage}: {problem}"));
         }
         self.journal(&JournalEvent::StageFinished {
             stage,
@@ -519,6 +600,9 @@ impl Driver<'_> {
     }
 
     fn settled(&mut self, id: StageId, outcome: StageOutcome) {
+        // A reason may quote a secret (`status "…"` from the stage's
+        // output): what the driver keeps and shows is masked.
+        let outcome = self.mask_outcome(outcome);
         let stage = self.name(id).to_string();
         let event = match &outcome {
             StageOutcome::Succeeded => JournalEvent::StageSettled {
@@ -552,6 +636,23 @@ impl Driver<'_> {
             self.records[id.0].spent,
         ));
         self.records[id.0].settled(outcome);
+    }
+
+    fn mask_outcome(&self, outcome: StageOutcome) -> StageOutcome {
+        let mask = |r: String| self.setup.masker.mask_str(&r).into_owned();
+        match outcome {
+            StageOutcome::Failed {
+                reason,
+                handled,
+                allowed,
+            } => StageOutcome::Failed {
+                reason: mask(reason),
+                handled,
+                allowed,
+            },
+            StageOutcome::Skipped(reason) => StageOutcome::Skipped(mask(reason)),
+            StageOutcome::Succeeded => StageOutcome::Succeeded,
+        }
     }
 
     fn abort_timers(&mut self) {
@@ -596,5 +697,38 @@ fn settled_notice(name: &str, outcome: &StageOutcome, spent: Duration) -> String
             format!("✗ {name} failed: {reason}{how}")
         }
         StageOutcome::Skipped(reason) => format!("- {name} skipped: {reason}"),
+    }
+}
+
+/// Why an attempt failed, for the live line before a retry: `exit code 1`,
+/// `timed out after 2m`, `killed by signal 9`, or the error.
+fn failure_text(
+    report: &AttemptReport,
+    result: &AttemptResult,
+    timeout: Option<Duration>,
+) -> String {
+    if let Some(error) = &result.error {
+        error.clone()
+    } else if result.timed_out {
+        match timeout {
+            Some(t) => format!("timed out after {}", short_duration(t)),
+            None => "timed out".into(),
+        }
+    } else if let Some(code) = result.exit_code {
+        format!("exit code {code}")
+    } else if let Some(signal) = report.signal {
+        format!("killed by signal {signal}")
+    } else {
+        "failed".into()
+    }
+}
+
+/// A duration for a live line: `2m`, `1h 30m`, `0.5s` (whole seconds and
+/// up without fractions; below a second with one decimal).
+fn short_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
     }
 }

@@ -41,7 +41,9 @@ use std::time::{Duration, Instant};
 
 use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
-use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
+use crate::output::{
+    short_secrets, Masker, MaskingSink, NullSink, OutputSink, TerminalSink, MIN_SECRET_LEN,
+};
 use crate::rundir::{self, RunDir};
 use crate::runlock::RunLock;
 use crate::scheduler::RunOutcome;
@@ -180,6 +182,11 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let started = Instant::now();
     let params = resolve_params(pipeline, &opts.params)?;
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
+    // Every writer of the run masks with it: live output, logs, journal,
+    // result.json, notices, error messages.
+    let masker = Arc::new(Masker::new(
+        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+    ));
     let dir = RunDir::create(&opts.base_dir)
         .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
     // Held until this function returns: the run is alive exactly as long
@@ -187,7 +194,8 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let _lock = RunLock::acquire(&dir.root)
         .map_err(io("taking the run's lock"))?
         .ok_or_else(|| RunError::Internal("a new run's lock is held by another process".into()))?;
-    let journal = Arc::new(Journal::open(&dir.journal()).map_err(io("opening the journal"))?);
+    let journal = Journal::open(&dir.journal()).map_err(io("opening the journal"))?;
+    let journal = Arc::new(journal.with_masker(&masker));
     journal
         .append(&JournalEvent::RunStarted {
             flow: pipeline.name.clone(),
@@ -206,7 +214,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     update_index(&opts.store, move |s| s.sync_run(&id)).await;
     let store = opts.store.clone();
     let id = dir.id.clone();
-    let report = go(pipeline, opts, dir, journal, params, secrets, started).await;
+    let report = go(pipeline, opts, dir, journal, params, secrets, masker, started).await;
     // The index learns the end before the lock is released, so no reader
     // ever sees this run dead but unfinished.
     update_index(&store, move |s| s.sync_run(&id)).await;
@@ -245,6 +253,7 @@ async fn go(
     journal: Arc<Journal>,
     params: Vec<(String, Value)>,
     secrets: Vec<(String, String)>,
+    masker: Arc<Masker>,
     started: Instant,
 ) -> Result<RunReport, RunError> {
     let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
@@ -269,6 +278,8 @@ async fn go(
         })
     };
     let fail = |what: String, message: String| {
+        // An expression error may quote a value: the CLI prints it.
+        let message = masker.mask_str(&message).into_owned();
         finish("failed", Some(format!("{what}: {message}")))?;
         Err(RunError::Expr { what, message })
     };
@@ -303,6 +314,18 @@ async fn go(
         (None, true) => Arc::new(NullSink),
         (None, false) => Arc::new(TerminalSink),
     };
+    let sink: Arc<dyn OutputSink> = Arc::new(MaskingSink::new(sink, masker.clone()));
+    for name in short_secrets(&secrets) {
+        let message = format!(
+            "secret `{name}` (or a line of it) is shorter than {MIN_SECRET_LEN} bytes: \
+             it is not masked in output"
+        );
+        log(&JournalEvent::Warning {
+            stage: None,
+            message: message.clone(),
+        })?;
+        sink.notice(&format!("⚠ {message}"));
+    }
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
             store: opts.store.clone(),
@@ -354,9 +377,6 @@ async fn go(
         }
     };
 
-    let masker = Arc::new(Masker::new(
-        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
-    ));
     let setup = driver::Setup {
         pipeline,
         dir,

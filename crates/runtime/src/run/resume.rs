@@ -19,7 +19,7 @@ use super::record::{RunRecord, Started};
 use super::{io, queue, replay, resolve_secrets, scripts, Counts, RunError, RunOptions, RunReport};
 use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
-use crate::output::{Masker, NullSink, OutputSink, TerminalSink};
+use crate::output::{Masker, MaskingSink, NullSink, OutputSink, TerminalSink};
 use crate::rundir::RunDir;
 use crate::runlock::RunLock;
 use crate::supervisor::Supervisor;
@@ -139,8 +139,13 @@ pub async fn resume(
         })?;
     }
 
+    // Every writer of the resumed run masks with it, as in `run`.
+    let masker = Arc::new(Masker::new(
+        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+    ));
     let journal =
-        Arc::new(Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?);
+        Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?;
+    let journal = Arc::new(journal.with_masker(&masker));
     let mut eval = |id, snaps: &[(String, StageSnapshot)]| match &pipeline.stage(id).when {
         Some(cond) => exprs.eval_bool(cond, snaps),
         None => Ok(true),
@@ -164,6 +169,7 @@ pub async fn resume(
         (None, true) => Arc::new(NullSink),
         (None, false) => Arc::new(TerminalSink),
     };
+    let sink: Arc<dyn OutputSink> = Arc::new(MaskingSink::new(sink, masker.clone()));
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
             store: opts.store.clone(),
@@ -179,9 +185,6 @@ pub async fn resume(
         }
     }
     let libs = libraries(pipeline, &dir, &journal, began)?;
-    let masker = Arc::new(Masker::new(
-        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
-    ));
     let scripts = scripts::write_all(&dir, pipeline).map_err(io("writing the stage scripts"))?;
     let supervisor = Arc::new(
         Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?,

@@ -100,6 +100,11 @@ impl<'p> Scheduler<'p> {
                     self.attempt_finished(stage.0, &result, &mut out);
                 }
             }
+            Event::NotStarted { stage } => {
+                if self.phase_of(stage) == Some(&Phase::Running) && !self.may_start(stage) {
+                    self.not_started(stage.0, &mut out);
+                }
+            }
             Event::TimerFired { stage } => {
                 if matches!(self.phase_of(stage), Some(Phase::Timer(_))) {
                     self.timer_fired(stage.0, &mut out, when);

@@ -44,7 +44,19 @@
 //!   without running it; its own `on failure` route may handle that.
 //!
 //! `when` is evaluated right before each new visit starts (not for
-//! retries); false settles the stage `Skipped` (not a visit).
+//! retries); false settles the stage `Skipped` (not a visit). A `when` that
+//! fails to evaluate (the callback's `Err`) settles it `Failed` with reason
+//! `` `when` failed: … `` without running it (not a visit, never retried):
+//! an `on failure` route takes it, `allow_failure` allows it, else it fails
+//! the run.
+//!
+//! ## Job slots
+//!
+//! A [`Decision::Start`] may wait in the executor for a `--jobs` slot. When
+//! a slot frees, the executor asks [`Scheduler::may_start`]; once the run
+//! stopped, the answer is no and it reports [`Event::NotStarted`]: a first
+//! attempt is then skipped like any stage that had not started, a retry's
+//! attempt fails its visit (`not retried: …`).
 //!
 //! ## The liveness rule
 //!
@@ -126,6 +138,14 @@ pub enum Event {
         stage: StageId,
         /// How it ended.
         result: AttemptResult,
+    },
+    /// The executor did not start the attempt of a [`Decision::Start`]
+    /// because, while it waited for a `--jobs` slot, the run stopped
+    /// ([`Scheduler::may_start`] turned false). Ignored while the stage may
+    /// still start.
+    NotStarted {
+        /// The stage.
+        stage: StageId,
     },
     /// The delay of a [`Decision::StartAfter`] for this stage has passed.
     TimerFired {

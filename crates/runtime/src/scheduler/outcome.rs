@@ -48,7 +48,6 @@ impl<'p> Scheduler<'p> {
         // new follows them: no retry, no route.
         let quiet = !stage.finally && self.stopping();
         let may_retry = !quiet && self.runs[i].counted_attempts() <= stage.retry.retries;
-        let allowed = stage.allow_failure;
         match classify(stage, result, may_retry) {
             Verdict::Retry { reason } => {
                 let delay = stage.retry.delay_before(self.runs[i].counted_attempts());
@@ -62,9 +61,27 @@ impl<'p> Scheduler<'p> {
                     });
                 }
             }
+            verdict => self.conclude(i, verdict, quiet, true, out),
+        }
+    }
+
+    /// Settles the visit of `i` by a final `verdict` (not a retry) and
+    /// applies its consequences: routes fire, an unhandled failure fails
+    /// the run unless `allow_failure`. `ran`: an attempt ran (false for a
+    /// failed `when`), which `ends run` requires.
+    fn conclude(
+        &mut self,
+        i: usize,
+        verdict: Verdict<'p>,
+        quiet: bool,
+        ran: bool,
+        out: &mut Vec<Decision>,
+    ) {
+        let allowed = self.pipeline.stages[i].allow_failure;
+        match verdict {
             Verdict::Succeeded { routes } => {
                 self.settle(i, StageOutcome::Succeeded, out);
-                self.after_run(i, &routes, quiet, out);
+                self.after_run(i, &routes, quiet, ran, out);
             }
             Verdict::Handled { reason, routes } => {
                 self.settle(
@@ -76,9 +93,9 @@ impl<'p> Scheduler<'p> {
                     },
                     out,
                 );
-                self.after_run(i, &routes, quiet, out);
+                self.after_run(i, &routes, quiet, ran, out);
             }
-            Verdict::Unhandled { reason } => {
+            Verdict::Unhandled { reason } | Verdict::Retry { reason } => {
                 self.settle(
                     i,
                     StageOutcome::Failed {
@@ -91,17 +108,68 @@ impl<'p> Scheduler<'p> {
                 if !allowed {
                     self.fail_run(i);
                 }
-                self.after_run(i, &[], quiet, out);
+                self.after_run(i, &[], quiet, ran, out);
             }
         }
     }
 
-    /// A visit of `i` that ran has settled: note `ends run`, fire `routes`
-    /// (not from `finally` stages, not while stopping), then start the
-    /// next activation that waited behind this visit.
-    fn after_run(&mut self, i: usize, routes: &[&Route], quiet: bool, out: &mut Vec<Decision>) {
+    /// The executor did not start the attempt of a [`Decision::Start`] for
+    /// running stage `i`: the run stopped while it waited for a `--jobs`
+    /// slot. A first attempt never became a visit: the stage is skipped
+    /// like the others that had not started. A retry's attempt settles the
+    /// visit failed (`not retried: …`), as a retry waiting for its delay
+    /// would.
+    pub(super) fn not_started(&mut self, i: usize, out: &mut Vec<Decision>) {
+        let why = self.interrupt.unwrap_or("run failed");
+        let run = &mut self.runs[i];
+        if run.attempt <= 1 {
+            run.visits = run.visits.saturating_sub(1);
+            run.attempt = 0;
+            self.settle(i, StageOutcome::Skipped(why.into()), out);
+        } else {
+            run.attempt -= 1;
+            let allowed = self.interrupt.is_none() && self.pipeline.stages[i].allow_failure;
+            let reason = format!("not retried: {why}");
+            self.settle(
+                i,
+                StageOutcome::Failed {
+                    reason,
+                    handled: false,
+                    allowed,
+                },
+                out,
+            );
+        }
+    }
+
+    /// True when an attempt the scheduler decided to start may still start
+    /// now: false for an ordinary stage once the run is stopping (failed,
+    /// cancelled, timed out), and for a `finally` stage once a second
+    /// interrupt killed those. The executor asks this when a `--jobs` slot
+    /// frees; on false it reports [`Event::NotStarted`].
+    ///
+    /// [`Event::NotStarted`]: super::Event::NotStarted
+    pub fn may_start(&self, stage: StageId) -> bool {
+        match self.pipeline.stages.get(stage.0) {
+            Some(s) if s.finally => !self.killed_finally,
+            Some(_) => !self.stopping(),
+            None => false,
+        }
+    }
+
+    /// A visit of `i` has settled: note `ends run` (if an attempt `ran`),
+    /// fire `routes` (not from `finally` stages, not while stopping), then
+    /// start the next activation that waited behind this visit.
+    fn after_run(
+        &mut self,
+        i: usize,
+        routes: &[&Route],
+        quiet: bool,
+        ran: bool,
+        out: &mut Vec<Decision>,
+    ) {
         let stage = &self.pipeline.stages[i];
-        if let Some(name) = &stage.ends_run {
+        if let (true, Some(name)) = (ran, &stage.ends_run) {
             self.ended.get_or_insert_with(|| name.clone());
         }
         if !quiet && !stage.finally {
@@ -143,19 +211,34 @@ impl<'p> Scheduler<'p> {
     }
 
     /// Starts a new visit of `i`, unless its `when` says no (then it is
-    /// skipped; that is not a visit).
+    /// skipped; that is not a visit) or fails to evaluate: then the stage
+    /// fails without running (not a visit either, never retried), and that
+    /// failure is routed, allowed or fails the run like any other.
     pub(super) fn begin_visit(
         &mut self,
         i: usize,
         out: &mut Vec<Decision>,
         when: &mut dyn FnMut(StageId) -> Result<bool, String>,
     ) {
-        // An error is taken as false here (the `when` error semantics of
-        // contracts §3 belong to the outcomes part).
-        if !when(StageId(i)).unwrap_or(false) {
-            self.settle(i, StageOutcome::Skipped("when was false".into()), out);
-            self.resume_pending(i, out);
-            return;
+        match when(StageId(i)) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.settle(i, StageOutcome::Skipped("when was false".into()), out);
+                self.resume_pending(i, out);
+                return;
+            }
+            Err(message) => {
+                let result = AttemptResult {
+                    error: Some(format!("`when` failed: {message}")),
+                    ..AttemptResult::default()
+                };
+                let pipeline = self.pipeline;
+                let stage = &pipeline.stages[i];
+                let quiet = !stage.finally && self.stopping();
+                let verdict = classify(stage, &result, false);
+                self.conclude(i, verdict, quiet, false, out);
+                return;
+            }
         }
         self.runs[i].visits += 1;
         self.runs[i].attempt = 0;

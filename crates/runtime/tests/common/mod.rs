@@ -48,6 +48,12 @@ impl StageDef {
             .extend(globs.iter().map(|g| g.to_string()));
         self
     }
+    pub fn optional_outputs(&mut self, globs: &[&str]) -> &mut Self {
+        self.stage
+            .optional_outputs
+            .extend(globs.iter().map(|g| g.to_string()));
+        self
+    }
     pub fn env_expr(&mut self, name: &str, src: &str) -> &mut Self {
         self.stage
             .env
@@ -78,6 +84,10 @@ impl StageDef {
             delay,
             backoff: 1.0,
         };
+        self
+    }
+    pub fn backoff(&mut self, factor: f64) -> &mut Self {
+        self.stage.retry.backoff = factor;
         self
     }
     pub fn when(&mut self, src: &str) -> &mut Self {

@@ -208,11 +208,13 @@ pub(super) fn status(code: i32, s: &str) -> AttemptResult {
     }
 }
 
-/// Drives a scheduler; `when` is false for the stages in `when_false`.
+/// Drives a scheduler; `when` is false for the stages in `when_false` and
+/// fails to evaluate for those in `when_error`.
 pub(super) struct Run<'p> {
     pub(super) p: &'p Pipeline,
     pub(super) s: Scheduler<'p>,
     pub(super) when_false: HashSet<String>,
+    pub(super) when_error: HashSet<String>,
     /// Every `when` call, by stage name.
     pub(super) when_calls: Vec<String>,
 }
@@ -223,6 +225,7 @@ impl<'p> Run<'p> {
             p,
             s: Scheduler::new(p),
             when_false: HashSet::new(),
+            when_error: HashSet::new(),
             when_calls: vec![],
         }
     }
@@ -239,20 +242,38 @@ impl<'p> Run<'p> {
     }
 
     pub(super) fn start(&mut self) -> Vec<String> {
-        let (p, wf, calls) = (self.p, &self.when_false, &mut self.when_calls);
+        let (p, wf, we, calls) = (
+            self.p,
+            &self.when_false,
+            &self.when_error,
+            &mut self.when_calls,
+        );
         let mut when = |id: StageId| {
-            calls.push(p.stage(id).name.clone());
-            Ok(!wf.contains(&p.stage(id).name))
+            let name = &p.stage(id).name;
+            calls.push(name.clone());
+            if we.contains(name) {
+                return Err("boom".to_string());
+            }
+            Ok(!wf.contains(name))
         };
         let d = self.s.start(&mut when);
         self.render(&d)
     }
 
     pub(super) fn event(&mut self, e: Event) -> Vec<String> {
-        let (p, wf, calls) = (self.p, &self.when_false, &mut self.when_calls);
+        let (p, wf, we, calls) = (
+            self.p,
+            &self.when_false,
+            &self.when_error,
+            &mut self.when_calls,
+        );
         let mut when = |id: StageId| {
-            calls.push(p.stage(id).name.clone());
-            Ok(!wf.contains(&p.stage(id).name))
+            let name = &p.stage(id).name;
+            calls.push(name.clone());
+            if we.contains(name) {
+                return Err("boom".to_string());
+            }
+            Ok(!wf.contains(name))
         };
         let d = self.s.handle(e, &mut when);
         self.render(&d)

@@ -2,6 +2,7 @@
 //! matching, retries, failures, `max`, `again`, `when`, `ends run`).
 
 use super::{exit, lines, ok, status, timed_out, Flow, Run, S};
+use crate::scheduler::Event;
 use flow_dsl::ir::RouteOn::{Exit, Failure, Status, Success};
 
 // Rule 1: ordinary stages.
@@ -522,6 +523,107 @@ fn when_is_asked_before_each_visit_but_not_before_a_retry() {
     r.start();
     assert_eq!(r.finish("a", exit(1)), lines(&["start a 1/2"]));
     assert_eq!(r.when_calls, lines(&["a"]));
+}
+
+/// Issue 6: a `when` that errors at run time used to read as false (the
+/// stage skipped, the run "succeeded"). It fails the stage unhandled.
+#[test]
+fn when_error_fails_the_stage_and_the_run_without_a_retry() {
+    let p = Flow::new()
+        .stage("a", S::default())
+        .stage("b", S::default().needs(&["a"]).retry(3, 0, 1.0))
+        .stage("c", S::default().needs(&["b"]))
+        .build();
+    let mut r = Run::new(&p);
+    r.when_error = ["b".to_string()].into();
+    r.start();
+    assert_eq!(
+        r.finish("a", ok()),
+        lines(&[
+            "a succeeded",
+            "b failed: `when` failed: boom",
+            "c skipped: run failed",
+            "finished Failed(\"b\")",
+        ])
+    );
+    assert_eq!(r.s.visits(r.id("b")), 0, "a failed `when` is not a visit");
+}
+
+#[test]
+fn when_error_is_routed_or_allowed_like_other_failures() {
+    let p = Flow::new()
+        .stage("a", S::default().on(Failure, "fix"))
+        .stage("fix", S::default().ends_run("fixed"))
+        .stage("b", S::default().allow_failure().ends_run("never"))
+        .stage("c", S::default().needs(&["b"]))
+        .build();
+    let mut r = Run::new(&p);
+    r.when_error = ["a".to_string(), "b".to_string()].into();
+    assert_eq!(
+        r.start(),
+        lines(&[
+            "a failed: `when` failed: boom (handled)",
+            "route a failure -> fix",
+            "start fix 1/1",
+            "b failed: `when` failed: boom (allowed)",
+            "start c 1/1",
+        ])
+    );
+    r.finish("c", ok());
+    // `ends run` needs the stage to run: b's never applies.
+    assert_eq!(
+        r.finish("fix", ok()),
+        lines(&["fix succeeded", "finished Ended(\"fixed\")"])
+    );
+}
+
+/// Issue 6 (`--jobs 1`): a start that waited for a job slot while another
+/// stage failed the run is refused; the stage is skipped, not started.
+#[test]
+fn a_start_refused_after_the_run_stopped_skips_the_stage() {
+    let p = Flow::new()
+        .stage("a", S::default())
+        .stage("b", S::default())
+        .finally("f", S::default())
+        .build();
+    let mut r = Run::new(&p);
+    assert_eq!(r.start(), lines(&["start a 1/1", "start b 1/1"]));
+    let b = r.id("b");
+    assert!(r.s.may_start(b));
+    assert_eq!(r.finish("a", exit(1)), lines(&["a failed: exit 1"]));
+    assert!(!r.s.may_start(b));
+    assert!(r.s.may_start(r.id("f")), "finally stages still start");
+    assert_eq!(
+        r.event(Event::NotStarted { stage: b }),
+        lines(&["b skipped: run failed", "start f 1/1"])
+    );
+    assert_eq!(r.s.visits(b), 0);
+    assert_eq!(
+        r.finish("f", ok()),
+        lines(&["f succeeded", "finished Failed(\"a\")"])
+    );
+}
+
+#[test]
+fn a_refused_retry_fails_its_visit_and_a_start_that_may_run_is_not_refused() {
+    let p = Flow::new()
+        .stage("a", S::default())
+        .stage("b", S::default().retry(1, 0, 1.0).allow_failure())
+        .build();
+    let mut r = Run::new(&p);
+    r.start();
+    let b = r.id("b");
+    // Not stopping: a stray NotStarted is ignored.
+    assert_eq!(r.event(Event::NotStarted { stage: b }), lines(&[]));
+    assert_eq!(r.finish("b", exit(1)), lines(&["start b 1/2"]));
+    assert_eq!(r.finish("a", exit(1)), lines(&["a failed: exit 1"]));
+    assert_eq!(
+        r.event(Event::NotStarted { stage: b }),
+        lines(&[
+            "b failed: not retried: run failed (allowed)",
+            "finished Failed(\"a\")"
+        ])
+    );
 }
 
 // Rule 10 and 14: run outcome.

@@ -1,0 +1,196 @@
+//! Files moving between stages: preparing an attempt's directory with its
+//! needs' artifacts, collecting `outputs` after each attempt ([`collect`]),
+//! and writing embedded libraries to disk.
+//!
+//! Copies keep relative paths and the executable bit; symbolic links are
+//! re-created as links (never followed), so an output cannot smuggle in the
+//! contents of a file outside its stage directory.
+
+mod collect;
+
+pub use collect::{collect_outputs, ArtifactError, Collected, OutputSpec, Skipped};
+
+use flow_dsl::ir::Library;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Creates the fresh working directory `dir` of an attempt (removing any
+/// leftover) and copies into it the collected artifacts of each need found
+/// in `need_dirs` (`artifacts/<need>/`; a need that never ran has none).
+pub fn prepare_attempt_dir(dir: &Path, need_dirs: &[PathBuf]) -> io::Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    fs::create_dir_all(dir)?;
+    for need in need_dirs {
+        if need.is_dir() {
+            copy_tree(need, dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes an embedded library's files under `dir` (files under `bin/` made
+/// executable) and returns `dir`; a library that lives on disk is used
+/// where it is.
+pub fn materialise_library(lib: &Library, dir: &Path) -> io::Result<PathBuf> {
+    if let Some(on_disk) = &lib.dir {
+        return Ok(on_disk.clone());
+    }
+    fs::create_dir_all(dir)?;
+    for (rel, bytes) in &lib.files {
+        let rel_path = Path::new(rel);
+        if rel_path.is_absolute() || rel_path.components().any(|c| c == Component::ParentDir) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "library `{}` has a file outside its folder: {rel}",
+                    lib.name
+                ),
+            ));
+        }
+        let path = dir.join(rel_path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, bytes)?;
+        if rel_path.starts_with("bin") {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// Copies the contents of `from` into `to` (merging into existing folders).
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        copy_entry(&entry.path(), &to.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
+/// Copies one file, link or folder (recursively). A link already at `to`
+/// (left by an earlier need) is replaced, never written or merged through:
+/// that would change files outside the attempt's directory.
+fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(from)?;
+    let existing = fs::symlink_metadata(to).ok();
+    let replace = if meta.file_type().is_symlink() {
+        existing.is_some()
+    } else {
+        existing.is_some_and(|m| m.file_type().is_symlink())
+    };
+    if replace {
+        fs::remove_file(to)?;
+    }
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(from)?, to)
+    } else if meta.is_dir() {
+        copy_tree(from, to)
+    } else if meta.is_file() {
+        // fs::copy keeps the permission bits (the executable bit included).
+        fs::copy(from, to).map(|_| ())
+    } else {
+        // A FIFO, socket or device: opening it could block forever, and
+        // collection never puts one there; skip it.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn write(p: &Path, text: &str) {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn prepares_fresh_dir_with_needs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("artifacts/a");
+        write(&a.join("issue.md"), "issue");
+        write(&a.join("sub/f"), "f");
+        let dir = tmp.path().join("stages/b/1.1");
+        write(&dir.join("leftover"), "x");
+        prepare_attempt_dir(&dir, &[a, tmp.path().join("artifacts/never-ran")]).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("issue.md")).unwrap(), "issue");
+        assert_eq!(fs::read_to_string(dir.join("sub/f")).unwrap(), "f");
+        assert!(!dir.join("leftover").exists());
+    }
+
+    /// A FIFO in a need's artifacts (it cannot come from collection) is
+    /// skipped, never opened: preparing must not block.
+    #[test]
+    fn a_fifo_among_needs_artifacts_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("artifacts/a");
+        write(&a.join("f.txt"), "f");
+        nix::unistd::mkfifo(&a.join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let dir = tmp.path().join("stages/b/1.1");
+        prepare_attempt_dir(&dir, &[a]).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("f.txt")).unwrap(), "f");
+        assert!(fs::symlink_metadata(dir.join("pipe")).is_err());
+    }
+
+    /// A later need's file replaces an earlier need's link of the same name;
+    /// it is never written through the link (here: to a file outside).
+    #[test]
+    fn merging_needs_replaces_links_instead_of_writing_through_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside.txt");
+        write(&outside, "untouched");
+        let a = tmp.path().join("artifacts/a");
+        fs::create_dir_all(a.join("d")).unwrap();
+        std::os::unix::fs::symlink(&outside, a.join("d/f")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), a.join("e")).unwrap();
+        let b = tmp.path().join("artifacts/b");
+        write(&b.join("d/f"), "from b");
+        write(&b.join("e/g"), "from b");
+        let dir = tmp.path().join("stages/c/1.1");
+        prepare_attempt_dir(&dir, &[a, b]).unwrap();
+        assert_eq!(fs::read_to_string(&outside).unwrap(), "untouched");
+        assert!(!tmp.path().join("g").exists());
+        assert_eq!(fs::read_to_string(dir.join("d/f")).unwrap(), "from b");
+        assert!(fs::symlink_metadata(dir.join("e")).unwrap().is_dir());
+        assert_eq!(fs::read_to_string(dir.join("e/g")).unwrap(), "from b");
+    }
+
+    #[test]
+    fn materialises_embedded_library() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut files = BTreeMap::new();
+        files.insert("bin/tool".to_string(), b"#!/bin/sh\necho hi\n".to_vec());
+        files.insert("skills/plan.md".to_string(), b"# plan".to_vec());
+        let lib = Library {
+            name: "std".into(),
+            dir: None,
+            files,
+        };
+        let dir = materialise_library(&lib, &tmp.path().join("lib/std")).unwrap();
+        let mode = fs::metadata(dir.join("bin/tool"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111);
+        assert_eq!(
+            fs::read_to_string(dir.join("skills/plan.md")).unwrap(),
+            "# plan"
+        );
+        let on_disk = Library {
+            name: "x".into(),
+            dir: Some("/some/where".into()),
+            files: BTreeMap::new(),
+        };
+        assert_eq!(
+            materialise_library(&on_disk, tmp.path()).unwrap(),
+            PathBuf::from("/some/where")
+        );
+    }
+}
