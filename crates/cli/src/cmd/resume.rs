@@ -126,4 +126,3 @@ pub fn run(args: Args) -> u8 {
         }
     }
 }
-

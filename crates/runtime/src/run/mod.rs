@@ -25,8 +25,8 @@ mod queue;
 mod record;
 mod replay;
 mod report;
-mod scripts;
 mod resume;
+mod scripts;
 
 pub use record::Started;
 pub use report::{outcome_word, stage_outcome_text, RunReport, StageSummary};
@@ -214,7 +214,15 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     update_index(&opts.store, move |s| s.sync_run(&id)).await;
     let store = opts.store.clone();
     let id = dir.id.clone();
-    let report = go(pipeline, opts, dir, journal, params, secrets, masker, started).await;
+    let begun = Begun {
+        dir,
+        journal,
+        params,
+        secrets,
+        masker,
+        started,
+    };
+    let report = go(pipeline, opts, begun).await;
     // The index learns the end before the lock is released, so no reader
     // ever sees this run dead but unfinished.
     update_index(&store, move |s| s.sync_run(&id)).await;
@@ -244,18 +252,28 @@ async fn update_index(
     }
 }
 
-/// The run after its start is journaled: `skip if`, the queue, the `let`s,
-/// libraries, then the driver.
-async fn go(
-    pipeline: &Pipeline,
-    opts: RunOptions,
+/// What `run` made before `run_started` was journaled.
+struct Begun {
     dir: RunDir,
     journal: Arc<Journal>,
     params: Vec<(String, Value)>,
     secrets: Vec<(String, String)>,
+    /// Every writer of the run masks with it.
     masker: Arc<Masker>,
     started: Instant,
-) -> Result<RunReport, RunError> {
+}
+
+/// The run after its start is journaled: `skip if`, the queue, the `let`s,
+/// libraries, then the driver.
+async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunReport, RunError> {
+    let Begun {
+        dir,
+        journal,
+        params,
+        secrets,
+        masker,
+        started,
+    } = begun;
     let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
     let info = RunInfo {
         id: dir.id.clone(),

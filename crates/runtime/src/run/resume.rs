@@ -143,8 +143,7 @@ pub async fn resume(
     let masker = Arc::new(Masker::new(
         &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
     ));
-    let journal =
-        Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?;
+    let journal = Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?;
     let journal = Arc::new(journal.with_masker(&masker));
     let mut eval = |id, snaps: &[(String, StageSnapshot)]| match &pipeline.stage(id).when {
         Some(cond) => exprs.eval_bool(cond, snaps),
