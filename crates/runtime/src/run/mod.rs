@@ -4,7 +4,7 @@
 //! secrets, evaluates `skip if`, waits for a `concurrency` slot (`queue`),
 //! evaluates the `let`s, materialises libraries, then
 //! drives the scheduler: it performs each [`Decision`] (spawning attempts
-//! under a `--jobs` semaphore, sleeping for retries, killing on cancel,
+//! when a `--jobs` slot is free, sleeping for retries, killing on cancel,
 //! journaling) and feeds back each [`Event`] (attempt finished, timer fired,
 //! Ctrl-C / SIGTERM / SIGHUP, flow timeout) until [`Decision::RunFinished`].
 //! Every attempt process is a child of the run's supervisor process
