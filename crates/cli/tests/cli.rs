@@ -395,3 +395,54 @@ fn a_closed_output_pipe_stops_printing_not_the_run() {
     let last = journal.lines().last().unwrap();
     assert!(last.contains("\"run_finished\""), "{last}");
 }
+
+/// Issue 6: std's `conversation.md` (written by `flow-agent`, not through
+/// flow's masked output) held the secrets an agent printed. The agent here
+/// prints a canary secret and a short one; the canary is in
+/// no file of the run, and a short secret does not corrupt the text.
+#[test]
+fn std_agent_conversation_masks_the_secrets() {
+    const CANARY: &str = "canary-c0nv3rs4t10n";
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"use std
+
+flow talk {
+  timeout 1m
+  param agent: str = "sh -c 'cat >/dev/null; echo \"said $TOKEN and $SHORT\"; echo \"{\\\"status\\\": \\\"DONE\\\"}\"'"
+  secret TOKEN
+  secret SHORT
+  stage plan: std.agent(skill: "plan") { }
+}
+"#;
+    write(dir.path(), "talk.flow", text);
+    write(
+        dir.path(),
+        "secrets.env",
+        &format!("TOKEN=\"{CANARY}\"\nSHORT=ab\n"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .current_dir(dir.path())
+        .args(["run", "talk.flow", "--secrets-file", "secrets.env"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let files = files_under(&dir.path().join(".flow"));
+    let conversation = files
+        .iter()
+        .find(|f| f.ends_with("artifacts/plan/conversation.md"))
+        .expect("conversation.md collected");
+    let said = std::fs::read_to_string(conversation).unwrap();
+    assert!(said.contains("said *** and ab"), "{said}");
+    for f in &files {
+        if std::fs::symlink_metadata(f).unwrap().file_type().is_file() {
+            let bytes = std::fs::read(f).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(CANARY), "{}: {text}", f.display());
+        }
+    }
+}

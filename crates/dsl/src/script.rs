@@ -25,6 +25,7 @@ pub const FLOW_VARS: &[&str] = &[
     "FLOW_VISIT",
     "FLOW_WORKSPACE",
     "FLOW_RUN_DIR",
+    "FLOW_SECRET_NAMES",
 ];
 
 /// One `run` script of the checked file.

@@ -160,11 +160,20 @@ pub fn attempt_env(
         ("FLOW_VISIT".to_string(), place.visit.to_string()),
         ("FLOW_WORKSPACE".to_string(), path(&run.workspace())),
         ("FLOW_RUN_DIR".to_string(), path(&run.root)),
+        // Names only, never values: what a stage writes itself (std's
+        // `conversation.md`) can mask the secrets it was given.
+        ("FLOW_SECRET_NAMES".to_string(), secret_names(secrets)),
     ]);
     if let Some(lib) = place.lib {
         env.push(("FLOW_LIB".to_string(), path(lib)));
     }
     Ok(dedup_last_wins(env))
+}
+
+/// The names of the run's secrets, separated by spaces (`FLOW_SECRET_NAMES`).
+fn secret_names(secrets: &[(String, String)]) -> String {
+    let names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
+    names.join(" ")
 }
 
 /// Keeps the last value of each name, in the order of first appearance.
