@@ -365,3 +365,38 @@ fn a_cancelled_run_goes_on_and_max_counts_the_visits_before_it() {
     assert_eq!(outcome(&events, "give_up"), "succeeded");
     assert_eq!(run_outcome(&events), "succeeded");
 }
+
+/// `flow resume` looked for a `flow-supervisor` program beside `flow`, which
+/// `cargo install` does not put there: an installed `flow` could run a flow
+/// but not resume it. A `flow` copied alone into a folder runs a flow that
+/// fails once, then resumes it to success through `flow __supervisor`.
+#[test]
+fn an_installed_flow_alone_resumes_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let exe = bin.join("flow");
+    std::fs::copy(env!("CARGO_BIN_EXE_flow"), &exe).unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(
+        work.join("once.flow"),
+        "flow once {\n  timeout 1m\n  stage a { run \"test -e $FLOW_WORKSPACE/again || { touch $FLOW_WORKSPACE/again; exit 1; }\" }\n}\n",
+    )
+    .unwrap();
+    let installed = |args: &[&str]| {
+        Command::new(&exe)
+            .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .current_dir(&work)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let first = installed(&["run", "once.flow", "--quiet"]);
+    assert_eq!(first.status.code(), Some(1), "{first:?}");
+    let resumed = installed(&["resume", "last", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    assert_eq!(outcome(&journal(&work), "a"), "succeeded");
+}

@@ -61,26 +61,17 @@ pub fn run(args: Args) -> u8 {
     let Some((pipeline, sources)) = crate::cmd::run::load_checked(Path::new(&file)) else {
         return 1;
     };
-    let mut opts = flow_runtime::run::RunOptions {
+    let options = crate::cmd::run::EngineOptions {
+        base_dir: base,
         quiet: args.quiet,
-        sources,
-        handle_signals: true,
-        base_dir: base.clone(),
-        ..Default::default()
+        jobs: args.jobs,
+        secrets_file: args.secrets_file.as_deref(),
     };
-    if let Some(jobs) = args.jobs {
-        opts.jobs = jobs;
-    }
-    if let Some(path) = &args.secrets_file {
-        match crate::secrets::read(path) {
-            Ok(values) => opts.secrets = values,
-            Err(e) => {
-                eprintln!("error: --secrets-file {e}");
-                return crate::EXIT_USAGE;
-            }
-        }
-    }
-    opts.store = std::sync::Arc::new(flow_runtime::store::RunDirStore::new(base));
+    let mut opts = match options.build() {
+        Ok(opts) => opts,
+        Err(code) => return code,
+    };
+    opts.sources = sources;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

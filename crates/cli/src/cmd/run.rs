@@ -106,41 +106,25 @@ pub fn run(args: Vec<String>) -> u8 {
         }
     };
     let quiet = args.quiet;
-    let supervisor = match flow_runtime::supervisor::SupervisorCommand::current_exe() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot find the flow executable to supervise stages: {e}");
-            return 1;
-        }
+    let base_dir = args
+        .runs_dir
+        .clone()
+        .unwrap_or_else(flow_runtime::rundir::default_base);
+    let options = EngineOptions {
+        base_dir,
+        quiet,
+        jobs: args.jobs,
+        secrets_file: args.secrets_file.as_deref(),
     };
-    let mut opts = flow_runtime::run::RunOptions {
-        supervisor,
-        quiet: args.quiet,
-        params: args.params,
-        // Absolute: `flow resume` checks the file again from any folder.
-        file: Some(
-            std::path::absolute(file).map_or_else(|_| file.clone(), |p| p.display().to_string()),
-        ),
-        sources,
-        handle_signals: true,
-        ..Default::default()
+    let mut opts = match options.build() {
+        Ok(opts) => opts,
+        Err(code) => return code,
     };
-    if let Some(jobs) = args.jobs {
-        opts.jobs = jobs;
-    }
-    if let Some(path) = &args.secrets_file {
-        match crate::secrets::read(path) {
-            Ok(values) => opts.secrets = values,
-            Err(e) => {
-                say(&format!("error: --secrets-file {e}\n"));
-                return crate::EXIT_USAGE;
-            }
-        }
-    }
-    if let Some(dir) = args.runs_dir {
-        opts.base_dir = dir;
-    }
-    opts.store = std::sync::Arc::new(flow_runtime::store::RunDirStore::new(opts.base_dir.clone()));
+    opts.params = args.params;
+    // Absolute: `flow resume` checks the file again from any folder.
+    opts.file =
+        Some(std::path::absolute(file).map_or_else(|_| file.clone(), |p| p.display().to_string()));
+    opts.sources = sources;
     match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
         Ok(report) => {
             say(&report.summary_table());
@@ -244,6 +228,58 @@ fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
 
 pub(crate) fn round_to_ms(d: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_millis(d.as_millis() as u64)
+}
+
+/// What `flow run` and `flow resume` give the engine alike.
+pub(crate) struct EngineOptions<'a> {
+    /// `--runs-dir`, else `.flow`.
+    pub base_dir: std::path::PathBuf,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--jobs N`.
+    pub jobs: Option<usize>,
+    /// `--secrets-file FILE`.
+    pub secrets_file: Option<&'a Path>,
+}
+
+impl EngineOptions<'_> {
+    /// The engine's options: stages supervised by this executable
+    /// (`flow __supervisor`, so an installed `flow` needs nothing beside
+    /// it), the project's run store over `base_dir`, signals handled.
+    ///
+    /// # Errors
+    /// The exit code, once the message is printed: 1 when this executable
+    /// cannot be found, 2 (usage) for a bad secrets file.
+    pub(crate) fn build(self) -> Result<flow_runtime::run::RunOptions, u8> {
+        let supervisor =
+            flow_runtime::supervisor::SupervisorCommand::current_exe().map_err(|e| {
+                say(&format!(
+                    "error: cannot find the flow executable to supervise stages: {e}\n"
+                ));
+                1
+            })?;
+        let secrets = match self.secrets_file {
+            Some(path) => crate::secrets::read(path).map_err(|e| {
+                say(&format!("error: --secrets-file {e}\n"));
+                crate::EXIT_USAGE
+            })?,
+            None => Vec::new(),
+        };
+        let store = flow_runtime::store::RunDirStore::new(self.base_dir.clone());
+        let mut opts = flow_runtime::run::RunOptions {
+            supervisor,
+            quiet: self.quiet,
+            secrets,
+            handle_signals: true,
+            base_dir: self.base_dir,
+            store: std::sync::Arc::new(store),
+            ..Default::default()
+        };
+        if let Some(jobs) = self.jobs {
+            opts.jobs = jobs;
+        }
+        Ok(opts)
+    }
 }
 
 #[cfg(test)]

@@ -184,9 +184,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
     // Every writer of the run masks with it: live output, logs, journal,
     // result.json, notices, error messages.
-    let masker = Arc::new(Masker::new(
-        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
-    ));
+    let masker = run_masker(&secrets);
     let dir = RunDir::create(&opts.base_dir)
         .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
     // Held until this function returns: the run is alive exactly as long
@@ -275,19 +273,7 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
         started,
     } = begun;
     let log = |e: &JournalEvent| journal.append(e).map_err(io("writing the journal"));
-    let info = RunInfo {
-        id: dir.id.clone(),
-        nonce: dir.nonce.clone(),
-        flow: pipeline.name.clone(),
-    };
-    let counts = Counts {
-        store: opts.store.clone(),
-        own_id: dir.id.clone(),
-    };
-    let mut exprs = Exprs::new(Arc::new(counts), info);
-    for (name, value) in &params {
-        exprs.add_param(name, value);
-    }
+    let mut exprs = run_exprs(pipeline, &dir, &opts.store, &params);
     let finish = |outcome: &str, reason: Option<String>| {
         log(&JournalEvent::RunFinished {
             outcome: outcome.into(),
@@ -327,12 +313,7 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
     // between two listeners would be lost. Signals received before the
     // driver polls are kept and cancel the run at its first poll.
     let mut signals = driver::Signals::new(opts.handle_signals);
-    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
-        (Some(s), _) => s.clone(),
-        (None, true) => Arc::new(NullSink),
-        (None, false) => Arc::new(TerminalSink),
-    };
-    let sink: Arc<dyn OutputSink> = Arc::new(MaskingSink::new(sink, masker.clone()));
+    let sink = run_sink(&opts, &masker);
     for name in short_secrets(&secrets) {
         let message = format!(
             "secret `{name}` (or a line of it) is shorter than {MIN_SECRET_LEN} bytes: \
@@ -378,21 +359,13 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
         }
     }
 
-    let scripts = match scripts::write_all(&dir, pipeline) {
-        Ok(files) => files,
-        Err(e) => {
-            let context = "writing the stage scripts".to_string();
-            finish("failed", Some(format!("{context}: {e}")))?;
-            return Err(RunError::Io { context, source: e });
+    let (scripts, supervisor) = match supervised(&dir, pipeline, &opts) {
+        Ok(ready) => ready,
+        Err(RunError::Io { context, source }) => {
+            finish("failed", Some(format!("{context}: {source}")))?;
+            return Err(RunError::Io { context, source });
         }
-    };
-    let supervisor = match Supervisor::start(&opts.supervisor) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            let context = "starting the supervisor process".to_string();
-            finish("failed", Some(format!("{context}: {e}")))?;
-            return Err(RunError::Io { context, source: e });
-        }
+        Err(other) => return Err(other),
     };
 
     let setup = driver::Setup {
@@ -415,6 +388,65 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
     // (adopted orphans) and exits.
     supervisor.shutdown().await;
     report
+}
+
+/// The masker of a run: every writer of the run masks with it (live
+/// output, logs, journal, `result.json`, notices, error messages).
+fn run_masker(secrets: &[(String, String)]) -> Arc<Masker> {
+    Arc::new(Masker::new(
+        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+    ))
+}
+
+/// The expression engine of a run: its params, and `runs()` answered by the
+/// project's store without counting this run.
+fn run_exprs(
+    pipeline: &Pipeline,
+    dir: &RunDir,
+    store: &Arc<dyn ProjectStore>,
+    params: &[(String, Value)],
+) -> Exprs {
+    let info = RunInfo {
+        id: dir.id.clone(),
+        nonce: dir.nonce.clone(),
+        flow: pipeline.name.clone(),
+    };
+    let counts = Counts {
+        store: store.clone(),
+        own_id: dir.id.clone(),
+    };
+    let mut exprs = Exprs::new(Arc::new(counts), info);
+    for (name, value) in params {
+        exprs.add_param(name, value);
+    }
+    exprs
+}
+
+/// Where live output goes (the terminal, nothing with `--quiet`, or the
+/// caller's sink), always through the run's masker.
+fn run_sink(opts: &RunOptions, masker: &Arc<Masker>) -> Arc<dyn OutputSink> {
+    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
+        (Some(s), _) => s.clone(),
+        (None, true) => Arc::new(NullSink),
+        (None, false) => Arc::new(TerminalSink),
+    };
+    Arc::new(MaskingSink::new(sink, masker.clone()))
+}
+
+/// Writes each stage's script to its file and starts the run's supervisor
+/// process: what attempts need before the first one spawns.
+///
+/// # Errors
+/// [`RunError::Io`] naming the step that failed.
+fn supervised(
+    dir: &RunDir,
+    pipeline: &Pipeline,
+    opts: &RunOptions,
+) -> Result<(Vec<PathBuf>, Arc<Supervisor>), RunError> {
+    let scripts = scripts::write_all(dir, pipeline).map_err(io("writing the stage scripts"))?;
+    let supervisor =
+        Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?;
+    Ok((scripts, Arc::new(supervisor)))
 }
 
 /// Params in declaration order: given values, else defaults.

@@ -7,7 +7,7 @@
 //! `let`s evaluated again from them), replay, journal `run_resumed` (synced),
 //! then the driver performs the restarts and goes on as in `flow run`.
 
-use flow_dsl::expr::{RunInfo, StageSnapshot};
+use flow_dsl::expr::StageSnapshot;
 use flow_dsl::ir::{ParamType, Pipeline, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,13 +16,10 @@ use std::time::{Duration, Instant};
 
 use super::driver::{self, Setup};
 use super::record::{RunRecord, Started};
-use super::{io, queue, replay, resolve_secrets, scripts, Counts, RunError, RunOptions, RunReport};
-use crate::env::Exprs;
+use super::{io, queue, replay, resolve_secrets, RunError, RunOptions, RunReport};
 use crate::journal::{Journal, JournalEvent};
-use crate::output::{Masker, MaskingSink, NullSink, OutputSink, TerminalSink};
 use crate::rundir::RunDir;
 use crate::runlock::RunLock;
-use crate::supervisor::Supervisor;
 
 /// What `flow resume` did.
 #[derive(Debug)]
@@ -119,19 +116,7 @@ pub async fn resume(
         nonce: started.nonce.clone(),
         root: run_root.to_path_buf(),
     };
-    let info = RunInfo {
-        id: dir.id.clone(),
-        nonce: dir.nonce.clone(),
-        flow: pipeline.name.clone(),
-    };
-    let counts = Counts {
-        store: opts.store.clone(),
-        own_id: dir.id.clone(),
-    };
-    let mut exprs = Exprs::new(Arc::new(counts), info);
-    for (name, value) in &params {
-        exprs.add_param(name, value);
-    }
+    let mut exprs = super::run_exprs(pipeline, &dir, &opts.store, &params);
     for (name, e) in &pipeline.lets {
         exprs.add_let(name, e).map_err(|message| RunError::Expr {
             what: format!("let {name}"),
@@ -140,9 +125,7 @@ pub async fn resume(
     }
 
     // Every writer of the resumed run masks with it, as in `run`.
-    let masker = Arc::new(Masker::new(
-        &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
-    ));
+    let masker = super::run_masker(&secrets);
     let journal = Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?;
     let journal = Arc::new(journal.with_masker(&masker));
     let mut eval = |id, snaps: &[(String, StageSnapshot)]| match &pipeline.stage(id).when {
@@ -163,12 +146,7 @@ pub async fn resume(
     super::update_index(&opts.store, move |s| s.sync_run(&id)).await;
 
     let mut signals = driver::Signals::new(opts.handle_signals);
-    let sink: Arc<dyn OutputSink> = match (&opts.sink, opts.quiet) {
-        (Some(s), _) => s.clone(),
-        (None, true) => Arc::new(NullSink),
-        (None, false) => Arc::new(TerminalSink),
-    };
-    let sink: Arc<dyn OutputSink> = Arc::new(MaskingSink::new(sink, masker.clone()));
+    let sink = super::run_sink(&opts, &masker);
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
             store: opts.store.clone(),
@@ -184,10 +162,7 @@ pub async fn resume(
         }
     }
     let libs = libraries(pipeline, &dir, &journal, began)?;
-    let scripts = scripts::write_all(&dir, pipeline).map_err(io("writing the stage scripts"))?;
-    let supervisor = Arc::new(
-        Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?,
-    );
+    let (scripts, supervisor) = super::supervised(&dir, pipeline, &opts)?;
     let store = opts.store.clone();
     let run_id = dir.id.clone();
     let setup = Setup {
