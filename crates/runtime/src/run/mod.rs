@@ -347,19 +347,11 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
             return fail(format!("let {name}"), m);
         }
     }
-    let mut libs = Vec::with_capacity(pipeline.libraries.len());
-    for lib in &pipeline.libraries {
-        match crate::artifacts::materialise_library(lib, &dir.lib(&lib.name)) {
-            Ok(path) => libs.push(path),
-            Err(e) => {
-                let context = format!("writing library `{}`", lib.name);
-                finish("failed", Some(format!("{context}: {e}")))?;
-                return Err(RunError::Io { context, source: e });
-            }
-        }
-    }
-
-    let (scripts, supervisor) = match supervised(&dir, pipeline, &opts) {
+    let Prepared {
+        libs,
+        scripts,
+        supervisor,
+    } = match prepare_attempts(&dir, pipeline, &opts) {
         Ok(ready) => ready,
         Err(RunError::Io { context, source }) => {
             finish("failed", Some(format!("{context}: {source}")))?;
@@ -380,12 +372,21 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
         jobs: opts.jobs.max(1),
         signals,
         started,
-        supervisor: supervisor.clone(),
+        supervisor,
         scripts,
     };
-    let report = driver::drive(setup, None).await;
-    // Every attempt has ended: the supervisor kills what escaped its group
-    // (adopted orphans) and exits.
+    drive_supervised(setup, None).await
+}
+
+/// Drives the run (see [`driver::drive`]), then shuts its supervisor down:
+/// every attempt has ended, so it kills what escaped its group (adopted
+/// orphans) and exits.
+async fn drive_supervised<'p>(
+    setup: driver::Setup<'p>,
+    replayed: Option<driver::Replayed<'p>>,
+) -> Result<RunReport, RunError> {
+    let supervisor = setup.supervisor.clone();
+    let report = driver::drive(setup, replayed).await;
     supervisor.shutdown().await;
     report
 }
@@ -433,20 +434,40 @@ fn run_sink(opts: &RunOptions, masker: &Arc<Masker>) -> Arc<dyn OutputSink> {
     Arc::new(MaskingSink::new(sink, masker.clone()))
 }
 
-/// Writes each stage's script to its file and starts the run's supervisor
-/// process: what attempts need before the first one spawns.
+/// What attempts need before the first one spawns.
+struct Prepared {
+    /// Each library's folder, by index.
+    libs: Vec<PathBuf>,
+    /// Each stage's script file, by stage index.
+    scripts: Vec<PathBuf>,
+    /// The run's supervisor process.
+    supervisor: Arc<Supervisor>,
+}
+
+/// Materialises the libraries, writes each stage's script to its file and
+/// starts the run's supervisor process.
 ///
 /// # Errors
 /// [`RunError::Io`] naming the step that failed.
-fn supervised(
+fn prepare_attempts(
     dir: &RunDir,
     pipeline: &Pipeline,
     opts: &RunOptions,
-) -> Result<(Vec<PathBuf>, Arc<Supervisor>), RunError> {
+) -> Result<Prepared, RunError> {
+    let mut libs = Vec::with_capacity(pipeline.libraries.len());
+    for lib in &pipeline.libraries {
+        let path = crate::artifacts::materialise_library(lib, &dir.lib(&lib.name))
+            .map_err(io(format!("writing library `{}`", lib.name)))?;
+        libs.push(path);
+    }
     let scripts = scripts::write_all(dir, pipeline).map_err(io("writing the stage scripts"))?;
     let supervisor =
         Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?;
-    Ok((scripts, Arc::new(supervisor)))
+    Ok(Prepared {
+        libs,
+        scripts,
+        supervisor: Arc::new(supervisor),
+    })
 }
 
 /// Params in declaration order: given values, else defaults.

@@ -10,7 +10,7 @@
 use flow_dsl::expr::StageSnapshot;
 use flow_dsl::ir::{ParamType, Pipeline, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -161,8 +161,21 @@ pub async fn resume(
             return Ok(Resumed::Ran(cancelled));
         }
     }
-    let libs = libraries(pipeline, &dir, &journal, began)?;
-    let (scripts, supervisor) = super::supervised(&dir, pipeline, &opts)?;
+    let super::Prepared {
+        libs,
+        scripts,
+        supervisor,
+    } = match super::prepare_attempts(&dir, pipeline, &opts) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            journal.record(&JournalEvent::RunFinished {
+                outcome: "failed".into(),
+                reason: Some(e.to_string()),
+                duration_ms: began.elapsed().as_millis() as u64,
+            });
+            return Err(e.into());
+        }
+    };
     let store = opts.store.clone();
     let run_id = dir.id.clone();
     let setup = Setup {
@@ -177,39 +190,12 @@ pub async fn resume(
         jobs: opts.jobs.max(1),
         signals,
         started: began,
-        supervisor: supervisor.clone(),
+        supervisor,
         scripts,
     };
-    let report = driver::drive(setup, Some(replay.replayed)).await;
-    // Every attempt has ended: the supervisor kills what escaped its group.
-    supervisor.shutdown().await;
+    let report = super::drive_supervised(setup, Some(replay.replayed)).await;
     super::update_index(&store, move |s| s.sync_run(&run_id)).await;
     Ok(Resumed::Ran(report?))
-}
-
-/// Each library's folder (embedded ones written again under `lib/`).
-fn libraries(
-    pipeline: &Pipeline,
-    dir: &RunDir,
-    journal: &Journal,
-    began: Instant,
-) -> Result<Vec<PathBuf>, RunError> {
-    let mut libs = Vec::with_capacity(pipeline.libraries.len());
-    for lib in &pipeline.libraries {
-        match crate::artifacts::materialise_library(lib, &dir.lib(&lib.name)) {
-            Ok(path) => libs.push(path),
-            Err(e) => {
-                let context = format!("writing library `{}`", lib.name);
-                journal.record(&JournalEvent::RunFinished {
-                    outcome: "failed".into(),
-                    reason: Some(format!("{context}: {e}")),
-                    duration_ms: began.elapsed().as_millis() as u64,
-                });
-                return Err(RunError::Io { context, source: e });
-            }
-        }
-    }
-    Ok(libs)
 }
 
 /// What differs between the sources recorded at the start and now, as
