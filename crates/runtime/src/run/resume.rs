@@ -100,6 +100,14 @@ pub async fn resume(
             outcome: outcome.to_string(),
         });
     }
+    if record.outcome().is_none() {
+        // The run's `flow` died: the kernel released its lock at that
+        // instant, when its supervisor also saw its socket close and began
+        // killing the old attempts. Past `KILL_DEADLINE` from then nothing
+        // of them is left; waiting that long from now (later than the death)
+        // keeps an old attempt from overlapping its redo.
+        tokio::time::sleep(crate::supervisor::server::KILL_DEADLINE).await;
+    }
     let changed = changed_sources(&record.started.sources, &opts.sources);
     if !changed.is_empty() && !force {
         return Err(ResumeError::Changed {
