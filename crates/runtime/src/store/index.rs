@@ -110,7 +110,7 @@ impl Index {
     pub fn open(base: &Path) -> io::Result<Index> {
         std::fs::create_dir_all(base)?;
         let path = base.join(FILE);
-        match Index::open_at(&path) {
+        match Index::open_retrying(&path) {
             Ok(index) => Ok(index),
             // Only a file that is not a database is replaced; a busy or
             // unwritable one is an error (it may be fine for others).
@@ -125,9 +125,33 @@ impl Index {
                     path.display()
                 );
                 set_aside(&path)?;
-                Index::open_at(&path).map_err(to_io)
+                Index::open_retrying(&path).map_err(to_io)
             }
             Err(e) => Err(to_io(e)),
+        }
+    }
+
+    /// [`Index::open_at`], tried again for up to [`BUSY`] while it fails
+    /// with `SQLITE_BUSY`. SQLite does not call the busy handler for every
+    /// lock it takes while a connection opens: switching a new file to WAL
+    /// and recovering a WAL index return `SQLITE_BUSY` at once when another
+    /// process does the same (<https://www.sqlite.org/wal.html>, "Sometimes
+    /// Queries Return SQLITE_BUSY In WAL Mode"), so processes that create
+    /// the index together must retry here.
+    fn open_retrying(path: &Path) -> rusqlite::Result<Index> {
+        let deadline = std::time::Instant::now() + BUSY;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match Index::open_at(path) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                other => return other,
+            }
         }
     }
 
