@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod direct;
 pub mod env;
 pub mod journal;
 pub mod output;

@@ -19,6 +19,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -333,35 +334,59 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
     }
 }
 
-/// The writer side: masks each chunk, appends it to the log and shows it.
-/// Runs on a blocking thread. Keeps draining after a log write error (a full
-/// disk must not block the stage on a full pipe) and returns the first error.
+/// The writer side: masks each chunk, appends it to the log at `log_path`
+/// (created, with its folder, at the first chunk: a silent attempt has no
+/// log file) and
+/// shows it. Runs on a blocking thread. Keeps draining after a log error (a
+/// full disk must not block the stage on a full pipe) and returns the first
+/// error.
 pub(crate) fn write_loop(
     mut rx: mpsc::Receiver<Chunk>,
-    log: File,
+    log_path: &Path,
     masker: Arc<Masker>,
     sink: Arc<dyn OutputSink>,
     label: String,
 ) -> io::Result<u64> {
-    let mut log = BufWriter::with_capacity(4 * CHUNK, log);
+    let mut log: Option<BufWriter<File>> = None;
     let mut written = 0u64;
     let mut first_err: Option<io::Error> = None;
     while let Some(Chunk(bytes)) = rx.blocking_recv() {
         let masked = masker.mask(&bytes);
         if first_err.is_none() {
-            match log.write_all(&masked) {
-                Ok(()) => written += masked.len() as u64,
-                Err(e) => first_err = Some(e),
+            if log.is_none() {
+                match create_log(log_path) {
+                    Ok(f) => log = Some(BufWriter::with_capacity(4 * CHUNK, f)),
+                    Err(e) => first_err = Some(e),
+                }
+            }
+            if let Some(file) = log.as_mut() {
+                match file.write_all(&masked) {
+                    Ok(()) => written += masked.len() as u64,
+                    Err(e) => first_err = Some(e),
+                }
             }
         }
         sink.lines(&label, &masked);
     }
-    if let Err(e) = log.flush() {
+    if let Some(Err(e)) = log.as_mut().map(Write::flush) {
         first_err.get_or_insert(e);
     }
     match first_err {
         Some(e) => Err(e),
         None => Ok(written),
+    }
+}
+
+/// Creates the log file, and its folder if that is missing.
+fn create_log(path: &Path) -> io::Result<File> {
+    match File::create(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder)?;
+            }
+            File::create(path)
+        }
+        other => other,
     }
 }
 

@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, watch};
 
+use crate::direct::{self, SimpleCommand};
 use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS};
 use crate::scheduler::AttemptResult;
 use crate::status::{self, Tail, TAIL_BYTES};
@@ -63,8 +64,13 @@ pub struct AttemptSpec {
     /// script file's path is appended. Empty means
     /// [`flow_dsl::ir::DEFAULT_SHELL`].
     pub shell: Vec<String>,
-    /// The file holding the script, byte-for-byte.
+    /// The file holding the script, byte-for-byte. Not written when
+    /// `command` is set: bash then gets the script with `-c` and this path
+    /// as `$0`, which it names in its messages just the same.
     pub script_file: PathBuf,
+    /// The script when it is one simple command, run without bash where
+    /// the result is the same (see [`crate::direct`]).
+    pub command: Option<Arc<SimpleCommand>>,
     /// The working directory (must exist).
     pub cwd: PathBuf,
     /// Variables added to `flow`'s environment (later entries win).
@@ -73,7 +79,8 @@ pub struct AttemptSpec {
     pub timeout: Option<Duration>,
     /// SIGTERM → SIGKILL delay.
     pub grace: Duration,
-    /// Where the raw (masked) stdout+stderr go.
+    /// Where the raw (masked) stdout+stderr go: created (in an existing
+    /// folder) when the first byte comes; never, if none does.
     pub log_path: PathBuf,
     /// Prefix of live output lines (`[label] …`), usually the stage name.
     pub label: String,
@@ -177,36 +184,37 @@ pub async fn run_attempt(
     on_started: impl FnOnce(u32),
 ) -> AttemptReport {
     init_supervisor();
-    if let Some(dir) = spec.log_path.parent() {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return AttemptReport::failed(format!("cannot create {}: {e}", dir.display()));
-        }
-    }
-    let log = match std::fs::File::create(&spec.log_path) {
-        Ok(f) => f,
-        Err(e) => {
-            return AttemptReport::failed(format!("cannot create {}: {e}", spec.log_path.display()))
-        }
-    };
     let pipes = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .and_then(|out| Ok((out, nix::unistd::pipe2(OFlag::O_CLOEXEC)?)));
     let ((out_read, out_write), (err_read, err_write)) = match pipes {
         Ok(p) => p,
         Err(e) => return AttemptReport::failed(format!("cannot create the output pipes: {e}")),
     };
-    let mut argv: Vec<OsString> = if spec.shell.is_empty() {
-        DEFAULT_SHELL.iter().map(OsString::from).collect()
-    } else {
-        spec.shell.iter().map(OsString::from).collect()
-    };
-    argv.push(spec.script_file.clone().into_os_string());
     let started = Instant::now();
-    let request = Spawn {
-        argv,
-        cwd: spec.cwd.clone(),
-        env: full_env(&spec.env),
-        stdout: out_write,
-        stderr: err_write,
+    let env = full_env(&spec.env);
+    let direct = spec
+        .command
+        .as_deref()
+        .and_then(|c| direct::plan(c, &env, &spec.cwd).map(|d| (c, d)));
+    let request = match &direct {
+        Some((command, plan)) => Spawn {
+            program: Some(plan.program.clone()),
+            argv: command.words.iter().map(OsString::from).collect(),
+            fallback: shell_argv(&spec),
+            cwd: spec.cwd.clone(),
+            env: plan.env.clone(),
+            stdout: out_write,
+            stderr: err_write,
+        },
+        None => Spawn {
+            program: None,
+            argv: shell_argv(&spec),
+            fallback: Vec::new(),
+            cwd: spec.cwd.clone(),
+            env,
+            stdout: out_write,
+            stderr: err_write,
+        },
     };
     let mut running = match supervisor.spawn(request).await {
         Ok(r) => r,
@@ -222,8 +230,9 @@ pub async fn run_attempt(
     let out_pump = receiver(out_read).map(|o| tokio::spawn(output::pump(o, tx.clone(), tail)));
     let err_pump = receiver(err_read).map(|e| tokio::spawn(output::pump(e, tx, None)));
     let writer = {
-        let (masker, sink, label) = (spec.masker.clone(), sink, spec.label.clone());
-        tokio::task::spawn_blocking(move || output::write_loop(rx, log, masker, sink, label))
+        let (masker, sink, label) = (spec.masker.clone(), sink.clone(), spec.label.clone());
+        let log = spec.log_path.clone();
+        tokio::task::spawn_blocking(move || output::write_loop(rx, &log, masker, sink, label))
     };
 
     let mut report = AttemptReport {
@@ -272,6 +281,16 @@ pub async fn run_attempt(
         Ok(exit) => {
             report.exit_code = exit.code();
             report.signal = exit.signal();
+            let by_flow = report.timed_out || report.cancelled;
+            if let (Some((command, _)), Some(signal), false) = (&direct, report.signal, by_flow) {
+                // What bash would have made of its command's death.
+                let (code, note) = direct::killed_note(signal, &spec.script_file, pid, command);
+                report.exit_code = Some(code);
+                report.signal = None;
+                if let Some(note) = note {
+                    append_note(&spec, &sink, &note, &mut report);
+                }
+            }
         }
         Err(e) => {
             // The orphaned leader came back to `flow` (a subreaper).
@@ -284,6 +303,40 @@ pub async fn run_attempt(
     }
     report.duration = started.elapsed();
     report
+}
+
+/// The argv that runs the script with the stage's shell: `SHELL… FILE`,
+/// or `SHELL… -c SCRIPT FILE` for a simple command (whose file is not
+/// written).
+fn shell_argv(spec: &AttemptSpec) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = if spec.shell.is_empty() {
+        DEFAULT_SHELL.iter().map(OsString::from).collect()
+    } else {
+        spec.shell.iter().map(OsString::from).collect()
+    };
+    if let Some(command) = &spec.command {
+        argv.push("-c".into());
+        argv.push(command.script.clone().into());
+    }
+    argv.push(spec.script_file.clone().into_os_string());
+    argv
+}
+
+/// Adds a line of `flow`'s to the attempt's output after it ended: to the
+/// log and the live output, masked like the rest.
+fn append_note(spec: &AttemptSpec, sink: &Arc<dyn OutputSink>, note: &str, report: &mut AttemptReport) {
+    use std::io::Write;
+    let masked = spec.masker.mask(note.as_bytes());
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&spec.log_path)
+        .and_then(|mut f| f.write_all(&masked));
+    match written {
+        Ok(()) => report.log_bytes += masked.len() as u64,
+        Err(e) => report.add_error(format!("writing {}: {e}", spec.log_path.display())),
+    }
+    sink.lines(&spec.label, &masked);
 }
 
 /// `flow`'s environment with `extra` on top (later entries win when the

@@ -4,7 +4,7 @@
 //! <base>/runs/<run-id>/            base is `.flow` under the current directory by default
 //!   journal.jsonl                  append-only event log (see `journal`)
 //!   logs/<stage>.<visit>.<attempt>.log   raw stdout+stderr of one attempt (secrets masked)
-//!   stages/<stage>/<visit>.<attempt>/    the attempt's fresh working directory
+//!   stages/<stage>.<visit>.<attempt>/    the attempt's fresh working directory
 //!   artifacts/<stage>/             outputs collected after each attempt (latest wins)
 //!   workspace/                     $FLOW_WORKSPACE, shared by every stage
 //!   lib/<name>/                    materialised embedded libraries ($FLOW_LIB)
@@ -32,6 +32,14 @@ pub struct RunDir {
     pub nonce: String,
     /// Absolute path of `<base>/runs/<id>`.
     pub root: PathBuf,
+}
+
+/// `<root>/logs/<stage>.<visit>.<attempt>.log`: the output of one attempt
+/// of the run whose directory is `root`. It is created when the attempt
+/// first writes: an attempt that printed nothing has none.
+pub fn log_file(root: &Path, stage: &str, visit: u32, attempt: u32) -> PathBuf {
+    root.join("logs")
+        .join(format!("{stage}.{visit}.{attempt}.log"))
 }
 
 impl RunDir {
@@ -72,19 +80,18 @@ impl RunDir {
         self.root.join("journal.jsonl")
     }
 
-    /// `logs/<stage>.<visit>.<attempt>.log`.
+    /// `logs/<stage>.<visit>.<attempt>.log` (see [`log_file`]).
     pub fn log(&self, stage: &str, visit: u32, attempt: u32) -> PathBuf {
-        self.root
-            .join("logs")
-            .join(format!("{stage}.{visit}.{attempt}.log"))
+        log_file(&self.root, stage, visit, attempt)
     }
 
-    /// `stages/<stage>/<visit>.<attempt>/`, the attempt's working directory.
+    /// `stages/<stage>.<visit>.<attempt>/`, the attempt's working
+    /// directory (named like its log; one folder, not two, because
+    /// creating a folder is a large part of what an attempt costs).
     pub fn attempt_dir(&self, stage: &str, visit: u32, attempt: u32) -> PathBuf {
         self.root
             .join("stages")
-            .join(stage)
-            .join(format!("{visit}.{attempt}"))
+            .join(format!("{stage}.{visit}.{attempt}"))
     }
 
     /// `artifacts/<stage>/`.
@@ -216,7 +223,7 @@ mod tests {
         assert_eq!(stamp.len(), 16);
         assert_eq!(nonce, a.nonce);
         assert_eq!(a.log("plan", 1, 2), a.root.join("logs/plan.1.2.log"));
-        assert_eq!(a.attempt_dir("plan", 2, 1), a.root.join("stages/plan/2.1"));
+        assert_eq!(a.attempt_dir("plan", 2, 1), a.root.join("stages/plan.2.1"));
     }
 
     #[test]

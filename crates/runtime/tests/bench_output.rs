@@ -30,6 +30,7 @@ async fn two_hundred_megabytes_through_the_terminal() {
         // No pipefail: `yes` ends by SIGPIPE, as it does under make.
         shell: vec!["bash".into(), "--noprofile".into(), "--norc".into()],
         script_file: file,
+        command: None,
         cwd: tmp.path().to_path_buf(),
         env: vec![],
         timeout: Some(Duration::from_secs(300)),

@@ -30,6 +30,7 @@ async fn hundred_megabytes_stream_with_bounded_memory() {
         // No pipefail: `yes` ends by SIGPIPE once `head` has its bytes.
         shell: vec!["bash".into(), "--noprofile".into(), "--norc".into()],
         script_file: file,
+        command: None,
         cwd: tmp.path().to_path_buf(),
         env: vec![],
         timeout: Some(Duration::from_secs(120)),

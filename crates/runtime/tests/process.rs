@@ -28,6 +28,7 @@ fn spec(dir: &Path, script: &str) -> AttemptSpec {
             .map(|s| s.to_string())
             .collect(),
         script_file: file,
+        command: None,
         cwd: dir.to_path_buf(),
         env: vec![],
         timeout: None,

@@ -169,9 +169,14 @@ pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool
         if !failed_run {
             continue;
         }
-        let Some(log) = latest_log(&report.run_dir.join("logs"), &stage.name) else {
+        let Some((visit, attempt)) = stage.last_attempt else {
             continue;
         };
+        let log = flow_runtime::rundir::log_file(&report.run_dir, &stage.name, visit, attempt);
+        if !log.exists() {
+            say(&format!("\nstage `{}` failed; it printed nothing\n", stage.name));
+            continue;
+        }
         say(&format!(
             "\nstage `{}` failed; its log: {}\n",
             stage.name,
@@ -187,26 +192,6 @@ pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool
             }
         }
     }
-}
-
-/// The log of the stage's last attempt: `logs/<stage>.<visit>.<attempt>.log`
-/// with the highest visit, then attempt.
-fn latest_log(dir: &Path, stage: &str) -> Option<std::path::PathBuf> {
-    let prefix = format!("{stage}.");
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            let rest = name.strip_prefix(&prefix)?.strip_suffix(".log")?;
-            let (visit, attempt) = rest.split_once('.')?;
-            Some((
-                (visit.parse::<u32>().ok()?, attempt.parse::<u32>().ok()?),
-                e.path(),
-            ))
-        })
-        .max_by_key(|(key, _)| *key)
-        .map(|(_, path)| path)
 }
 
 /// The last `max` bytes of the file at `path`, from the start of a line

@@ -20,10 +20,16 @@ use std::path::{Component, Path, PathBuf};
 /// leftover) and copies into it the collected artifacts of each need found
 /// in `need_dirs` (`artifacts/<need>/`; a need that never ran has none).
 pub fn prepare_attempt_dir(dir: &Path, need_dirs: &[PathBuf]) -> io::Result<()> {
-    if dir.exists() {
-        fs::remove_dir_all(dir)?;
+    // `mkdir` first: the usual case (a new folder) is one system call.
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir_all(dir)?,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_dir_all(dir)?;
+            fs::create_dir(dir)?;
+        }
+        Err(e) => return Err(e),
     }
-    fs::create_dir_all(dir)?;
     for need in need_dirs {
         if need.is_dir() {
             copy_tree(need, dir)?;

@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::artifacts::{self, ArtifactError, OutputSpec};
+use crate::direct::SimpleCommand;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, OutputSink};
 use crate::process::{run_attempt, AttemptReport, AttemptSpec};
@@ -60,8 +61,10 @@ pub(super) struct AttemptJob {
     pub attempt: u32,
     /// The stage's `shell` (argv prefix).
     pub shell: Vec<String>,
-    /// The file holding the stage's script.
+    /// The file holding the stage's script (see [`AttemptSpec::script_file`]).
     pub script_file: PathBuf,
+    /// The script as one simple command, if it is one.
+    pub command: Option<Arc<SimpleCommand>>,
     pub timeout: Option<Duration>,
     pub grace: Duration,
     pub status_json: bool,
@@ -143,17 +146,24 @@ async fn run_job(
         Ok(env) => env.clone(),
         Err(e) => return failed(e.clone()),
     };
-    let (cwd, needs) = (job.cwd.clone(), job.need_dirs.clone());
-    let prepared =
-        tokio::task::spawn_blocking(move || artifacts::prepare_attempt_dir(&cwd, &needs)).await;
-    match prepared {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return failed(format!("cannot prepare {}: {e}", job.cwd.display())),
-        Err(e) => return failed(format!("cannot prepare {}: {e}", job.cwd.display())),
+    // Copying artifacts can take long: off the event loop. An empty folder
+    // is two `mkdir`s: here.
+    let needs: Vec<PathBuf> = job.need_dirs.iter().filter(|d| d.is_dir()).cloned().collect();
+    let prepared = if needs.is_empty() {
+        artifacts::prepare_attempt_dir(&job.cwd, &[])
+    } else {
+        let cwd = job.cwd.clone();
+        tokio::task::spawn_blocking(move || artifacts::prepare_attempt_dir(&cwd, &needs))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    };
+    if let Err(e) = prepared {
+        return failed(format!("cannot prepare {}: {e}", job.cwd.display()));
     }
     let spec = AttemptSpec {
         shell: job.shell.clone(),
         script_file: job.script_file.clone(),
+        command: job.command.clone(),
         cwd: job.cwd.clone(),
         env,
         timeout: job.timeout,

@@ -13,7 +13,7 @@
 //! ([`Scheduler::may_start`], `Event::NotStarted`) instead of spawned.
 
 use flow_dsl::expr::StageSnapshot;
-use flow_dsl::ir::{Pipeline, StageId};
+use flow_dsl::ir::{EnvValue, Pipeline, StageId};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,8 +50,8 @@ pub(super) struct Setup<'p> {
     pub started: Instant,
     /// The parent of every attempt process.
     pub supervisor: Arc<Supervisor>,
-    /// The file holding each stage's script, by stage index.
-    pub scripts: Vec<PathBuf>,
+    /// How each stage's script runs, by stage index.
+    pub scripts: Vec<super::scripts::StageScript>,
 }
 
 /// What the driver remembers of a stage (rebuilt by `replay` on resume).
@@ -145,6 +145,7 @@ pub(super) fn untouched(pipeline: &Pipeline) -> Vec<StageSummary> {
             attempts: 0,
             visits: 0,
             duration: Duration::ZERO,
+            last_attempt: None,
         })
         .collect()
 }
@@ -465,13 +466,22 @@ impl Driver<'_> {
                 .and_then(|i| setup.libs.get(i))
                 .map(PathBuf::as_path),
         };
+        // Every stage's state, for `env` expressions: copied only when an
+        // expression may read it (a copy per start is quadratic in stages).
+        let reads_stages = !pipeline.env.is_empty()
+            || stage.env.iter().any(|(_, v)| matches!(v, EnvValue::Expr(_)));
+        let snapshots = if reads_stages {
+            self.snapshots()
+        } else {
+            Vec::new()
+        };
         let env = attempt_env(
             &setup.exprs,
             pipeline,
             stage,
             &setup.secrets,
             place,
-            &self.snapshots(),
+            &snapshots,
         )
         .map_err(|e| setup.masker.mask_str(&e).into_owned());
         let job = AttemptJob {
@@ -480,7 +490,8 @@ impl Driver<'_> {
             visit,
             attempt,
             shell: stage.shell.clone(),
-            script_file: setup.scripts[id.0].clone(),
+            script_file: setup.scripts[id.0].file.clone(),
+            command: setup.scripts[id.0].command.clone(),
             timeout: stage.timeout,
             grace: stage.grace,
             status_json: stage.status_json,
@@ -673,6 +684,8 @@ impl Driver<'_> {
                 attempts: r.total_attempts,
                 visits: r.snapshot.visits as u32,
                 duration: r.spent,
+                last_attempt: (r.total_attempts > 0)
+                    .then(|| (r.snapshot.visits as u32, r.snapshot.attempts as u32)),
             })
             .collect()
     }

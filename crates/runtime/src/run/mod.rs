@@ -438,8 +438,8 @@ fn run_sink(opts: &RunOptions, masker: &Arc<Masker>) -> Arc<dyn OutputSink> {
 struct Prepared {
     /// Each library's folder, by index.
     libs: Vec<PathBuf>,
-    /// Each stage's script file, by stage index.
-    scripts: Vec<PathBuf>,
+    /// Each stage's script, by stage index.
+    scripts: Vec<scripts::StageScript>,
     /// The run's supervisor process.
     supervisor: Arc<Supervisor>,
 }

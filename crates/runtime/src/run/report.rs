@@ -39,6 +39,9 @@ pub struct StageSummary {
     pub visits: u32,
     /// Time spent in its attempts.
     pub duration: Duration,
+    /// The (visit, attempt) of its last attempt, whose log is
+    /// `logs/<stage>.<visit>.<attempt>.log`; `None` if none started.
+    pub last_attempt: Option<(u32, u32)>,
 }
 
 impl RunReport {
@@ -156,6 +159,7 @@ mod tests {
                     attempts: 3,
                     visits: 1,
                     duration: Duration::from_millis(1500),
+                    last_attempt: Some((1, 3)),
                 },
                 StageSummary {
                     name: "t".into(),
@@ -163,6 +167,7 @@ mod tests {
                     attempts: 0,
                     visits: 0,
                     duration: Duration::ZERO,
+                    last_attempt: None,
                 },
             ],
             duration: Duration::from_secs(2),

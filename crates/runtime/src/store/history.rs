@@ -272,9 +272,7 @@ impl RunHistory {
                     cancelled: false,
                     error: None,
                     duration_ms: None,
-                    log: root
-                        .join("logs")
-                        .join(format!("{stage}.{visit}.{attempt}.log")),
+                    log: crate::rundir::log_file(root, stage, visit, attempt),
                 });
                 s.attempts.len() - 1
             }

@@ -1,14 +1,17 @@
 //! `flow`'s side: starts the supervisor, asks it to spawn attempts, hears
 //! how they end, and notices when it is gone.
 //!
-//! Two plain threads own the socket's two directions, so the async code
-//! never blocks on it: a writer (requests, with their pipe ends) fed by a
-//! channel, and a reader that hands each reply to the attempt waiting for
-//! it. If either direction fails, every waiting attempt gets the reason,
-//! and every attempt group still running is killed from here (`flow` is a
-//! child subreaper, so their leaders come back to it to be reaped). The
-//! next spawn starts a new supervisor process, so later attempts (`finally`
-//! stages, retries) still run.
+//! The socket is non-blocking and lives on the event loop: an attempt sends
+//! its own request (one at a time, under a lock, so frames never mix), and
+//! one task reads the replies and hands each to the attempt waiting for it.
+//! No thread sits between them: each hop between threads costs tens of
+//! microseconds, paid twice per attempt. If either direction fails, every
+//! waiting attempt gets the reason, and every attempt group still running
+//! is killed from here (`flow` is a child subreaper, so their leaders come
+//! back to it to be reaped). The next spawn starts a new supervisor
+//! process, so later attempts (`finally` stages, retries) still run.
+//!
+//! [`Supervisor::start`] must be called on a tokio runtime.
 
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
@@ -17,14 +20,14 @@ use nix::unistd::Pid;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io;
-use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::io::Interest;
 use tokio::sync::oneshot;
 
 use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest};
@@ -37,8 +40,13 @@ const EXIT_WAIT: Duration = Duration::from_secs(3);
 /// One attempt to start: what [`Supervisor::spawn`] sends.
 #[derive(Debug)]
 pub struct Spawn {
+    /// The file to execute; `None`: `argv[0]` looked up on the `PATH` of
+    /// `env`.
+    pub program: Option<PathBuf>,
     /// The program and its arguments.
     pub argv: Vec<OsString>,
+    /// What to start instead if `argv` cannot be started (empty: nothing).
+    pub fallback: Vec<OsString>,
     /// The working directory.
     pub cwd: PathBuf,
     /// The whole environment.
@@ -61,8 +69,10 @@ pub struct Supervisor {
 
 /// One supervisor process and the socket to it.
 struct Connection {
-    stream: UnixStream,
-    outbox: Mutex<Option<mpsc::Sender<Outgoing>>>,
+    /// The socket, shared with the reader task.
+    socket: Arc<tokio::net::UnixStream>,
+    /// Held while a frame is sent, so frames never interleave.
+    sending: tokio::sync::Mutex<()>,
     shared: Arc<Shared>,
 }
 
@@ -94,11 +104,6 @@ impl Running {
         self.ended = Some(ended.clone());
         ended
     }
-}
-
-struct Outgoing {
-    frame: Vec<u8>,
-    fds: Vec<OwnedFd>,
 }
 
 /// What the reader, the writer and the attempts share.
@@ -290,24 +295,16 @@ impl Connection {
                 )
             })?;
         let stream = UnixStream::from(ours);
+        stream.set_nonblocking(true)?;
+        let socket = Arc::new(tokio::net::UnixStream::from_std(stream)?);
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             child: Mutex::new(Some(child)),
         });
-        let (tx, rx) = mpsc::channel::<Outgoing>();
-        let writer_sock = stream.try_clone()?;
-        let reader_sock = stream.try_clone()?;
-        let writer_shared = shared.clone();
-        std::thread::Builder::new()
-            .name("flow-supervisor-writer".into())
-            .spawn(move || write_loop(writer_sock, rx, writer_shared))?;
-        let reader_shared = shared.clone();
-        std::thread::Builder::new()
-            .name("flow-supervisor-reader".into())
-            .spawn(move || read_loop(reader_sock, reader_shared))?;
+        tokio::spawn(read_loop(socket.clone(), shared.clone()));
         Ok(Connection {
-            stream,
-            outbox: Mutex::new(Some(tx)),
+            socket,
+            sending: tokio::sync::Mutex::new(()),
             shared,
         })
     }
@@ -336,27 +333,24 @@ impl Connection {
         }
         let frame = Request::Spawn(SpawnRequest {
             id,
+            program: spawn.program,
             argv: spawn.argv,
+            fallback: spawn.fallback,
             cwd: spawn.cwd,
             env: spawn.env,
         })
         .encode();
-        let sent = self
-            .outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|tx| {
-                tx.send(Outgoing {
-                    frame,
-                    fds: vec![spawn.stdout, spawn.stderr],
-                })
-                .is_ok()
-            });
-        if !sent {
-            self.shared.state().waiting.remove(&id);
+        if let Err(e) = self.send(&frame, &[spawn.stdout, spawn.stderr]).await {
+            let reason = if e.kind() == io::ErrorKind::BrokenPipe {
+                self.shared.death_note_async().await
+            } else {
+                format!("cannot talk to the supervisor process: {e}; the attempt was killed")
+            };
+            self.shared.fail_all(reason);
             return Err(self.shared.lost_reason());
         }
+        // `spawn.stdout` and `spawn.stderr` are closed now: the supervisor
+        // (and then the attempt) has its own copies.
         match spawned_rx.await {
             Ok(Ok(pid)) => Ok(Running {
                 pid,
@@ -372,8 +366,7 @@ impl Connection {
     async fn shutdown(&self) {
         self.shared
             .fail_all("the run is over; the supervisor was shut down".into());
-        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = shutdown(&self.socket);
         let shared = self.shared.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let until = Instant::now() + EXIT_WAIT;
@@ -399,33 +392,63 @@ impl Drop for Connection {
     fn drop(&mut self) {
         // The supervisor sees end of file and cleans up; nobody waits for
         // it here (a panic may be unwinding).
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = shutdown(&self.socket);
     }
 }
 
-fn write_loop(sock: UnixStream, rx: mpsc::Receiver<Outgoing>, shared: Arc<Shared>) {
-    for msg in rx {
-        let fds: Vec<_> = msg.fds.iter().map(AsRawFd::as_raw_fd).collect();
-        if let Err(e) = protocol::send_frame(sock.as_fd(), &msg.frame, &fds) {
-            let reason = if e.kind() == io::ErrorKind::BrokenPipe {
-                shared.death_note()
-            } else {
-                format!("cannot talk to the supervisor process: {e}; the attempt was killed")
-            };
-            shared.fail_all(reason);
-            return;
+impl Connection {
+    /// Sends one frame with `fds` attached to its first byte, waiting for
+    /// room in the socket without blocking the thread.
+    async fn send(&self, frame: &[u8], fds: &[OwnedFd]) -> io::Result<()> {
+        let _turn = self.sending.lock().await;
+        if self.shared.is_lost() {
+            return Err(io::ErrorKind::BrokenPipe.into());
         }
-        // `msg.fds` close here: the supervisor (and then the attempt) has
-        // its own copies.
+        let raw: Vec<_> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        let mut sent = 0;
+        while sent < frame.len() {
+            let attach = if sent == 0 { &raw[..] } else { &[] };
+            self.socket.writable().await?;
+            let socket = &self.socket;
+            match socket.try_io(Interest::WRITABLE, || {
+                protocol::send_some(socket.as_fd(), &frame[sent..], attach)
+            }) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 
-fn read_loop(sock: UnixStream, shared: Arc<Shared>) {
+impl Shared {
+    /// [`Shared::death_note`] off the event loop (it may wait 200 ms).
+    async fn death_note_async(self: &Arc<Self>) -> String {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || shared.death_note())
+            .await
+            .unwrap_or_else(|_| "the supervisor process is gone; the attempt was killed".into())
+    }
+}
+
+/// Reads replies until the socket closes or fails, delivering each to its
+/// attempt; then fails every attempt still waiting.
+async fn read_loop(socket: Arc<tokio::net::UnixStream>, shared: Arc<Shared>) {
     let mut frames = Frames::default();
     let mut fds = VecDeque::new();
     let reason = loop {
-        match protocol::recv_some(sock.as_fd(), &mut frames, &mut fds) {
-            Ok(0) => break shared.death_note(),
+        let read = match socket.readable().await {
+            Ok(()) => socket.try_io(Interest::READABLE, || {
+                protocol::recv_some(socket.as_fd(), &mut frames, &mut fds)
+            }),
+            Err(e) => Err(e),
+        };
+        if matches!(&read, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            continue;
+        }
+        match read {
+            Ok(0) => break shared.death_note_async().await,
             Ok(_) => {}
             Err(e) => {
                 break format!("cannot hear the supervisor process: {e}; the attempt was killed")
@@ -443,4 +466,11 @@ fn read_loop(sock: UnixStream, shared: Arc<Shared>) {
         }
     };
     shared.fail_all(reason);
+}
+
+/// Shuts both directions of the socket down (the supervisor then sees end
+/// of file), without waiting.
+fn shutdown(socket: &tokio::net::UnixStream) -> io::Result<()> {
+    nix::sys::socket::shutdown(socket.as_raw_fd(), nix::sys::socket::Shutdown::Both)
+        .map_err(io::Error::from)
 }

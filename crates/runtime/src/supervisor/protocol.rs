@@ -40,8 +40,16 @@ pub enum Request {
 pub struct SpawnRequest {
     /// Chosen by `flow`, unique within the run; every reply names it.
     pub id: u64,
-    /// The program and its arguments (the shell, then the script file).
+    /// The file to execute; `None`: `argv[0]`, looked up on the request's
+    /// `PATH`. `argv[0]` is passed as written either way.
+    pub program: Option<PathBuf>,
+    /// The program and its arguments (the shell, then the script file; or
+    /// a script's one command, run without a shell).
     pub argv: Vec<OsString>,
+    /// What to start instead when `argv` cannot be started (its program is
+    /// missing, not executable, not a binary): the shell that runs the same
+    /// script and reports why as it would. Empty: no second try.
+    pub fallback: Vec<OsString>,
     /// The working directory.
     pub cwd: PathBuf,
     /// The whole environment (nothing is inherited from the supervisor).
@@ -126,9 +134,13 @@ impl Request {
             Request::Spawn(s) => {
                 w.u8(SPAWN);
                 w.u64(s.id);
-                w.u32(len32(s.argv.len()));
-                for a in &s.argv {
-                    w.bytes(a.as_bytes());
+                // An empty path is no path (execve rejects it anyway).
+                w.bytes(s.program.as_deref().map_or(&[][..], |p| p.as_os_str().as_bytes()));
+                for words in [&s.argv, &s.fallback] {
+                    w.u32(len32(words.len()));
+                    for a in words {
+                        w.bytes(a.as_bytes());
+                    }
                 }
                 w.bytes(s.cwd.as_os_str().as_bytes());
                 w.u32(len32(s.env.len()));
@@ -147,14 +159,22 @@ impl Request {
         let request = match r.u8()? {
             SPAWN => {
                 let id = r.u64()?;
-                let argv = (0..r.u32()?)
-                    .map(|_| r.os_string())
-                    .collect::<Result<_, _>>()?;
+                let program = Some(PathBuf::from(r.os_string()?))
+                    .filter(|p| !p.as_os_str().is_empty());
+                let argv = r.words()?;
+                let fallback = r.words()?;
                 let cwd = PathBuf::from(r.os_string()?);
                 let env = (0..r.u32()?)
                     .map(|_| Ok((r.os_string()?, r.os_string()?)))
                     .collect::<Result<_, ProtocolError>>()?;
-                Request::Spawn(SpawnRequest { id, argv, cwd, env })
+                Request::Spawn(SpawnRequest {
+                    id,
+                    program,
+                    argv,
+                    fallback,
+                    cwd,
+                    env,
+                })
             }
             tag => return Err(ProtocolError(format!("unknown request tag {tag}"))),
         };
@@ -283,6 +303,10 @@ impl<'a> Decoder<'a> {
     fn os_string(&mut self) -> Result<OsString, ProtocolError> {
         Ok(OsString::from_vec(self.bytes()?.to_vec()))
     }
+    /// A count, then that many byte strings.
+    fn words(&mut self) -> Result<Vec<OsString>, ProtocolError> {
+        (0..self.u32()?).map(|_| self.os_string()).collect()
+    }
     fn end(&self) -> Result<(), ProtocolError> {
         if self.0.is_empty() {
             Ok(())
@@ -326,42 +350,43 @@ impl Frames {
 }
 
 /// Sends one frame, with `fds` attached to its first byte. Blocks until the
-/// whole frame is in the socket.
+/// whole frame is in the socket (the socket must be blocking).
 ///
 /// # Errors
 /// The socket's (`EPIPE` once the peer is gone).
 pub fn send_frame(sock: BorrowedFd<'_>, frame: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let mut sent = send_some(sock, frame, fds)?;
+    // A blocking stream socket sends everything unless a signal interrupts
+    // it part way; the descriptors went with the first part.
+    while sent < frame.len() {
+        sent += send_some(sock, &frame[sent..], &[])?;
+    }
+    Ok(())
+}
+
+/// One `sendmsg` of `bytes` (a frame or its rest) with `fds` attached to
+/// its first byte, retried on `EINTR`. Returns how many bytes went: fewer
+/// than all is possible (the descriptors went with the first one).
+///
+/// # Errors
+/// The socket's: `WouldBlock` on a full non-blocking socket, `EPIPE` once
+/// the peer is gone.
+pub fn send_some(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -> io::Result<usize> {
     let rights = [ControlMessage::ScmRights(fds)];
     let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
-    let mut sent = loop {
+    loop {
         match sendmsg::<()>(
             sock.as_raw_fd(),
-            &[IoSlice::new(frame)],
+            &[IoSlice::new(bytes)],
             cmsgs,
             MsgFlags::MSG_NOSIGNAL,
             None,
         ) {
-            Ok(n) => break n,
+            Ok(n) => return Ok(n),
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
         }
-    };
-    // A blocking stream socket sends everything unless a signal interrupts
-    // it part way; the descriptors went with the first part.
-    while sent < frame.len() {
-        match sendmsg::<()>(
-            sock.as_raw_fd(),
-            &[IoSlice::new(&frame[sent..])],
-            &[],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        ) {
-            Ok(n) => sent += n,
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
     }
-    Ok(())
 }
 
 /// Reads what the socket has (blocking if nothing), appending it to
@@ -428,7 +453,9 @@ mod tests {
     fn requests_survive_encoding_with_non_utf8_bytes() {
         let r = Request::Spawn(SpawnRequest {
             id: u64::MAX - 1,
+            program: Some(PathBuf::from("/usr/bin/bash")),
             argv: vec!["bash".into(), OsString::from_vec(vec![0xff, b'x'])],
+            fallback: vec!["sh".into(), "-c".into(), "true".into()],
             cwd: PathBuf::from("/tmp/a b"),
             env: vec![
                 ("A".into(), "1".into()),

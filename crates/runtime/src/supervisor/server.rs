@@ -9,9 +9,11 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -130,51 +132,27 @@ impl Server {
         while let Ok(Some(_)) = self.sigchld.read_signal() {}
     }
 
-    /// Starts one attempt in its own process group. The request's pipe
-    /// ends are closed here once the child has its copies.
+    /// Starts one attempt in its own process group; when its `argv`
+    /// cannot be started and the request has a `fallback`, starts that
+    /// instead. The request's pipe ends are closed here once the child has
+    /// its copies.
     fn spawn(&mut self, req: SpawnRequest) -> io::Result<Reply> {
         let (Some(stdout), Some(stderr)) = (self.fds.pop_front(), self.fds.pop_front()) else {
             let error = format!("a spawn request without its {SPAWN_FDS} pipes");
             return Err(protocol::ProtocolError(error).into());
         };
         let id = req.id;
-        let Some((program, args)) = req.argv.split_first() else {
-            return Ok(Reply::SpawnFailed {
-                id,
-                error: "the stage has an empty `shell`".into(),
-            });
-        };
-        let mut cmd = match program::resolve(program, &req.env, &req.cwd) {
-            Some(file) => {
-                let mut cmd = Command::new(file);
-                cmd.arg0(program);
-                cmd
-            }
-            None => Command::new(program),
-        };
-        cmd.args(args)
-            .current_dir(&req.cwd)
-            .env_clear()
-            .envs(req.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(stdout))
-            .stderr(Stdio::from(stderr))
-            .process_group(0);
-        // Dropping the `Child` neither waits nor kills: `reap` waits.
-        Ok(match cmd.spawn() {
-            Ok(child) => {
-                let pid = child.id();
+        let mut started = start(&req, req.program.as_deref(), &req.argv, &stdout, &stderr);
+        if started.is_err() && !req.fallback.is_empty() {
+            started = start(&req, None, &req.fallback, &stdout, &stderr);
+        }
+        // `stdout` and `stderr` close here: the child has its own copies.
+        Ok(match started {
+            Ok(pid) => {
                 self.live.insert(Pid::from_raw(pid as i32), id);
                 Reply::Spawned { id, pid }
             }
-            Err(e) => Reply::SpawnFailed {
-                id,
-                error: format!(
-                    "cannot start `{}` in {}: {e}",
-                    program.to_string_lossy(),
-                    req.cwd.display()
-                ),
-            },
+            Err(error) => Reply::SpawnFailed { id, error },
         })
     }
 
@@ -299,4 +277,51 @@ fn kill_group(pgid: Pid, sig: Signal) {
         Ok(()) | Err(Errno::ESRCH) => {}
         Err(e) => super::warn(format_args!("killpg({pgid}, {sig}): {e}")),
     }
+}
+
+/// Spawns `argv` (its program `program`, else `argv[0]` looked up on the
+/// request's `PATH`) with the request's folder and environment, in its own
+/// process group; returns its pid, or why it could not start.
+fn start(
+    req: &SpawnRequest,
+    program: Option<&Path>,
+    argv: &[OsString],
+    stdout: &OwnedFd,
+    stderr: &OwnedFd,
+) -> Result<u32, String> {
+    let Some((name, args)) = argv.split_first() else {
+        return Err("the stage has an empty `shell`".into());
+    };
+    let file = program
+        .map(Path::to_path_buf)
+        .or_else(|| program::resolve(name, &req.env, &req.cwd));
+    let mut cmd = match file {
+        Some(file) => {
+            let mut cmd = Command::new(file);
+            cmd.arg0(name);
+            cmd
+        }
+        None => Command::new(name),
+    };
+    let pipe = |fd: &OwnedFd| {
+        fd.try_clone()
+            .map(Stdio::from)
+            .map_err(|e| format!("cannot pass the output pipes: {e}"))
+    };
+    cmd.args(args)
+        .current_dir(&req.cwd)
+        .env_clear()
+        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(pipe(stdout)?)
+        .stderr(pipe(stderr)?)
+        .process_group(0);
+    // Dropping the `Child` neither waits nor kills: `reap` waits.
+    cmd.spawn().map(|child| child.id()).map_err(|e| {
+        format!(
+            "cannot start `{}` in {}: {e}",
+            name.to_string_lossy(),
+            req.cwd.display()
+        )
+    })
 }
