@@ -276,7 +276,11 @@ impl OutputSink for MemorySink {
 
 /// `[label] ` before each line of `chunk` (lossy UTF-8); ends with a newline.
 pub fn prefix_lines(label: &str, chunk: &[u8]) -> String {
-    let text = String::from_utf8_lossy(chunk);
+    // Valid UTF-8 (the usual case) is checked once, not decoded char by char.
+    let text = match std::str::from_utf8(chunk) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(chunk),
+    };
     let body = text.strip_suffix('\n').unwrap_or(&text);
     let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count() + 1;
     let mut out = String::with_capacity(body.len() + lines * (label.len() + 4));
@@ -294,6 +298,21 @@ pub fn prefix_lines(label: &str, chunk: &[u8]) -> String {
 #[derive(Debug)]
 pub(crate) struct Chunk(pub Vec<u8>);
 
+/// A read of at least this many bytes that empties the pipe means the stage
+/// is streaming output: the pump then waits [`COALESCE`] before reading
+/// again, so it reads a lot at a time instead of waking for each write of
+/// the stage (`fold` writes 4 KiB at a time; 200 MB would be 50,000
+/// wake-ups). Smaller reads (lines of a chatty stage) go on without delay.
+const STREAMING: usize = 4096;
+
+/// How long the pump lets a streaming stage's output gather in the pipe
+/// (which holds [`PIPE_BYTES`], more than a fast stage writes meanwhile).
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The capacity asked for each output pipe (the default is 64 KiB); a pipe
+/// that cannot grow keeps its size.
+pub(crate) const PIPE_BYTES: usize = 256 * 1024;
+
 /// Reads `r` to the end, forwarding line-aligned chunks to `tx`. Keeps the
 /// stream's tail in `tail` when given (stdout of `status json` stages).
 /// Returns the tail. Stops early (without error) if the writer is gone.
@@ -302,34 +321,40 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
     tx: mpsc::Sender<Chunk>,
     mut tail: Option<Tail>,
 ) -> io::Result<Option<Tail>> {
-    let mut pending: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    // `buf[..held]` is output not yet forwarded (a line's start).
+    let mut buf = vec![0u8; CHUNK];
+    let mut held = 0;
     loop {
-        pending.reserve(CHUNK);
-        let old = pending.len();
-        // `take` caps a single read so `pending` stays near CHUNK.
-        let n = (&mut r).take(CHUNK as u64).read_buf(&mut pending).await?;
+        let room = CHUNK - held;
+        let n = r.read(&mut buf[held..]).await?;
         if n == 0 {
-            if !pending.is_empty() {
+            if held > 0 {
                 // A gone writer only means nobody wants the last piece.
-                let _ = tx.send(Chunk(pending)).await;
+                let _ = tx.send(Chunk(buf[..held].to_vec())).await;
             }
             return Ok(tail);
         }
         if let Some(t) = tail.as_mut() {
-            t.push(&pending[old..]);
+            t.push(&buf[held..held + n]);
         }
-        let cut = match memchr::memrchr(b'\n', &pending[old..]) {
-            Some(pos) => Some(old + pos + 1),
-            None if pending.len() >= CHUNK => Some(pending.len()),
-            None => None,
+        let old = held;
+        held += n;
+        let cut = match memchr::memrchr(b'\n', &buf[old..held]) {
+            Some(pos) => old + pos + 1,
+            None if held == CHUNK => held,
+            None => 0,
         };
-        if let Some(cut) = cut {
-            let rest = pending[cut..].to_vec();
-            pending.truncate(cut);
-            let full = std::mem::replace(&mut pending, rest);
-            if tx.send(Chunk(full)).await.is_err() {
+        if cut > 0 {
+            if tx.send(Chunk(buf[..cut].to_vec())).await.is_err() {
                 return Ok(tail);
             }
+            buf.copy_within(cut..held, 0);
+            held -= cut;
+        }
+        // A full read: there is more to read at once. A short but large
+        // one: the pipe was emptied by a stage that is streaming.
+        if n >= STREAMING && n < room {
+            tokio::time::sleep(COALESCE).await;
         }
     }
 }

@@ -44,7 +44,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, watch};
 
 use crate::direct::{self, SimpleCommand};
-use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS};
+use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS, PIPE_BYTES};
 use crate::scheduler::AttemptResult;
 use crate::status::{self, Tail, TAIL_BYTES};
 use crate::supervisor::{Exit, Running, Spawn, Supervisor};
@@ -190,6 +190,9 @@ pub async fn run_attempt(
         Ok(p) => p,
         Err(e) => return AttemptReport::failed(format!("cannot create the output pipes: {e}")),
     };
+    // Room for a fast stage's output while the pump gathers it (see
+    // `output::pump`); a pipe that cannot grow works as it is.
+    let _ = nix::fcntl::fcntl(&out_read, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES as _));
     let started = Instant::now();
     let env = full_env(&spec.env);
     let direct = spec
