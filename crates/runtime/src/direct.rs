@@ -35,6 +35,7 @@
 //! Sources: bash 5.2's manual ("Command Search and Execution", "Bash
 //! Variables", "Exit Status") and its behaviour, checked by the tests.
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -151,14 +152,18 @@ pub fn simple_command(shell: &[String], script: &str) -> Option<SimpleCommand> {
 /// docs). Reads the file system: the `PATH` lookup, `cwd` and `OLDPWD`.
 pub fn plan(command: &SimpleCommand, env: &[(OsString, OsString)], cwd: &Path) -> Option<Direct> {
     let mut vars: Vec<(OsString, OsString)> = Vec::with_capacity(env.len() + 3);
+    let mut index: HashMap<&OsStr, usize> = HashMap::with_capacity(env.len());
     for (k, v) in env {
         let name = k.as_bytes();
         if name.starts_with(b"BASH") || BASH_VARIABLES.iter().any(|s| s.as_bytes() == name) {
             return None;
         }
-        match vars.iter_mut().find(|(old, _)| old == k) {
-            Some(entry) => entry.1 = v.clone(),
-            None => vars.push((k.clone(), v.clone())),
+        match index.get(k.as_os_str()) {
+            Some(&i) => vars[i].1 = v.clone(),
+            None => {
+                index.insert(k, vars.len());
+                vars.push((k.clone(), v.clone()));
+            }
         }
     }
     let get = |vars: &[(OsString, OsString)], name: &str| {

@@ -321,39 +321,43 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
     tx: mpsc::Sender<Chunk>,
     mut tail: Option<Tail>,
 ) -> io::Result<Option<Tail>> {
-    // `buf[..held]` is output not yet forwarded (a line's start).
-    let mut buf = vec![0u8; CHUNK];
-    let mut held = 0;
+    // Output not yet forwarded (a line's start). Read into its spare
+    // capacity: nothing is zeroed, and a silent stage costs no more.
+    let mut buf: Vec<u8> = Vec::new();
+    // How much one read takes: small at first (most stages print little),
+    // doubled after each read that filled it, up to CHUNK.
+    let mut size = 4096;
     loop {
-        let room = CHUNK - held;
-        let n = r.read(&mut buf[held..]).await?;
+        let old = buf.len();
+        let want = size.min(CHUNK - old);
+        buf.reserve(want);
+        let n = (&mut r).take(want as u64).read_buf(&mut buf).await?;
         if n == 0 {
-            if held > 0 {
+            if !buf.is_empty() {
                 // A gone writer only means nobody wants the last piece.
-                let _ = tx.send(Chunk(buf[..held].to_vec())).await;
+                let _ = tx.send(Chunk(buf)).await;
             }
             return Ok(tail);
         }
         if let Some(t) = tail.as_mut() {
-            t.push(&buf[held..held + n]);
+            t.push(&buf[old..]);
         }
-        let old = held;
-        held += n;
-        let cut = match memchr::memrchr(b'\n', &buf[old..held]) {
+        let cut = match memchr::memrchr(b'\n', &buf[old..]) {
             Some(pos) => old + pos + 1,
-            None if held == CHUNK => held,
+            None if buf.len() == CHUNK => CHUNK,
             None => 0,
         };
         if cut > 0 {
             if tx.send(Chunk(buf[..cut].to_vec())).await.is_err() {
                 return Ok(tail);
             }
-            buf.copy_within(cut..held, 0);
-            held -= cut;
+            buf.drain(..cut);
         }
         // A full read: there is more to read at once. A short but large
         // one: the pipe was emptied by a stage that is streaming.
-        if n >= STREAMING && n < room {
+        if n == want {
+            size = (size * 2).min(CHUNK);
+        } else if n >= STREAMING {
             tokio::time::sleep(COALESCE).await;
         }
     }

@@ -25,8 +25,9 @@ pub const MAX_FRAME: usize = 64 << 20;
 /// Descriptors a [`Request::Spawn`] carries: stdout, then stderr.
 pub const SPAWN_FDS: usize = 2;
 
-/// Bytes read from the socket at a time.
-const READ_SIZE: usize = 64 * 1024;
+/// Bytes read from the socket at a time (a reply is a few bytes, a
+/// request a few KiB: the environment).
+const READ_SIZE: usize = 16 * 1024;
 
 /// `flow` → supervisor.
 #[derive(Debug, Clone, PartialEq)]
@@ -400,7 +401,7 @@ pub fn recv_some(
     frames: &mut Frames,
     fds: &mut VecDeque<OwnedFd>,
 ) -> io::Result<usize> {
-    let mut buf = vec![0u8; READ_SIZE];
+    let mut buf = [0u8; READ_SIZE];
     let mut space = nix::cmsg_space!([RawFd; 4]);
     let (n, truncated) = loop {
         let mut iov = [IoSliceMut::new(&mut buf)];
