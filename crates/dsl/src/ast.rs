@@ -204,6 +204,8 @@ pub enum StageItem {
     Timeout(Spanned<DurationLit>),
     /// `grace D`.
     Grace(Spanned<DurationLit>),
+    /// `idle D`: no output for D ends the attempt like its timeout.
+    Idle(Spanned<DurationLit>),
     /// `retry N [delay D] [backoff F]`.
     Retry(RetryDecl),
     /// `outputs a, "b c", dir/*.txt`.
@@ -236,6 +238,7 @@ impl StageItem {
             StageItem::Run(_) => "run",
             StageItem::Timeout(_) => "timeout",
             StageItem::Grace(_) => "grace",
+            StageItem::Idle(_) => "idle",
             StageItem::Retry(_) => "retry",
             StageItem::Outputs(_) => "outputs",
             StageItem::OptionalOutputs(_) => "optional outputs",

@@ -211,6 +211,10 @@ pub struct Stage {
     pub shell: Vec<String>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
+    /// Per-attempt limit on silence (`idle D`): an attempt that writes
+    /// nothing to stdout or stderr for this long is ended as if it timed
+    /// out.
+    pub idle: Option<Duration>,
     /// SIGTERM → SIGKILL delay (default 10 s).
     pub grace: Duration,
     /// Retry policy (zero retries by default).

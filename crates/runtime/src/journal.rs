@@ -121,8 +121,12 @@ pub enum JournalEvent {
         exit_code: Option<i32>,
         /// Terminating signal, if killed.
         signal: Option<i32>,
-        /// Hit the stage timeout.
+        /// Hit the stage timeout (or its `idle` limit).
         timed_out: bool,
+        /// The limit hit was `idle`: no output for that long. Left out
+        /// when false.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        idle: bool,
         /// Killed because the run was cancelled / timed out.
         cancelled: bool,
         /// Structured status, for `status json` stages.

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
+use crate::process::Activity;
 use crate::status::Tail;
 
 /// Largest chunk a pump forwards (and the read size).
@@ -313,13 +314,14 @@ const COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
 /// that cannot grow keeps its size.
 pub(crate) const PIPE_BYTES: usize = 256 * 1024;
 
-/// Reads `r` to the end, forwarding line-aligned chunks to `tx`. Keeps the
-/// stream's tail in `tail` when given (stdout of `status json` stages).
-/// Returns the tail. Stops early (without error) if the writer is gone.
+/// Reads `r` to the end, forwarding line-aligned chunks to `tx`, and
+/// telling `activity` when output comes. Keeps the stream's tail in `tail`
+/// when given (stdout of `status json` stages). Returns the tail. Stops early (without error) if the writer is gone.
 pub(crate) async fn pump<R: AsyncRead + Unpin>(
     mut r: R,
     tx: mpsc::Sender<Chunk>,
     mut tail: Option<Tail>,
+    activity: Arc<Activity>,
 ) -> io::Result<Option<Tail>> {
     // Output not yet forwarded (a line's start). Read into its spare
     // capacity: nothing is zeroed, and a silent stage costs no more.
@@ -339,6 +341,7 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
             }
             return Ok(tail);
         }
+        activity.touch();
         if let Some(t) = tail.as_mut() {
             t.push(&buf[old..]);
         }
@@ -487,7 +490,15 @@ mod tests {
         input.extend_from_slice(b"no newline at end");
         let (tx, mut rx) = mpsc::channel(4);
         let data = input.clone();
-        let h = tokio::spawn(async move { pump(&data[..], tx, Some(Tail::new(64))).await });
+        let h = tokio::spawn(async move {
+            pump(
+                &data[..],
+                tx,
+                Some(Tail::new(64)),
+                Arc::new(Activity::new()),
+            )
+            .await
+        });
         let mut got = Vec::new();
         let mut chunks = 0;
         while let Some(Chunk(c)) = rx.recv().await {
@@ -506,7 +517,7 @@ mod tests {
         let input = vec![b'x'; 3 * CHUNK + 10];
         let (tx, mut rx) = mpsc::channel(4);
         let data = input.clone();
-        tokio::spawn(async move { pump(&data[..], tx, None).await });
+        tokio::spawn(async move { pump(&data[..], tx, None, Arc::new(Activity::new())).await });
         let mut total = 0;
         while let Some(Chunk(c)) = rx.recv().await {
             assert!(c.len() <= CHUNK);

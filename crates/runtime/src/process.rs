@@ -77,6 +77,9 @@ pub struct AttemptSpec {
     pub env: Vec<(String, String)>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
+    /// Longest silence allowed (`idle`): no byte on stdout or stderr for
+    /// this long ends the attempt like its timeout.
+    pub idle: Option<Duration>,
     /// SIGTERM → SIGKILL delay.
     pub grace: Duration,
     /// Where the raw (masked) stdout+stderr go: created (in an existing
@@ -99,8 +102,10 @@ pub struct AttemptReport {
     pub exit_code: Option<i32>,
     /// The signal that killed the leader.
     pub signal: Option<i32>,
-    /// The stage timeout expired.
+    /// The stage timeout expired, or the `idle` limit.
     pub timed_out: bool,
+    /// The limit that expired was `idle` (`timed_out` is true too).
+    pub idle: bool,
     /// Killed on request: the run was cancelled (Ctrl-C, SIGTERM) or hit
     /// the flow `timeout` (the scheduler's `KillRunning`). A failure of
     /// another stage never kills a running attempt: it only stops new ones.
@@ -134,6 +139,7 @@ impl AttemptReport {
         AttemptResult {
             exit_code: self.exit_code,
             timed_out: self.timed_out,
+            idle: self.idle,
             status: self.status(),
             error,
         }
@@ -192,7 +198,10 @@ pub async fn run_attempt(
     };
     // Room for a fast stage's output while the pump gathers it (see
     // `output::pump`); a pipe that cannot grow works as it is.
-    let _ = nix::fcntl::fcntl(&out_read, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES as _));
+    let _ = nix::fcntl::fcntl(
+        &out_read,
+        nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES as _),
+    );
     let started = Instant::now();
     let env = full_env(&spec.env);
     let direct = spec
@@ -230,8 +239,10 @@ pub async fn run_attempt(
     // Output: two pumps into one writer thread.
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let tail = spec.status_json.then(|| Tail::new(TAIL_BYTES));
-    let out_pump = receiver(out_read).map(|o| tokio::spawn(output::pump(o, tx.clone(), tail)));
-    let err_pump = receiver(err_read).map(|e| tokio::spawn(output::pump(e, tx, None)));
+    let activity = Arc::new(Activity::new());
+    let pump = |r, tx, tail| tokio::spawn(output::pump(r, tx, tail, activity.clone()));
+    let out_pump = receiver(out_read).map(|o| pump(o, tx.clone(), tail));
+    let err_pump = receiver(err_read).map(|e| pump(e, tx, None));
     let writer = {
         let (masker, sink, label) = (spec.masker.clone(), sink.clone(), spec.label.clone());
         let log = spec.log_path.clone();
@@ -242,7 +253,15 @@ pub async fn run_attempt(
         pid: Some(pid),
         ..AttemptReport::default()
     };
-    let status = supervise(&mut running, pgid, &spec, &mut cancel, &mut report).await;
+    let status = supervise(
+        &mut running,
+        pgid,
+        &spec,
+        &activity,
+        &mut cancel,
+        &mut report,
+    )
+    .await;
     if status.is_err() {
         // The supervisor is gone (it killed the group on the leader's exit
         // otherwise): end the rest of the group from here.
@@ -327,7 +346,12 @@ fn shell_argv(spec: &AttemptSpec) -> Vec<OsString> {
 
 /// Adds a line of `flow`'s to the attempt's output after it ended: to the
 /// log and the live output, masked like the rest.
-fn append_note(spec: &AttemptSpec, sink: &Arc<dyn OutputSink>, note: &str, report: &mut AttemptReport) {
+fn append_note(
+    spec: &AttemptSpec,
+    sink: &Arc<dyn OutputSink>,
+    note: &str,
+    report: &mut AttemptReport,
+) {
     use std::io::Write;
     let masked = spec.masker.mask(note.as_bytes());
     let written = std::fs::OpenOptions::new()
@@ -367,6 +391,7 @@ async fn supervise(
     child: &mut Running,
     pgid: Pid,
     spec: &AttemptSpec,
+    activity: &Activity,
     cancel: &mut watch::Receiver<bool>,
     report: &mut AttemptReport,
 ) -> Result<Exit, String> {
@@ -374,6 +399,20 @@ async fn supervise(
         match spec.timeout {
             Some(t) => tokio::time::sleep(t).await,
             None => std::future::pending().await,
+        }
+    };
+    // Sleeps until `idle` after the last output, again while output came
+    // meanwhile: no timer per write.
+    let silence = async {
+        let Some(idle) = spec.idle else {
+            return std::future::pending().await;
+        };
+        loop {
+            let last = activity.last();
+            tokio::time::sleep_until((last + idle).into()).await;
+            if activity.last() == last {
+                return;
+            }
         }
     };
     let cancelled = async {
@@ -385,6 +424,10 @@ async fn supervise(
     tokio::select! {
         s = child.wait() => return s,
         () = timeout => report.timed_out = true,
+        () = silence => {
+            report.timed_out = true;
+            report.idle = true;
+        }
         () = cancelled => report.cancelled = true,
     }
     signal_group(pgid, Signal::SIGTERM);
@@ -394,6 +437,36 @@ async fn supervise(
             signal_group(pgid, Signal::SIGKILL);
             child.wait().await
         }
+    }
+}
+
+/// When an attempt last wrote output (or started): what `idle` measures.
+/// Updated by the pumps after each read, read by [`supervise`].
+#[derive(Debug)]
+pub(crate) struct Activity {
+    start: Instant,
+    /// Nanoseconds from `start` to the last output.
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl Activity {
+    pub(crate) fn new() -> Activity {
+        Activity {
+            start: Instant::now(),
+            last: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Output came now.
+    pub(crate) fn touch(&self) {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last.store(nanos, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// When output last came (the start if none did).
+    fn last(&self) -> Instant {
+        let nanos = self.last.load(std::sync::atomic::Ordering::Relaxed);
+        self.start + Duration::from_nanos(nanos)
     }
 }
 

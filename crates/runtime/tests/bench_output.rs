@@ -34,6 +34,7 @@ async fn two_hundred_megabytes_through_the_terminal() {
         cwd: tmp.path().to_path_buf(),
         env: vec![],
         timeout: Some(Duration::from_secs(300)),
+        idle: None,
         grace: Duration::from_secs(1),
         log_path: tmp.path().join("big.log"),
         label: "plan".into(),

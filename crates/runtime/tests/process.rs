@@ -32,6 +32,7 @@ fn spec(dir: &Path, script: &str) -> AttemptSpec {
         cwd: dir.to_path_buf(),
         env: vec![],
         timeout: None,
+        idle: None,
         grace: Duration::from_secs(5),
         log_path: dir.join("logs/attempt.log"),
         label: "st".into(),
@@ -455,4 +456,42 @@ async fn an_empty_shell_means_the_default_one() {
     let r = run(s).await;
     assert_eq!(r.exit_code, Some(1), "-e stops the script: {r:?}");
     assert!(!tmp.path().join("after-false").exists());
+}
+
+/// Issue 7 §2: `idle D` ends an attempt that prints nothing for D, like a
+/// timeout, and kills its whole group.
+#[tokio::test]
+async fn idle_ends_a_silent_attempt_like_a_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "echo started; echo $$ > pids; sleep 300 & echo $! >> pids; sleep 300",
+    );
+    s.idle = Some(Duration::from_millis(400));
+    let t = Instant::now();
+    let r = run(s).await;
+    let took = t.elapsed();
+    assert!(r.timed_out && r.idle, "{r:?}");
+    assert!(r.to_result().timed_out && r.to_result().idle);
+    assert_eq!(r.signal, Some(15));
+    assert!(took >= Duration::from_millis(400), "took {took:?}");
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    for pid in pids(tmp.path()) {
+        assert_gone(pid);
+    }
+}
+
+/// Output, on stdout or stderr, resets the idle clock: a stage that keeps
+/// talking runs as long as it needs.
+#[tokio::test]
+async fn output_on_either_stream_keeps_an_attempt_alive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        tmp.path(),
+        "for i in 1 2 3 4 5 6; do echo out $i; sleep 0.15; echo err $i >&2; sleep 0.15; done",
+    );
+    s.idle = Some(Duration::from_millis(500));
+    let r = run(s).await;
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    assert!(!r.timed_out && !r.idle);
 }

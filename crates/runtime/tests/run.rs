@@ -491,3 +491,34 @@ flow f {
     assert_eq!(r.outcome, RunOutcome::Succeeded, "{log}");
     assert_eq!(log, "tdd\n# TDD\n");
 }
+
+/// Issue 7 §2: an attempt ended by `idle` is a timeout for routing (`on
+/// timeout` fires), journaled with `idle: true`, and said as such.
+#[tokio::test]
+async fn idle_is_routed_as_a_timeout_and_journaled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Flow::new("f")
+        .stage("agent", "echo thinking; sleep 300", |s| {
+            s.idle(Duration::from_millis(300))
+                .route(RouteOn::Timeout, "escalate");
+        })
+        .stage("escalate", "echo escalated", |_| {})
+        .build();
+    let r = go(&p, tmp.path()).await;
+    assert_eq!(
+        summary(&r, "escalate").outcome,
+        Some(StageOutcome::Succeeded)
+    );
+    let finished: Vec<serde_json::Value> = events(&r)
+        .into_iter()
+        .filter(|e| e["event"] == "stage_finished" && e["stage"] == "agent")
+        .collect();
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["timed_out"], true);
+    assert_eq!(finished[0]["idle"], true);
+    let settled = events(&r)
+        .into_iter()
+        .find(|e| e["event"] == "stage_settled" && e["stage"] == "agent")
+        .unwrap();
+    assert!(settled.to_string().contains("idle"), "{settled}");
+}

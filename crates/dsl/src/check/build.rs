@@ -182,6 +182,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 None => flow_shell.clone().unwrap_or_else(default_shell),
             },
             timeout: s.timeout.and_then(|t| durations::parse(&t.node.node)),
+            idle: s.idle.and_then(|t| durations::parse(&t.node.node)),
             grace: s
                 .grace
                 .and_then(|g| durations::parse(&g.node.node))

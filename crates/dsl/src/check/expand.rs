@@ -58,6 +58,8 @@ pub(crate) struct Expanded<'a> {
     pub timeout: Option<At<'a, Spanned<DurationLit>>>,
     /// `grace`.
     pub grace: Option<At<'a, Spanned<DurationLit>>>,
+    /// `idle`.
+    pub idle: Option<At<'a, Spanned<DurationLit>>>,
     /// `retry`.
     pub retry: Option<At<'a, RetryDecl>>,
     /// `outputs` (required).
@@ -101,6 +103,7 @@ impl<'a> Expanded<'a> {
                 StageItem::Run(r) => self.run = Some(At { src, node: r }),
                 StageItem::Timeout(t) => self.timeout = Some(At { src, node: t }),
                 StageItem::Grace(g) => self.grace = Some(At { src, node: g }),
+                StageItem::Idle(d) => self.idle = Some(At { src, node: d }),
                 StageItem::Retry(r) => self.retry = Some(At { src, node: r }),
                 StageItem::Outputs(o) => self.outputs.extend(o.iter().map(|node| At { src, node })),
                 StageItem::OptionalOutputs(o) => self
@@ -137,6 +140,7 @@ pub(crate) fn expand<'a>(
         run: None,
         timeout: None,
         grace: None,
+        idle: None,
         retry: None,
         outputs: Vec::new(),
         optional_outputs: Vec::new(),

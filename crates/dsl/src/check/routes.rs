@@ -72,7 +72,7 @@ fn dead_routes(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
                 }
                 diags.push(d);
             }
-            RouteOn::Timeout if stage.timeout.is_none() => diags.push(
+            RouteOn::Timeout if stage.timeout.is_none() && stage.idle.is_none() => diags.push(
                 Diagnostic::new(
                     Code::DeadRoute,
                     route.src,
@@ -81,7 +81,7 @@ fn dead_routes(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
                 )
                 .label("never fires")
                 .help(format!(
-                    "add `timeout 10m` (any duration) to `{name}`; the flow's own timeout stops the whole run, which fires no routes"
+                    "add `timeout 10m` or `idle 5m` (any duration) to `{name}`; the flow's own timeout stops the whole run, which fires no routes"
                 )),
             ),
             _ => {}

@@ -17,7 +17,7 @@ use crate::span::{SourceId, Span};
 fn item_span(item: &StageItem) -> Option<Span> {
     Some(match item {
         StageItem::Run(s) => s.span,
-        StageItem::Timeout(t) | StageItem::Grace(t) => t.span,
+        StageItem::Timeout(t) | StageItem::Grace(t) | StageItem::Idle(t) => t.span,
         StageItem::Retry(r) => r.span,
         StageItem::When(e) => e.span,
         StageItem::Status(s) | StageItem::Shell(s) => s.span,
@@ -69,7 +69,7 @@ fn short_number(x: f64) -> String {
 /// Value checks of one item.
 fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
     match item {
-        StageItem::Timeout(d) | StageItem::Grace(d) => {
+        StageItem::Timeout(d) | StageItem::Grace(d) | StageItem::Idle(d) => {
             durations::check_timer(d, source, diags);
         }
         StageItem::Retry(r) => {

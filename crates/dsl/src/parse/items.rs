@@ -54,6 +54,7 @@ impl<'t> Builder<'t> {
             Rule::run => StageItem::Run(self.text_value(first)),
             Rule::timeout => StageItem::Timeout(self.duration(first)),
             Rule::grace => StageItem::Grace(self.duration(first)),
+            Rule::idle => StageItem::Idle(self.duration(first)),
             Rule::outputs => StageItem::Outputs(ps.iter().map(|p| self.text_value(p)).collect()),
             Rule::optional_outputs => {
                 StageItem::OptionalOutputs(ps.iter().map(|p| self.text_value(p)).collect())

@@ -66,6 +66,8 @@ pub(super) struct AttemptJob {
     /// The script as one simple command, if it is one.
     pub command: Option<Arc<SimpleCommand>>,
     pub timeout: Option<Duration>,
+    /// The stage's `idle` limit.
+    pub idle: Option<Duration>,
     pub grace: Duration,
     pub status_json: bool,
     pub outputs: Vec<String>,
@@ -148,7 +150,12 @@ async fn run_job(
     };
     // Copying artifacts can take long: off the event loop. An empty folder
     // is two `mkdir`s: here.
-    let needs: Vec<PathBuf> = job.need_dirs.iter().filter(|d| d.is_dir()).cloned().collect();
+    let needs: Vec<PathBuf> = job
+        .need_dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .cloned()
+        .collect();
     let prepared = if needs.is_empty() {
         artifacts::prepare_attempt_dir(&job.cwd, &[])
     } else {
@@ -167,6 +174,7 @@ async fn run_job(
         cwd: job.cwd.clone(),
         env,
         timeout: job.timeout,
+        idle: job.idle,
         grace: job.grace,
         log_path: job.log.clone(),
         label: job.name.clone(),

@@ -469,7 +469,10 @@ impl Driver<'_> {
         // Every stage's state, for `env` expressions: copied only when an
         // expression may read it (a copy per start is quadratic in stages).
         let reads_stages = !pipeline.env.is_empty()
-            || stage.env.iter().any(|(_, v)| matches!(v, EnvValue::Expr(_)));
+            || stage
+                .env
+                .iter()
+                .any(|(_, v)| matches!(v, EnvValue::Expr(_)));
         let snapshots = if reads_stages {
             self.snapshots()
         } else {
@@ -493,6 +496,7 @@ impl Driver<'_> {
             script_file: setup.scripts[id.0].file.clone(),
             command: setup.scripts[id.0].command.clone(),
             timeout: stage.timeout,
+            idle: stage.idle,
             grace: stage.grace,
             status_json: stage.status_json,
             outputs: stage.outputs.clone(),
@@ -564,8 +568,8 @@ impl Driver<'_> {
         let masker = &self.setup.masker;
         result.error = result.error.map(|e| masker.mask_str(&e).into_owned());
         self.journal_finished(id, visit, attempt, &report, &result);
-        let timeout = self.setup.pipeline.stage(id).timeout;
-        let failure = failure_text(&report, &result, timeout);
+        let stage = self.setup.pipeline.stage(id);
+        let failure = failure_text(&report, &result, stage.timeout, stage.idle);
         let json = report.status_json.clone().map(serde_json::Value::Object);
         let rec = &mut self.records[id.0];
         rec.finished(&result, report.duration, json);
@@ -603,6 +607,7 @@ impl Driver<'_> {
             exit_code: result.exit_code,
             signal: report.signal,
             timed_out: result.timed_out,
+            idle: result.idle,
             cancelled: report.cancelled,
             status: result.status.clone(),
             error: result.error.clone(),
@@ -719,9 +724,15 @@ fn failure_text(
     report: &AttemptReport,
     result: &AttemptResult,
     timeout: Option<Duration>,
+    idle: Option<Duration>,
 ) -> String {
     if let Some(error) = &result.error {
         error.clone()
+    } else if result.idle {
+        match idle {
+            Some(t) => format!("no output for {}", short_duration(t)),
+            None => "no output for too long".into(),
+        }
     } else if result.timed_out {
         match timeout {
             Some(t) => format!("timed out after {}", short_duration(t)),

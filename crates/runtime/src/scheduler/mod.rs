@@ -120,8 +120,12 @@ pub use state::StageState;
 pub struct AttemptResult {
     /// The process's exit code; `None` if killed by a signal or never spawned.
     pub exit_code: Option<i32>,
-    /// The attempt hit its stage timeout (and was killed).
+    /// The attempt hit its stage timeout, or its `idle` limit (and was
+    /// killed).
     pub timed_out: bool,
+    /// The time limit it hit was `idle` (no output for that long);
+    /// `timed_out` is then true too.
+    pub idle: bool,
     /// The structured status (`status json` stages), if one was found.
     pub status: Option<String>,
     /// The process could not be spawned, or the stage could not be prepared

@@ -45,6 +45,8 @@ pub(super) fn is_success(result: &AttemptResult) -> bool {
 pub(super) fn failure_reason(result: &AttemptResult) -> String {
     if let Some(error) = &result.error {
         error.clone()
+    } else if result.idle {
+        "idle timeout (no output)".to_string()
     } else if result.timed_out {
         "timeout".to_string()
     } else {
@@ -136,6 +138,7 @@ mod tests {
                 .map(|s| s.to_string())
                 .collect(),
             timeout: None,
+            idle: None,
             grace: Duration::from_secs(10),
             retry: Retry::default(),
             outputs: vec![],

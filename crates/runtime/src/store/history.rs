@@ -82,6 +82,8 @@ pub struct AttemptHistory {
     pub status: Option<String>,
     /// Hit the stage timeout.
     pub timed_out: bool,
+    /// The limit it hit was `idle` (no output for that long).
+    pub idle: bool,
     /// Killed because the run was cancelled or timed out.
     pub cancelled: bool,
     /// Why it could not run.
@@ -101,6 +103,9 @@ impl AttemptHistory {
         }
         if let Some(e) = &self.error {
             return format!("error: {e}");
+        }
+        if self.idle {
+            return "no output for too long (idle)".into();
         }
         if self.timed_out {
             return "timed out".into();
@@ -176,6 +181,7 @@ impl RunHistory {
                     a.signal = e["signal"].as_i64().and_then(|c| i32::try_from(c).ok());
                     a.status = text(e, "status");
                     a.timed_out = e["timed_out"].as_bool().unwrap_or(false);
+                    a.idle = e["idle"].as_bool().unwrap_or(false);
                     a.cancelled = e["cancelled"].as_bool().unwrap_or(false);
                     a.error = text(e, "error");
                     a.duration_ms = e["duration_ms"].as_u64();
@@ -269,6 +275,7 @@ impl RunHistory {
                     signal: None,
                     status: None,
                     timed_out: false,
+                    idle: false,
                     cancelled: false,
                     error: None,
                     duration_ms: None,

@@ -38,6 +38,10 @@ impl StageDef {
         self.stage.timeout = Some(t);
         self
     }
+    pub fn idle(&mut self, t: Duration) -> &mut Self {
+        self.stage.idle = Some(t);
+        self
+    }
     pub fn grace(&mut self, t: Duration) -> &mut Self {
         self.stage.grace = t;
         self
@@ -214,6 +218,7 @@ impl Flow {
                     .map(|s| s.to_string())
                     .collect(),
                 timeout: None,
+                idle: None,
                 grace: Duration::from_secs(10),
                 retry: Retry::default(),
                 outputs: vec![],

@@ -254,6 +254,15 @@ fn on_timeout_without_a_stage_timeout_is_dead() {
     assert!(d.message.contains("stage `a` has no timeout"));
 }
 
+/// Issue 7 §2: `idle` is a time limit of the stage's own: `on timeout`
+/// fires when it expires.
+#[test]
+fn on_timeout_with_an_idle_limit_is_live() {
+    clean(&flow(
+        "  stage a { idle 5m  run \"x\"  on timeout -> b }\n  stage b { run \"y\" }",
+    ));
+}
+
 #[test]
 fn live_routes_are_fine() {
     clean(&flow(

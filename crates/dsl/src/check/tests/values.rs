@@ -25,6 +25,29 @@ fn bad_durations() {
     );
 }
 
+/// `idle` is a timer like `timeout`: valid, at most a year, given once.
+#[test]
+fn idle_is_a_checked_timer() {
+    expect(
+        &flow("  stage a { run \"x\"  idle 10x }"),
+        Code::BadDuration,
+        "10x",
+        "`10x` is not a valid duration",
+    );
+    expect(
+        &flow("  stage a { run \"x\"  idle 400d }"),
+        Code::BadDuration,
+        "400d",
+        "",
+    );
+    expect(
+        &flow("  stage a { run \"x\"  idle 1m  idle 2m }"),
+        Code::Duplicate,
+        "2m",
+        "idle",
+    );
+}
+
 #[test]
 fn param_default_of_the_wrong_type() {
     let d = expect(

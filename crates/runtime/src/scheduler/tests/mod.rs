@@ -108,6 +108,7 @@ impl Flow {
                     .map(|s| s.to_string())
                     .collect(),
                 timeout: None,
+                idle: None,
                 grace: Duration::from_secs(10),
                 retry: s.retry.clone(),
                 outputs: vec![],
