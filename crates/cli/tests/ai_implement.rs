@@ -677,3 +677,51 @@ fn process_helpers_see_a_group_live_and_gone() {
     child.wait().unwrap();
     assert!(!process_alive(pid));
 }
+
+/// Issue 7 §2: an agent that ends without a status line, or with one its
+/// skill does not allow, is NO_STATUS (exit 5), never a silent DONE; the
+/// pipeline routes it to a human without a retry.
+#[test]
+fn an_agent_without_a_valid_status_is_no_status_never_done() {
+    for scenario in ["no-status", "wrong-status"] {
+        let sandbox = Sandbox::new();
+        let run = sandbox.run(&pipeline(), scenario, &[]);
+        assert_eq!(run.code(), Some(1), "{scenario}: {}", run.explain());
+        assert_eq!(run.outcome(), "blocked", "{scenario}");
+        let implement = run.stage_events("stage_finished", "implement");
+        assert_eq!(implement.len(), 1, "{scenario}: retried\n{}", run.explain());
+        assert_eq!(implement[0]["exit_code"], 5, "{scenario}");
+        assert_eq!(implement[0]["status"], "NO_STATUS", "{scenario}");
+        assert_eq!(
+            run.routes(),
+            [(
+                "implement".to_string(),
+                "exit 5, 6".to_string(),
+                "notify_blocked".to_string()
+            )],
+            "{scenario}"
+        );
+        run.assert_stages(&[
+            ("implement", "failed"),
+            ("unit_test", "skipped"),
+            ("create_pr", "skipped"),
+            ("notify_blocked", "succeeded"),
+        ]);
+    }
+}
+
+/// Issue 7 §2: an implement agent that says DONE and commits nothing did
+/// nothing: NOTHING_DONE (exit 6), routable, not a success.
+#[test]
+fn an_agent_that_commits_nothing_did_nothing() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&pipeline(), "does-nothing", &[]);
+    assert_eq!(run.code(), Some(1), "{}", run.explain());
+    assert_eq!(run.outcome(), "blocked");
+    let implement = run.stage_events("stage_finished", "implement");
+    assert_eq!(implement.len(), 1, "{}", run.explain());
+    assert_eq!(implement[0]["exit_code"], 6);
+    assert_eq!(implement[0]["status"], "NOTHING_DONE");
+    run.assert_stages(&[("implement", "failed"), ("notify_blocked", "succeeded")]);
+    assert_empty_branch_deleted(&sandbox, &run);
+}
