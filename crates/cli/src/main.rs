@@ -70,6 +70,8 @@ enum Command {
     Logs(cmd::logs::Args),
     /// Cancel a run driven by another `flow` process, as Ctrl-C would.
     Cancel(cmd::cancel::Args),
+    /// Give a waiting `approval` stage its decision.
+    Approve(cmd::approve::Args),
     /// Remove old runs (never an active one).
     Prune(cmd::prune::Args),
 }
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
         Command::Show(args) => cmd::show::run(&args),
         Command::Logs(args) => cmd::logs::run(&args),
         Command::Cancel(args) => cmd::cancel::run(&args),
+        Command::Approve(args) => cmd::approve::run(&args),
         Command::Prune(args) => with_logging(|| cmd::prune::run(&args)),
     };
     ExitCode::from(code)

@@ -446,3 +446,66 @@ flow talk {
         }
     }
 }
+
+/// Issue 7 §3: `flow approve` against a real `flow run` in another process:
+/// a word that is not a decision is exit 1, a good one lets the run go on
+/// with the message, and a second decision for a run that is over is exit 1.
+#[test]
+fn approve_gives_a_waiting_stage_its_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "gate.flow",
+        "flow gate {\n  timeout 1m\n  stage review {\n    approval \"approved\", \"rejected\"\n    timeout 30s\n    on status \"approved\" -> ship\n    on timeout -> ship\n  }\n  stage ship {\n    needs review\n    timeout 10s\n    run \"cat message.md\"\n  }\n}\n",
+    );
+    let running = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .current_dir(dir.path())
+        .args(["run", "gate.flow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let waiting = loop {
+        let out = flow(
+            dir.path(),
+            &["approve", "last", "review", "--decision", "maybe"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if err.contains("one of approved, rejected") {
+            break out;
+        }
+        assert!(std::time::Instant::now() < until, "never waited: {err}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(waiting.status.code(), Some(1));
+    let out = flow(
+        dir.path(),
+        &[
+            "approve",
+            "last",
+            "review",
+            "--decision",
+            "approved",
+            "--message",
+            "go ahead",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = running.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(done.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("[ship] go ahead"), "{stdout}");
+    assert!(stdout.contains("decided \"approved\""), "{stdout}");
+    let again = flow(
+        dir.path(),
+        &["approve", "last", "review", "--decision", "approved"],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("the run is over"));
+}

@@ -206,6 +206,9 @@ pub enum StageItem {
     Grace(Spanned<DurationLit>),
     /// `idle D`: no output for D ends the attempt like its timeout.
     Idle(Spanned<DurationLit>),
+    /// `approval "approved", "rejected"`: the stage waits for a person's
+    /// decision, one of these words, instead of running a script.
+    Approval(Vec<Spanned<String>>),
     /// `retry N [delay D] [backoff F]`.
     Retry(RetryDecl),
     /// `outputs a, "b c", dir/*.txt`.
@@ -239,6 +242,7 @@ impl StageItem {
             StageItem::Timeout(_) => "timeout",
             StageItem::Grace(_) => "grace",
             StageItem::Idle(_) => "idle",
+            StageItem::Approval(_) => "approval",
             StageItem::Retry(_) => "retry",
             StageItem::Outputs(_) => "outputs",
             StageItem::OptionalOutputs(_) => "optional outputs",

@@ -211,6 +211,10 @@ pub struct Stage {
     pub shell: Vec<String>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
+    /// `approval "a", "b"`: the stage runs no script; it waits for a
+    /// person's decision (one of these words, given with `flow approve`),
+    /// which becomes its status. `None` for an ordinary stage.
+    pub approval: Option<Vec<String>>,
     /// Per-attempt limit on silence (`idle D`): an attempt that writes
     /// nothing to stdout or stderr for this long is ended as if it timed
     /// out.

@@ -211,6 +211,18 @@ pub enum JournalEvent {
         /// What happened.
         message: String,
     },
+    /// An `approval` stage began to wait for a person's decision (given
+    /// with `flow approve`, which reads the decisions from here).
+    ApprovalRequested {
+        /// Stage name.
+        stage: String,
+        /// 1-based visit.
+        visit: u32,
+        /// 1-based attempt.
+        attempt: u32,
+        /// The words a decision may be.
+        decisions: Vec<String>,
+    },
     /// The run ended.
     RunFinished {
         /// `succeeded`, `failed`, `skipped`, `timed_out`, `cancelled`, or an

@@ -42,6 +42,14 @@ pub fn log_file(root: &Path, stage: &str, visit: u32, attempt: u32) -> PathBuf {
         .join(format!("{stage}.{visit}.{attempt}.log"))
 }
 
+/// `<root>/approvals/<stage>.json`: the decision `flow approve` wrote for
+/// the approval stage `stage` of the run in `root`, waiting to be read
+/// (`{"decision": WORD, "message": TEXT, "by": USER}`). Once read, it is
+/// renamed `<stage>.<visit>.<attempt>.json`.
+pub fn decision_file(root: &Path, stage: &str) -> PathBuf {
+    root.join("approvals").join(format!("{stage}.json"))
+}
+
 impl RunDir {
     /// Creates a fresh run directory under `<base>/runs/` with its fixed
     /// sub-folders (`logs`, `stages`, `artifacts`, `workspace`, `lib`).
@@ -78,6 +86,12 @@ impl RunDir {
     /// `journal.jsonl`.
     pub fn journal(&self) -> PathBuf {
         self.root.join("journal.jsonl")
+    }
+
+    /// `approvals/<stage>.json`: a decision for the approval stage `stage`
+    /// (see [`decision_file`]).
+    pub fn decision(&self, stage: &str) -> PathBuf {
+        decision_file(&self.root, stage)
     }
 
     /// `logs/<stage>.<visit>.<attempt>.log` (see [`log_file`]).

@@ -1,6 +1,7 @@
 //! One module per subcommand (`history` holds what the run-history
 //! commands share).
 
+pub mod approve;
 pub mod cancel;
 pub mod check;
 pub mod explain;

@@ -183,6 +183,9 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             },
             timeout: s.timeout.and_then(|t| durations::parse(&t.node.node)),
             idle: s.idle.and_then(|t| durations::parse(&t.node.node)),
+            approval: s
+                .approval
+                .map(|a| a.node.iter().map(|w| w.node.clone()).collect()),
             grace: s
                 .grace
                 .and_then(|g| durations::parse(&g.node.node))

@@ -60,6 +60,8 @@ pub(crate) struct Expanded<'a> {
     pub grace: Option<At<'a, Spanned<DurationLit>>>,
     /// `idle`.
     pub idle: Option<At<'a, Spanned<DurationLit>>>,
+    /// `approval`: the decisions a person may give.
+    pub approval: Option<At<'a, Vec<Spanned<String>>>>,
     /// `retry`.
     pub retry: Option<At<'a, RetryDecl>>,
     /// `outputs` (required).
@@ -104,6 +106,7 @@ impl<'a> Expanded<'a> {
                 StageItem::Timeout(t) => self.timeout = Some(At { src, node: t }),
                 StageItem::Grace(g) => self.grace = Some(At { src, node: g }),
                 StageItem::Idle(d) => self.idle = Some(At { src, node: d }),
+                StageItem::Approval(a) => self.approval = Some(At { src, node: a }),
                 StageItem::Retry(r) => self.retry = Some(At { src, node: r }),
                 StageItem::Outputs(o) => self.outputs.extend(o.iter().map(|node| At { src, node })),
                 StageItem::OptionalOutputs(o) => self
@@ -141,6 +144,7 @@ pub(crate) fn expand<'a>(
         timeout: None,
         grace: None,
         idle: None,
+        approval: None,
         retry: None,
         outputs: Vec::new(),
         optional_outputs: Vec::new(),

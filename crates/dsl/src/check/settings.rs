@@ -22,6 +22,7 @@ fn item_span(item: &StageItem) -> Option<Span> {
         StageItem::When(e) => e.span,
         StageItem::Status(s) | StageItem::Shell(s) => s.span,
         StageItem::Max(m) => m.span,
+        StageItem::Approval(words) => words.first().map_or(Span::default(), |w| w.span),
         StageItem::AllowFailure(s) => *s,
         StageItem::EndsRun(n) => n.span,
         StageItem::Needs(_)

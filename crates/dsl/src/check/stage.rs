@@ -15,7 +15,9 @@ pub(crate) fn check(stage: &Expanded, flow_timeout: bool, diags: &mut Vec<Diagno
     // A stage whose template could not be resolved was reported already
     // (F0013); saying it has no script too would only repeat that.
     let unresolved_template = stage.decl.template.is_some() && stage.library.is_none();
-    if stage.run.is_none() && !unresolved_template {
+    if stage.approval.is_some() {
+        approval(stage, diags);
+    } else if stage.run.is_none() && !unresolved_template {
         let help = match &stage.decl.template {
             Some(_) => "add `run \"…\"`: the stage's template gives no script either",
             None => "add `run \"…\"` with the bash script to run",
@@ -47,7 +49,7 @@ pub(crate) fn check(stage: &Expanded, flow_timeout: bool, diags: &mut Vec<Diagno
     for route in &stage.routes {
         let on = &route.node.on;
         if let RouteOn::Status(s) = &on.node {
-            if !stage.status_json() {
+            if !stage.status_json() && stage.approval.is_none() {
                 diags.push(
                     Diagnostic::new(Code::ImpossibleRoute, route.src, on.span, format!("route on status {:?}, but stage `{}` reports no status", s.node, name.node))
                         .label("never matches")
@@ -97,5 +99,84 @@ fn outcome_keys(on: &RouteOn) -> Vec<String> {
         RouteOn::Timeout => vec!["timeout".into()],
         RouteOn::Exit(codes) => codes.iter().map(|c| format!("exit {}", c.node)).collect(),
         RouteOn::Status(s) => vec![format!("status {:?}", s.node)],
+    }
+}
+
+/// F0029: an approval stage has no script settings, and its decisions are
+/// distinct single words; F0108: an `on status` route naming no decision.
+fn approval(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
+    let Some(decisions) = &stage.approval else {
+        return;
+    };
+    let name = &stage.decl.name.node;
+    let misuse = |src, span, message: String| {
+        Diagnostic::new(Code::ApprovalMisuse, src, span, message)
+            .label("in an approval stage")
+            .help("an approval stage waits for a person; move the script to a stage of its own")
+    };
+    let script_settings = [
+        stage.run.map(|r| (r.src, r.node.span, "run")),
+        stage.shell.map(|s| (s.src, s.node.span, "shell")),
+        stage.retry.map(|r| (r.src, r.node.span, "retry")),
+        stage.idle.map(|i| (i.src, i.node.span, "idle")),
+        stage.status.map(|s| (s.src, s.node.span, "status")),
+        stage
+            .outputs
+            .first()
+            .map(|o| (o.src, o.node.span, "outputs")),
+        stage
+            .optional_outputs
+            .first()
+            .map(|o| (o.src, o.node.span, "optional outputs")),
+    ];
+    for (src, span, what) in script_settings.into_iter().flatten() {
+        diags.push(misuse(
+            src,
+            span,
+            format!("stage `{name}` waits for an approval: `{what}` has no script to apply to"),
+        ));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for word in decisions.node {
+        let text = word.node.as_str();
+        let bad = text.is_empty()
+            || text
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '\\');
+        if bad || seen.contains(&text) {
+            let why = if bad {
+                "is not a single word"
+            } else {
+                "is given twice"
+            };
+            diags.push(
+                Diagnostic::new(
+                    Code::ApprovalMisuse,
+                    decisions.src,
+                    word.span,
+                    format!("decision `{text}` of stage `{name}` {why}"),
+                )
+                .label("not usable as `--decision`")
+                .help("write each decision once, as one word: `approved`, `changes_requested`"),
+            );
+        }
+        seen.push(text);
+    }
+    for route in &stage.routes {
+        if let RouteOn::Status(status) = &route.node.on.node {
+            let status = &status.node;
+            if !seen.contains(&status.as_str()) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::DeadRoute,
+                        route.src,
+                        route.node.span,
+                        format!("`on status \"{status}\"` can never fire: `{name}` decides only {}", seen.join(", ")),
+                    )
+                    .label("never fires")
+                    .help("route on one of the stage's decisions, or add this one to its `approval` list"),
+                );
+            }
+        }
     }
 }

@@ -118,7 +118,7 @@ fn expected(positives: &[Rule], level: Level, at_start: bool) -> (String, &'stat
     let mut items = Vec::new();
     let help = if stage {
         items.push(words::STAGE_ITEM.to_string());
-        "a stage holds: needs, run, shell, timeout, idle, grace, retry, outputs, optional outputs, when, env, status, max, allow_failure, ends run, and routes `on OUTCOME -> TARGET`"
+        "a stage holds: needs, run, approval, shell, timeout, idle, grace, retry, outputs, optional outputs, when, env, status, max, allow_failure, ends run, and routes `on OUTCOME -> TARGET`"
     } else if flow {
         items.push(words::FLOW_ITEM.to_string());
         "a flow holds: description, param, timeout, shell, concurrency, skip if, let, env, secret, stage and finally"

@@ -55,6 +55,7 @@ impl<'t> Builder<'t> {
             Rule::timeout => StageItem::Timeout(self.duration(first)),
             Rule::grace => StageItem::Grace(self.duration(first)),
             Rule::idle => StageItem::Idle(self.duration(first)),
+            Rule::approval => StageItem::Approval(ps.iter().map(|p| self.text_value(p)).collect()),
             Rule::outputs => StageItem::Outputs(ps.iter().map(|p| self.text_value(p)).collect()),
             Rule::optional_outputs => {
                 StageItem::OptionalOutputs(ps.iter().map(|p| self.text_value(p)).collect())

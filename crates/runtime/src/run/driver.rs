@@ -22,6 +22,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::approval;
 use super::attempt::{self, AttemptJob, AttemptShared, Msg};
 use super::report::{outcome_word, RunReport, StageSummary};
 use super::RunError;
@@ -129,6 +130,9 @@ struct Driver<'p> {
     live: HashMap<StageId, watch::Sender<bool>>,
     /// `Start`s waiting for a job slot, first come first served.
     waiting: VecDeque<(StageId, u32, u32)>,
+    /// Kill switch of each approval stage waiting for a decision: they
+    /// hold no job slot.
+    gates: HashMap<StageId, watch::Sender<bool>>,
     timers: Vec<JoinHandle<()>>,
     pending_timers: usize,
     shared: AttemptShared,
@@ -172,6 +176,7 @@ pub(super) async fn drive<'p>(
         records: vec![Record::new(); pipeline.stages.len()],
         live: HashMap::new(),
         waiting: VecDeque::new(),
+        gates: HashMap::new(),
         timers: Vec::new(),
         pending_timers: 0,
         shared,
@@ -209,7 +214,8 @@ pub(super) async fn drive<'p>(
         }
     };
     while outcome.is_none() {
-        if d.live.is_empty() && d.pending_timers == 0 && d.waiting.is_empty() {
+        if d.live.is_empty() && d.gates.is_empty() && d.pending_timers == 0 && d.waiting.is_empty()
+        {
             d.abort_timers();
             return Err(RunError::Internal(
                 "the scheduler stopped with nothing running".into(),
@@ -398,12 +404,19 @@ impl Driver<'_> {
                     stage,
                     visit,
                     attempt,
+                } if self.setup.pipeline.stage(stage).approval.is_some() => {
+                    self.wait_for_approval(stage, visit, attempt)
+                }
+                Decision::Start {
+                    stage,
+                    visit,
+                    attempt,
                 } => self.waiting.push_back((stage, visit, attempt)),
                 Decision::StartAfter { stage, delay } => {
                     self.start_after(stage, delay, again_route == Some(stage))
                 }
                 Decision::KillRunning => {
-                    for kill in self.live.values() {
+                    for kill in self.live.values().chain(self.gates.values()) {
                         let _ = kill.send(true);
                     }
                 }
@@ -521,6 +534,32 @@ impl Driver<'_> {
         tokio::spawn(attempt::perform(job, self.shared.clone(), kill_rx));
     }
 
+    /// Starts an approval stage's wait for a decision (no job slot, no
+    /// process): see [`approval`].
+    fn wait_for_approval(&mut self, id: StageId, visit: u32, attempt: u32) {
+        self.records[id.0].started(visit, attempt);
+        let (setup, pipeline) = (&self.setup, self.setup.pipeline);
+        let stage = pipeline.stage(id);
+        let job = approval::ApprovalJob {
+            stage: id,
+            name: stage.name.clone(),
+            visit,
+            attempt,
+            decisions: stage.approval.clone().unwrap_or_default(),
+            timeout: stage.timeout,
+            run_id: setup.dir.id.clone(),
+            decision_file: setup.dir.decision(&stage.name),
+            cwd: setup.dir.attempt_dir(&stage.name, visit, attempt),
+            artifacts: setup.dir.artifacts(&stage.name),
+            staging: setup
+                .dir
+                .artifacts(&format!(".{}.{visit}.{attempt}.partial", stage.name)),
+        };
+        let (kill, kill_rx) = watch::channel(false);
+        self.gates.insert(id, kill);
+        tokio::spawn(approval::wait(job, self.shared.clone(), kill_rx));
+    }
+
     /// Journals the wait (`again_scheduled` for an `again after` poll,
     /// `retry_scheduled` for a retry), then prints it, then arms the timer.
     fn start_after(&mut self, id: StageId, delay: Duration, again: bool) {
@@ -560,6 +599,7 @@ impl Driver<'_> {
         outputs_failed: Option<String>,
     ) -> Event {
         self.live.remove(&id);
+        self.gates.remove(&id);
         let mut result = report.to_result();
         if result.error.is_none() {
             result.error = outputs_failed;
@@ -690,7 +730,7 @@ impl Driver<'_> {
                 visits: r.snapshot.visits as u32,
                 duration: r.spent,
                 last_attempt: (r.total_attempts > 0)
-                    .then(|| (r.snapshot.visits as u32, r.snapshot.attempts as u32)),
+                    .then_some((r.snapshot.visits as u32, r.snapshot.attempts as u32)),
             })
             .collect()
     }
@@ -698,6 +738,12 @@ impl Driver<'_> {
 
 /// The live line for a settled stage: `✓ build succeeded in 1.2s`.
 fn settled_notice(name: &str, outcome: &StageOutcome, spent: Duration) -> String {
+    if let Some(decision) = super::report::decision_of(outcome) {
+        return format!(
+            "✓ {name} decided {decision} after {:.1}s",
+            spent.as_secs_f64()
+        );
+    }
     match outcome {
         StageOutcome::Succeeded => format!("✓ {name} succeeded in {:.1}s", spent.as_secs_f64()),
         StageOutcome::Failed {

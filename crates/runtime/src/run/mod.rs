@@ -19,6 +19,7 @@
 //! [`Decision::RunFinished`]: crate::scheduler::Decision::RunFinished
 //! [`Event`]: crate::scheduler::Event
 
+pub mod approval;
 mod attempt;
 mod driver;
 mod queue;

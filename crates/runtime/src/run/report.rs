@@ -115,8 +115,25 @@ pub fn outcome_word(o: &RunOutcome) -> String {
     }
 }
 
-/// `succeeded`, `failed (exit 2, handled)`, `skipped (when was false)`.
+/// The decision of an approval stage's outcome (a routed decision is a
+/// handled outcome whose reason is `decision "WORD"`), for display.
+pub(crate) fn decision_of(o: &StageOutcome) -> Option<&str> {
+    match o {
+        StageOutcome::Failed {
+            reason,
+            handled: true,
+            ..
+        } => reason.strip_prefix("decision "),
+        _ => None,
+    }
+}
+
+/// `succeeded`, `failed (exit 2, handled)`, `skipped (when was false)`,
+/// `decided "approved"` (an approval stage).
 pub fn stage_outcome_text(o: &StageOutcome) -> String {
+    if let Some(decision) = decision_of(o) {
+        return format!("decided {decision}");
+    }
     match o {
         StageOutcome::Succeeded => "succeeded".into(),
         StageOutcome::Failed {

@@ -74,8 +74,14 @@ pub(super) fn classify<'a>(
     if let Some(status) = &result.status {
         let routes = routes_where(stage, |on| matches!(on, RouteOn::Status(s) if s == status));
         if !routes.is_empty() {
+            // An approval stage's status is a person's decision.
+            let what = if stage.approval.is_some() {
+                "decision"
+            } else {
+                "status"
+            };
             return Verdict::Handled {
-                reason: format!("status {status:?}"),
+                reason: format!("{what} {status:?}"),
                 routes,
             };
         }
@@ -139,6 +145,7 @@ mod tests {
                 .collect(),
             timeout: None,
             idle: None,
+            approval: None,
             grace: Duration::from_secs(10),
             retry: Retry::default(),
             outputs: vec![],

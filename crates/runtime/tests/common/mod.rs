@@ -38,6 +38,10 @@ impl StageDef {
         self.stage.timeout = Some(t);
         self
     }
+    pub fn approval(&mut self, decisions: &[&str]) -> &mut Self {
+        self.stage.approval = Some(decisions.iter().map(|d| d.to_string()).collect());
+        self
+    }
     pub fn idle(&mut self, t: Duration) -> &mut Self {
         self.stage.idle = Some(t);
         self
@@ -219,6 +223,7 @@ impl Flow {
                     .collect(),
                 timeout: None,
                 idle: None,
+                approval: None,
                 grace: Duration::from_secs(10),
                 retry: Retry::default(),
                 outputs: vec![],

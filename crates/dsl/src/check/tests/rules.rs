@@ -269,3 +269,33 @@ fn live_routes_are_fine() {
         "  stage a { timeout 1m  run \"x\"  on timeout -> b  on exit 2 -> b2  on failure -> c  on success -> d }\n  stage b { run \"y\" }\n  stage b2 { run \"y\" }\n  stage c { run \"z\" }\n  stage d { run \"w\" }",
     ));
 }
+
+/// Issue 7 §3: an approval stage needs no `run`, takes no script settings,
+/// and its decisions are distinct words that its `status` routes name.
+#[test]
+fn approval_stages_are_checked() {
+    clean(&flow(
+        "  stage gate { approval \"approved\", \"rejected\"  timeout 1h  on status \"approved\" -> b  on status \"rejected\" -> c  on timeout -> c }\n  stage b { run \"y\" }\n  stage c { run \"z\" }",
+    ));
+    let (d, span) = one(&flow(
+        "  stage gate { approval \"ok\"  timeout 1h  run \"make\" }",
+    ));
+    assert_eq!(d.code, Code::ApprovalMisuse);
+    assert_eq!(span, "\"make\"");
+    let (d, span) = one(&flow(
+        "  stage gate { approval \"looks good\"  timeout 1h }",
+    ));
+    assert_eq!(d.code, Code::ApprovalMisuse);
+    assert_eq!(span, "\"looks good\"");
+    let (d, span) = one(&flow(
+        "  stage gate { approval \"ok\", \"ok\"  timeout 1h }",
+    ));
+    assert_eq!(d.code, Code::ApprovalMisuse);
+    assert!(d.message.contains("given twice"), "{}", d.message);
+    assert_eq!(span, "\"ok\"");
+    let (d, _) = one(&flow(
+        "  stage gate { approval \"ok\"  timeout 1h  on status \"okay\" -> b }\n  stage b { run \"y\" }",
+    ));
+    assert_eq!(d.code, Code::DeadRoute);
+    assert!(d.message.contains("decides only ok"), "{}", d.message);
+}

@@ -109,6 +109,7 @@ impl Flow {
                     .collect(),
                 timeout: None,
                 idle: None,
+                approval: None,
                 grace: Duration::from_secs(10),
                 retry: s.retry.clone(),
                 outputs: vec![],
