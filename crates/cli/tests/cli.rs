@@ -408,7 +408,7 @@ fn std_agent_conversation_masks_the_secrets() {
 
 flow talk {
   timeout 1m
-  param agent: str = "sh -c 'cat >/dev/null; echo \"said $TOKEN and $SHORT\"; echo \"{\\\"status\\\": \\\"DONE\\\"}\"'"
+  param agent: str = "sh -c 'cat >/dev/null; echo \"said $TOKEN and $SHORT\"; echo \"{\\\"status\\\": \\\"DONE\\\", \\\"summary\\\": \\\"said it\\\"}\"'"
   secret TOKEN
   secret SHORT
   stage plan: std.agent(skill: "plan") { }
