@@ -254,7 +254,7 @@ codes! {
     ExprSyntax = "F0009", Error, "expression syntax error",
 "A rhai expression (skip if, when, let, env) does not parse.\n\nExample:\n\n    when stages.plan.status ==\n\nFix: complete the expression; expressions are rhai (https://rhai.rs/book/).";
     UnknownVariable = "F0010", Error, "unknown variable in expression",
-"An expression uses a variable that is not a param, a let, `run`, `stages` or `env`.\n\nExample:\n\n    when isue > 3\n\nFix: use a declared param or let (the help suggests the closest one).";
+"An expression uses a variable that is not a param, a let, `run`, `stages` or `env`. In a template's body, the template's own parameters take the place of the params and lets: a template does not see the flow that uses it.\n\nExample:\n\n    when isue > 3\n\nFix: use a declared param or let (the help suggests the closest one); in a template, a parameter of the template.";
     UnknownFunction = "F0011", Error, "unknown function in expression",
 "An expression calls a function that neither rhai nor flow provides, or with a number of arguments no version of it takes.\n\nExample:\n\n    skip if rnus(\"ai-implement\", \"pending\") > 3\n\nFix: call a known function (flow adds `runs(flow, state)`).";
     UnknownStageRef = "F0012", Error, "unknown stage in expression",

@@ -187,6 +187,11 @@ pub struct CompiledExpr {
     pub source: String,
     /// The compiled AST (rhai `sync`: shareable across threads).
     pub ast: rhai::AST,
+    /// Variables only this expression sees, on top of the params and lets
+    /// (a later entry shadows): for an expression written in a template's
+    /// body, the template's parameters with the values the stage passes
+    /// (defaults included). Empty for the flow's own expressions.
+    pub bindings: Vec<(String, Value)>,
 }
 
 /// One stage, ordinary or finally, after template expansion.

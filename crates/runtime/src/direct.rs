@@ -67,14 +67,83 @@ pub struct Direct {
 /// directly.
 const BASH_WORDS: &[&str] = &[
     // keywords
-    "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do",
-    "done", "in", "function", "time", "coproc", // builtins
-    ".", ":", "alias", "bg", "bind", "break", "builtin", "caller", "cd", "command", "compgen",
-    "complete", "compopt", "continue", "declare", "dirs", "disown", "echo", "enable", "eval",
-    "exec", "exit", "export", "false", "fc", "fg", "getopts", "hash", "help", "history", "jobs",
-    "kill", "let", "local", "logout", "mapfile", "popd", "printf", "pushd", "pwd", "read",
-    "readarray", "readonly", "return", "set", "shift", "shopt", "source", "suspend", "test",
-    "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait",
+    "if",
+    "then",
+    "else",
+    "elif",
+    "fi",
+    "case",
+    "esac",
+    "for",
+    "select",
+    "while",
+    "until",
+    "do",
+    "done",
+    "in",
+    "function",
+    "time",
+    "coproc", // builtins
+    ".",
+    ":",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "echo",
+    "enable",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "wait",
 ];
 
 /// Variables bash rewrites, drops or acts on when it inherits them (the
@@ -116,7 +185,11 @@ const BASH_VARIABLES: &[&str] = &[
 /// `script` as a simple command, when the stage's `shell` is the default
 /// one and the script qualifies (see the module docs); `None` otherwise.
 pub fn simple_command(shell: &[String], script: &str) -> Option<SimpleCommand> {
-    let default = shell.is_empty() || shell.iter().map(String::as_str).eq(DEFAULT_SHELL.iter().copied());
+    let default = shell.is_empty()
+        || shell
+            .iter()
+            .map(String::as_str)
+            .eq(DEFAULT_SHELL.iter().copied());
     if !default {
         return None;
     }
@@ -247,7 +320,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// (128 + N) and the line it writes to stderr (none for SIGINT and
 /// SIGPIPE; `Terminated` for SIGTERM; else `FILE: line 1: PID DESCRIPTION
 /// COMMAND`, the description padded to 24 columns, as bash 5.2 prints it).
-pub fn killed_note(signal: i32, script_file: &Path, pid: u32, command: &SimpleCommand) -> (i32, Option<String>) {
+pub fn killed_note(
+    signal: i32,
+    script_file: &Path,
+    pid: u32,
+    command: &SimpleCommand,
+) -> (i32, Option<String>) {
     let code = 128 + signal;
     let description = describe(signal);
     let line = match signal {
@@ -301,7 +379,10 @@ fn describe(signal: i32) -> String {
     usize::try_from(signal - 1)
         .ok()
         .and_then(|i| TEXT.get(i))
-        .map_or_else(|| format!("Real-time signal {}", signal - 34), |t| (*t).to_string())
+        .map_or_else(
+            || format!("Real-time signal {}", signal - 34),
+            |t| (*t).to_string(),
+        )
 }
 
 #[cfg(test)]

@@ -192,7 +192,10 @@ pub async fn run_attempt(
     };
     // Room for a fast stage's output while the pump gathers it (see
     // `output::pump`); a pipe that cannot grow works as it is.
-    let _ = nix::fcntl::fcntl(&out_read, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES as _));
+    let _ = nix::fcntl::fcntl(
+        &out_read,
+        nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES as _),
+    );
     let started = Instant::now();
     let env = full_env(&spec.env);
     let direct = spec
@@ -327,7 +330,12 @@ fn shell_argv(spec: &AttemptSpec) -> Vec<OsString> {
 
 /// Adds a line of `flow`'s to the attempt's output after it ended: to the
 /// log and the live output, masked like the rest.
-fn append_note(spec: &AttemptSpec, sink: &Arc<dyn OutputSink>, note: &str, report: &mut AttemptReport) {
+fn append_note(
+    spec: &AttemptSpec,
+    sink: &Arc<dyn OutputSink>,
+    note: &str,
+    report: &mut AttemptReport,
+) {
     use std::io::Write;
     let masked = spec.masker.mask(note.as_bytes());
     let written = std::fs::OpenOptions::new()

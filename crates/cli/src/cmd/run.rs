@@ -174,7 +174,10 @@ pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool
         };
         let log = flow_runtime::rundir::log_file(&report.run_dir, &stage.name, visit, attempt);
         if !log.exists() {
-            say(&format!("\nstage `{}` failed; it printed nothing\n", stage.name));
+            say(&format!(
+                "\nstage `{}` failed; it printed nothing\n",
+                stage.name
+            ));
             continue;
         }
         say(&format!(

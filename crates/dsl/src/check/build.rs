@@ -146,9 +146,13 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         let mut stage_env: Vec<(String, EnvValue)> = s.args_env.clone();
         for e in &s.env {
             let setting = format!("env {}", e.name.node);
-            if let Some(c) =
-                compiler.compile(Want::Text(&setting), e.expr, &variables, e.src, diags)
-            {
+            let want = Want::Text(&setting);
+            let compiled = if e.from_template {
+                compiler.compile_in_template(want, e.expr, &s.template, e.src, diags)
+            } else {
+                compiler.compile(want, e.expr, &variables, e.src, diags)
+            };
+            if let Some(c) = compiled {
                 stage_env.push((e.name.node.clone(), EnvValue::Expr(c)));
             }
         }
@@ -194,7 +198,12 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 .map(|o| o.node.node.clone())
                 .collect(),
             when: s.when.and_then(|w| {
-                compiler.compile(Want::Bool("when"), w.node, &variables, w.src, diags)
+                let want = Want::Bool("when");
+                if w.from_template {
+                    compiler.compile_in_template(want, w.node, &s.template, w.src, diags)
+                } else {
+                    compiler.compile(want, w.node, &variables, w.src, diags)
+                }
             }),
             env: stage_env,
             status_json: s.status_json(),

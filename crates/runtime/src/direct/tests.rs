@@ -14,10 +14,17 @@ fn words(script: &str) -> Option<Vec<String>> {
 #[test]
 fn one_plain_command_qualifies() {
     assert_eq!(words("true"), Some(vec!["true".into()]));
-    assert_eq!(words("  make test -j4\n"), Some(vec!["make".into(), "test".into(), "-j4".into()]));
+    assert_eq!(
+        words("  make test -j4\n"),
+        Some(vec!["make".into(), "test".into(), "-j4".into()])
+    );
     assert_eq!(
         words("/usr/bin/env\tA=1 x,y:z@w+v%u"),
-        Some(vec!["/usr/bin/env".into(), "A=1".into(), "x,y:z@w+v%u".into()])
+        Some(vec![
+            "/usr/bin/env".into(),
+            "A=1".into(),
+            "x,y:z@w+v%u".into()
+        ])
     );
     assert_eq!(words("false"), Some(vec!["false".into()]));
 }
@@ -61,7 +68,10 @@ fn anything_bash_would_interpret_does_not() {
         assert_eq!(words(script), None, "{script:?}");
     }
     assert_eq!(simple_command(&["sh".into(), "-e".into()], "true"), None);
-    assert!(simple_command(&[], "true").is_some(), "empty shell is the default");
+    assert!(
+        simple_command(&[], "true").is_some(),
+        "empty shell is the default"
+    );
 }
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
@@ -77,15 +87,30 @@ fn variables_bash_rewrites_leave_it_to_bash() {
     let dir = tempfile::tempdir().unwrap();
     let base = [("PATH", "/usr/bin:/bin")];
     assert!(plan(&cmd("true"), &env(&base), dir.path()).is_some());
-    for special in ["IFS", "PS4", "SHELLOPTS", "BASH_ENV", "BASH_FUNC_f%%", "BASHOPTS", "ENV"] {
+    for special in [
+        "IFS",
+        "PS4",
+        "SHELLOPTS",
+        "BASH_ENV",
+        "BASH_FUNC_f%%",
+        "BASHOPTS",
+        "ENV",
+    ] {
         let mut e = env(&base);
         e.push((special.into(), "x".into()));
         assert_eq!(plan(&cmd("true"), &e, dir.path()), None, "{special}");
     }
-    assert_eq!(plan(&cmd("true"), &env(&[("HOME", "/")]), dir.path()), None, "no PATH");
+    assert_eq!(
+        plan(&cmd("true"), &env(&[("HOME", "/")]), dir.path()),
+        None,
+        "no PATH"
+    );
     let e = env(&[("PATH", "/usr/bin:/bin"), ("SHLVL", "999")]);
     assert_eq!(plan(&cmd("true"), &e, dir.path()), None, "SHLVL 1000 warns");
-    assert_eq!(plan(&cmd("no-such-program-x"), &env(&base), dir.path()), None);
+    assert_eq!(
+        plan(&cmd("no-such-program-x"), &env(&base), dir.path()),
+        None
+    );
 }
 
 #[test]
@@ -105,9 +130,15 @@ fn lookup_follows_path_order_and_skips_what_cannot_run() {
     // An empty entry is the working folder, written `./`.
     std::fs::copy(b.join("tool"), dir.path().join("tool")).unwrap();
     let (file, underscore) = lookup("tool", OsStr::new(":/nowhere"), dir.path()).unwrap();
-    assert_eq!((file, underscore), (dir.path().join("./tool"), "./tool".into()));
+    assert_eq!(
+        (file, underscore),
+        (dir.path().join("./tool"), "./tool".into())
+    );
     let (file, underscore) = lookup("b/tool", OsStr::new("/nowhere"), dir.path()).unwrap();
-    assert_eq!((file, underscore), (dir.path().join("b/tool"), "b/tool".into()));
+    assert_eq!(
+        (file, underscore),
+        (dir.path().join("b/tool"), "b/tool".into())
+    );
 }
 
 #[test]
@@ -129,7 +160,11 @@ fn both_ways(extra: &[(&str, &str)], cwd: &Path) -> Option<(Vec<String>, Vec<Str
     vars.extend(env(extra));
     let sorted = |out: std::process::Output| {
         assert!(out.status.success(), "{out:?}");
-        let mut lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        let mut lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
         lines.sort();
         lines
     };
@@ -164,7 +199,11 @@ fn the_command_sees_what_bash_would_give_it() {
     for extra in [
         vec![],
         vec![("SHLVL", "2"), ("PWD", project.as_str()), ("OLDPWD", "/")],
-        vec![("SHLVL", "x"), ("OLDPWD", "/no/such/folder"), ("_", "/bin/old")],
+        vec![
+            ("SHLVL", "x"),
+            ("OLDPWD", "/no/such/folder"),
+            ("_", "/bin/old"),
+        ],
         vec![("OLDPWD", ""), ("A-B", "odd name"), ("EMPTY", "")],
     ] {
         // Through a symbolic link: bash gives the physical path.
@@ -179,10 +218,16 @@ fn killed_notes_read_like_bash() {
     let file = Path::new("/r/scripts/s");
     assert_eq!(killed_note(2, file, 7, &c), (130, None));
     assert_eq!(killed_note(13, file, 7, &c), (141, None));
-    assert_eq!(killed_note(15, file, 7, &c), (143, Some("Terminated\n".into())));
+    assert_eq!(
+        killed_note(15, file, 7, &c),
+        (143, Some("Terminated\n".into()))
+    );
     assert_eq!(
         killed_note(11, file, 16117, &c),
-        (139, Some("/r/scripts/s: line 1: 16117 Segmentation fault      sleep 5\n".into()))
+        (
+            139,
+            Some("/r/scripts/s: line 1: 16117 Segmentation fault      sleep 5\n".into())
+        )
     );
     assert_eq!(
         killed_note(9, file, 1, &c).1.unwrap(),

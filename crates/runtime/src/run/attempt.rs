@@ -148,7 +148,12 @@ async fn run_job(
     };
     // Copying artifacts can take long: off the event loop. An empty folder
     // is two `mkdir`s: here.
-    let needs: Vec<PathBuf> = job.need_dirs.iter().filter(|d| d.is_dir()).cloned().collect();
+    let needs: Vec<PathBuf> = job
+        .need_dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .cloned()
+        .collect();
     let prepared = if needs.is_empty() {
         artifacts::prepare_attempt_dir(&job.cwd, &[])
     } else {

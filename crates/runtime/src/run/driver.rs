@@ -469,7 +469,10 @@ impl Driver<'_> {
         // Every stage's state, for `env` expressions: copied only when an
         // expression may read it (a copy per start is quadratic in stages).
         let reads_stages = !pipeline.env.is_empty()
-            || stage.env.iter().any(|(_, v)| matches!(v, EnvValue::Expr(_)));
+            || stage
+                .env
+                .iter()
+                .any(|(_, v)| matches!(v, EnvValue::Expr(_)));
         let snapshots = if reads_stages {
             self.snapshots()
         } else {

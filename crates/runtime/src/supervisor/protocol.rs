@@ -136,7 +136,11 @@ impl Request {
                 w.u8(SPAWN);
                 w.u64(s.id);
                 // An empty path is no path (execve rejects it anyway).
-                w.bytes(s.program.as_deref().map_or(&[][..], |p| p.as_os_str().as_bytes()));
+                w.bytes(
+                    s.program
+                        .as_deref()
+                        .map_or(&[][..], |p| p.as_os_str().as_bytes()),
+                );
                 for words in [&s.argv, &s.fallback] {
                     w.u32(len32(words.len()));
                     for a in words {
@@ -160,8 +164,8 @@ impl Request {
         let request = match r.u8()? {
             SPAWN => {
                 let id = r.u64()?;
-                let program = Some(PathBuf::from(r.os_string()?))
-                    .filter(|p| !p.as_os_str().is_empty());
+                let program =
+                    Some(PathBuf::from(r.os_string()?)).filter(|p| !p.as_os_str().is_empty());
                 let argv = r.words()?;
                 let fallback = r.words()?;
                 let cwd = PathBuf::from(r.os_string()?);

@@ -19,6 +19,7 @@ pub fn expr(src: &str) -> CompiledExpr {
     CompiledExpr {
         source: src.into(),
         ast,
+        bindings: Vec::new(),
     }
 }
 
