@@ -238,7 +238,7 @@ codes! {
     Syntax = "F0001", Error, "syntax error",
 "The text does not follow the grammar of the .flow language.\n\nExample:\n\n    stage build {\n      run \"make\"\n    # missing closing brace\n\nFix: add or remove what the message names at the marked position (see docs/language.md).";
     Duplicate = "F0002", Error, "duplicate name",
-"Two stages, params, lets, env variables, secrets or templates share one name, or a single-valued setting (timeout, run, retry …) appears twice in one stage.\n\nExample:\n\n    stage build { run \"make\" }\n    stage build { run \"make test\" }\n\nFix: rename one of them, or remove the second setting.";
+"Two stages, params, lets, env variables, secrets or templates share one name, or a single-valued setting (timeout, run, retry …) appears twice in one stage, or a stage routes one outcome twice to the same target (routes to different targets all fire).\n\nExample:\n\n    stage build { run \"make\" }\n    stage build { run \"make test\" }\n\nFix: rename one of them, or remove the second setting.";
     UnknownStage = "F0003", Error, "unknown stage",
 "A `needs` or a route names a stage that the flow does not declare.\n\nExample:\n\n    stage test { needs biuld  run \"make test\" }\n\nFix: use the name of a declared stage (the help suggests the closest one).";
     NeedsCycle = "F0004", Error, "needs cycle",

@@ -215,3 +215,33 @@ fn expression_errors_are_collected() {
         c.diagnostics
     );
 }
+
+#[test]
+fn routes_of_one_outcome_to_different_targets_fan_out() {
+    // Issue 7 §7: docs said both fire, the checker said F0002.
+    let text = flow(concat!(
+        "  stage a { run \"x\"\n  on success -> b\n  on success -> c\n  on exit 2, 3 -> b\n  on exit 3 -> c }\n",
+        "  stage b { run \"y\" }\n  stage c { run \"z\" }",
+    ));
+    let c = check(&text);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    assert_eq!(p.stages[0].routes.len(), 4);
+}
+
+#[test]
+fn one_outcome_twice_to_one_target_is_a_duplicate() {
+    // It would visit the target twice, or arm two `again` timers.
+    expect(
+        &flow("  stage a { run \"x\"\n  on success -> b\n  on success -> b }\n  stage b { run \"y\" }"),
+        Code::Duplicate,
+        "success",
+        "two routes of stage `a` for `success` to `b`",
+    );
+    expect(
+        &flow("  stage a { run \"x\"  max 3\n  on exit 1 -> again after 1s\n  on exit 1 -> again after 2s }"),
+        Code::Duplicate,
+        "exit 1",
+        "two routes of stage `a` for `exit 1` to `again`",
+    );
+}
