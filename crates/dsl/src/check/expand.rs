@@ -6,7 +6,9 @@
 
 use super::exprs::TemplateScope;
 use super::templates::{self, LibRef};
-use crate::ast::{DurationLit, Expr, Ident, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem};
+use crate::ast::{
+    DurationLit, Expr, Ident, ParamOr, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem,
+};
 use crate::diagnostic::Diagnostic;
 use crate::ir::EnvValue;
 use crate::load::Loaded;
@@ -82,7 +84,7 @@ pub(crate) struct Expanded<'a> {
     /// `status`.
     pub status: Option<At<'a, Ident>>,
     /// `max`.
-    pub max: Option<At<'a, Spanned<i64>>>,
+    pub max: Option<At<'a, ParamOr<Spanned<i64>>>>,
     /// `allow_failure`.
     pub allow_failure: Option<At<'a, Span>>,
     /// `ends run`.

@@ -12,6 +12,7 @@
 //! `$PATH` & co.), `exprs` and `build` (AST → IR).
 
 mod absent_needs;
+mod bounds;
 mod build;
 mod durations;
 mod expand;
@@ -138,6 +139,7 @@ fn check_flow(
         settings::body(&s.decl.items, src, diags);
         stage::check(s, flow_timeout, diags);
         routes::check(s, diags);
+        bounds::stage(s, &decls, diags);
     }
     let edges = graph::resolve(&stages, diags);
     let on_cycle = graph::needs_cycles(&stages, &edges, diags);

@@ -102,6 +102,7 @@ fn definition(
         }
     }
     settings::body(&t.items, source, diags);
+    super::bounds::definition(t, source, diags);
     exprs::check_template(compiler, &t.items, &scope(t), source, diags);
 }
 

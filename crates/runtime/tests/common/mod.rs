@@ -139,6 +139,7 @@ impl Flow {
                 stages: vec![],
                 graph: DiGraph::new(),
                 libraries: vec![],
+                param_settings: vec![],
             },
             defs: vec![],
         }
