@@ -259,6 +259,9 @@ pub(crate) fn resolve<'a>(
     }
 }
 
+/// A template parameter's name and the value a stage passes it.
+pub(crate) type Bound = (String, Value);
+
 /// Checks the arguments of `call` against `found`'s parameters and returns
 /// them (defaults included) as env entries: the upper-cased parameter name →
 /// the value's text ([`EnvValue::Literal`]), and for every `skill`-typed
@@ -272,7 +275,7 @@ pub(crate) fn args(
     found: &Found,
     src: SourceId,
     diags: &mut Vec<Diagnostic>,
-) -> (Vec<(String, EnvValue)>, Vec<(String, Value)>) {
+) -> (Vec<(String, EnvValue)>, Vec<Bound>) {
     let params = &found.template.params;
     let signature = || {
         let list: Vec<String> = params

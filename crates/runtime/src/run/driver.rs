@@ -688,7 +688,7 @@ impl Driver<'_> {
                 visits: r.snapshot.visits as u32,
                 duration: r.spent,
                 last_attempt: (r.total_attempts > 0)
-                    .then(|| (r.snapshot.visits as u32, r.snapshot.attempts as u32)),
+                    .then_some((r.snapshot.visits as u32, r.snapshot.attempts as u32)),
             })
             .collect()
     }
