@@ -223,8 +223,8 @@ pub enum StageItem {
     Env(Ident, Expr),
     /// `status json` (the format name is kept for the diagnostic).
     Status(Ident),
-    /// `max N`.
-    Max(Spanned<i64>),
+    /// `max N`, or `max PARAM`.
+    Max(ParamOr<Spanned<i64>>),
     /// `allow_failure`.
     AllowFailure(Span),
     /// `ends run NAME`.
@@ -302,8 +302,36 @@ pub enum RouteOn {
 pub enum RouteTargetDecl {
     /// A stage name.
     Stage(Ident),
-    /// `again after D`.
-    Again(Spanned<DurationLit>),
+    /// `again after D`, or `again after PARAM`.
+    Again(ParamOr<Spanned<DurationLit>>),
+}
+
+/// A setting's value as written: a literal, or the name of a param (of the
+/// flow, or of the template whose body it is in).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamOr<T> {
+    /// A literal.
+    Value(T),
+    /// A param's name.
+    Param(Ident),
+}
+
+impl<T> ParamOr<Spanned<T>> {
+    /// Where it is written.
+    pub fn span(&self) -> Span {
+        match self {
+            ParamOr::Value(v) => v.span,
+            ParamOr::Param(p) => p.span,
+        }
+    }
+
+    /// The literal, if it is one.
+    pub fn literal(&self) -> Option<&Spanned<T>> {
+        match self {
+            ParamOr::Value(v) => Some(v),
+            ParamOr::Param(_) => None,
+        }
+    }
 }
 
 /// `template NAME(PARAMS) { stage items }`.

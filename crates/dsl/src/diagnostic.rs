@@ -238,7 +238,7 @@ codes! {
     Syntax = "F0001", Error, "syntax error",
 "The text does not follow the grammar of the .flow language.\n\nExample:\n\n    stage build {\n      run \"make\"\n    # missing closing brace\n\nFix: add or remove what the message names at the marked position (see docs/language.md).";
     Duplicate = "F0002", Error, "duplicate name",
-"Two stages, params, lets, env variables, secrets or templates share one name, or a single-valued setting (timeout, run, retry …) appears twice in one stage.\n\nExample:\n\n    stage build { run \"make\" }\n    stage build { run \"make test\" }\n\nFix: rename one of them, or remove the second setting.";
+"Two stages, params, lets, env variables, secrets or templates share one name, or a single-valued setting (timeout, run, retry …) appears twice in one stage, or a stage routes one outcome twice to the same target (routes to different targets all fire).\n\nExample:\n\n    stage build { run \"make\" }\n    stage build { run \"make test\" }\n\nFix: rename one of them, or remove the second setting.";
     UnknownStage = "F0003", Error, "unknown stage",
 "A `needs` or a route names a stage that the flow does not declare.\n\nExample:\n\n    stage test { needs biuld  run \"make test\" }\n\nFix: use the name of a declared stage (the help suggests the closest one).";
     NeedsCycle = "F0004", Error, "needs cycle",
@@ -254,7 +254,7 @@ codes! {
     ExprSyntax = "F0009", Error, "expression syntax error",
 "A rhai expression (skip if, when, let, env) does not parse.\n\nExample:\n\n    when stages.plan.status ==\n\nFix: complete the expression; expressions are rhai (https://rhai.rs/book/).";
     UnknownVariable = "F0010", Error, "unknown variable in expression",
-"An expression uses a variable that is not a param, a let, `run`, `stages` or `env`.\n\nExample:\n\n    when isue > 3\n\nFix: use a declared param or let (the help suggests the closest one).";
+"An expression uses a variable that is not a param, a let, `run`, `stages` or `env`. In a template's body, the template's own parameters take the place of the params and lets: a template does not see the flow that uses it.\n\nExample:\n\n    when isue > 3\n\nFix: use a declared param or let (the help suggests the closest one); in a template, a parameter of the template.";
     UnknownFunction = "F0011", Error, "unknown function in expression",
 "An expression calls a function that neither rhai nor flow provides, or with a number of arguments no version of it takes.\n\nExample:\n\n    skip if rnus(\"ai-implement\", \"pending\") > 3\n\nFix: call a known function (flow adds `runs(flow, state)`).";
     UnknownStageRef = "F0012", Error, "unknown stage in expression",
@@ -289,7 +289,9 @@ codes! {
 "An expression combines values whose types cannot go together: arithmetic or comparison between a param's type and another (an int with a string, a bool with a number), or a call whose arguments have types no version of the function takes.\n\nExample:\n\n    param issue: int\n    param title: str\n    let x = issue - title\n\nFix: convert one side (`issue.to_string()`, `parse_int(title)`), or compare like with like.";
     ReservedName = "F0028", Error, "name that would replace a variable the shell or flow relies on",
 "A param, let, env variable, secret or template parameter would set an environment variable that the shell, the programs a script runs, or flow itself rely on, so every script of the run would misbehave. Params, lets and template parameters are exported upper-cased: `param path` becomes `$PATH`. Refused: PATH, HOME, IFS, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, BASH_XTRACEFD, BASH_COMPAT, POSIXLY_CORRECT, CDPATH, GLOBIGNORE, PS4, PWD, OLDPWD, SHELL, and every name starting with LD_, DYLD_ or FLOW_.\n\nExample:\n\n    param path: path      # every stage would run with PATH=<that path>\n\nFix: rename it (`param repo_path`). To add a folder to PATH, write `export PATH=\"/opt/tool/bin:$PATH\"` in the script.";
-    ApprovalMisuse = "F0029", Error, "misuse of an approval stage",
+    UnknownSettingParam = "F0029", Error, "`max` or `again after` names no param",
+"`max NAME` and `again after NAME` take their value from a param: in a stage, a param of the flow; in a template's body, a parameter of the template. The name given is neither.\n\nExample:\n\n    param tries: int = 3\n    stage fix { max trys  run \"make fix\"  on failure -> again after 1m }\n\nFix: name a declared param (an `int` for `max`, a `duration` for `again after`), or write the value.";
+    ApprovalMisuse = "F0030", Error, "misuse of an approval stage",
 "A stage with `approval` waits for a person's decision instead of running a script, so the settings of a script make no sense there: `run`, `shell`, `retry`, `outputs`, `optional outputs`, `idle`, `status`. Its decisions are words a person types (`flow approve RUN STAGE --decision WORD`): not empty, without spaces or quotes, each once.\n\nExample:\n\n    stage review { approval \"approved\", \"rejected\"  run \"make\" }\n    stage gate { approval \"looks good\" }\n\nFix: move the script to a stage of its own; write decisions as single words (`approved`, `looks_good`).";
     NoTimeout = "F0101", Warning, "stage without a timeout",
 "A stage has no `timeout`, so a hung command blocks the run until the flow's timeout (or forever).\n\nExample:\n\n    stage build { run \"make\" }\n\nFix: add `timeout 10m` (any duration) to the stage, or a flow-level `timeout`.";

@@ -26,6 +26,34 @@ pub const MAX_RETRIES: u32 = 1000;
 /// The largest `backoff` factor (checked by `flow check`).
 pub const MAX_BACKOFF: f64 = 10.0;
 
+/// The value of `max` a param gives, or why it cannot be one: an `int`
+/// from 1 to `u32::MAX`.
+pub fn max_visits_of(value: &Value) -> Result<u32, String> {
+    match value {
+        Value::Int(n) => u32::try_from(*n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("`max` must be from 1 to {}, not {n}", u32::MAX)),
+        other => Err(format!("`max` needs an int, not `{}`", other.to_env())),
+    }
+}
+
+/// The delay of `again after` a param gives, or why it cannot be one: a
+/// `duration` of at most [`MAX_DURATION`].
+pub fn again_delay_of(value: &Value) -> Result<Duration, String> {
+    match value {
+        Value::Duration(d) if *d <= MAX_DURATION => Ok(*d),
+        Value::Duration(d) => Err(format!(
+            "`again after` must be at most 365 days, not {}s",
+            d.as_secs()
+        )),
+        other => Err(format!(
+            "`again after` needs a duration, not `{}`",
+            other.to_env()
+        )),
+    }
+}
+
 /// Index of a stage in [`Pipeline::stages`] (also its node in [`Pipeline::graph`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StageId(pub usize);
@@ -58,6 +86,34 @@ pub struct Pipeline {
     pub graph: DiGraph<StageId, EdgeKind>,
     /// Libraries the flow's stages use, to materialise on disk at run time.
     pub libraries: Vec<Library>,
+    /// Settings whose value is a flow param (`max tries`, `again after
+    /// wait`): [`Pipeline::bind_params`] writes the run's values into
+    /// [`Stage::max_visits`] and [`RouteTarget::Again`] before it starts.
+    pub param_settings: Vec<ParamSetting>,
+}
+
+/// A stage setting whose value is a flow param.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSetting {
+    /// The param's name.
+    pub param: String,
+    /// The stage.
+    pub stage: StageId,
+    /// Which setting.
+    pub setting: ParamSettingKind,
+}
+
+/// Which setting a [`ParamSetting`] fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamSettingKind {
+    /// [`Stage::max_visits`]: the param is an `int` from 1 to `u32::MAX`.
+    Max,
+    /// The delay of `Stage::routes[route]` (an `again`): the param is a
+    /// `duration` of at most [`MAX_DURATION`].
+    Again {
+        /// Index into [`Stage::routes`].
+        route: usize,
+    },
 }
 
 impl Pipeline {
@@ -74,6 +130,45 @@ impl Pipeline {
     /// The graph node of a stage.
     pub fn node(id: StageId) -> NodeIndex {
         NodeIndex::new(id.0)
+    }
+
+    /// This pipeline with the run's param `values` written into the
+    /// settings that name a param ([`Pipeline::param_settings`]); borrowed
+    /// when there are none. Errors (one line, naming the param and the
+    /// stage) when a value has the wrong type or is out of range (`max 0`,
+    /// `again after` over 365 days); a missing value leaves the setting as
+    /// built.
+    pub fn bind_params(
+        &self,
+        values: &[(String, Value)],
+    ) -> Result<std::borrow::Cow<'_, Pipeline>, String> {
+        if self.param_settings.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        let mut bound = self.clone();
+        for s in &self.param_settings {
+            let Some((_, value)) = values.iter().rev().find(|(n, _)| *n == s.param) else {
+                continue;
+            };
+            let stage = bound
+                .stages
+                .get_mut(s.stage.0)
+                .ok_or_else(|| format!("no stage {}", s.stage))?;
+            let fail =
+                |why: String| format!("param `{}` (for stage `{}`): {why}", s.param, stage.name);
+            match s.setting {
+                ParamSettingKind::Max => {
+                    stage.max_visits = Some(max_visits_of(value).map_err(fail)?)
+                }
+                ParamSettingKind::Again { route } => {
+                    let delay = again_delay_of(value).map_err(fail)?;
+                    if let Some(r) = stage.routes.get_mut(route) {
+                        r.target = RouteTarget::Again(delay);
+                    }
+                }
+            }
+        }
+        Ok(std::borrow::Cow::Owned(bound))
     }
 }
 
@@ -187,6 +282,11 @@ pub struct CompiledExpr {
     pub source: String,
     /// The compiled AST (rhai `sync`: shareable across threads).
     pub ast: rhai::AST,
+    /// Variables only this expression sees, on top of the params and lets
+    /// (a later entry shadows): for an expression written in a template's
+    /// body, the template's parameters with the values the stage passes
+    /// (defaults included). Empty for the flow's own expressions.
+    pub bindings: Vec<(String, Value)>,
 }
 
 /// One stage, ordinary or finally, after template expansion.

@@ -55,7 +55,7 @@ impl Exprs {
 
     /// Evaluates a `let` and adds it like a param.
     pub fn add_let(&mut self, name: &str, e: &CompiledExpr) -> Result<(), String> {
-        let value = expr::eval_dynamic(&self.engine, &e.ast, &mut self.scope(&[]))?;
+        let value = expr::eval_dynamic(&self.engine, &e.ast, &mut self.scope(e, &[]))?;
         let text = flow_dsl::expr::dynamic_text(&value).ok_or_else(|| {
             format!(
                 "`let {name}` must give text, a number, a bool or a list, not {}",
@@ -78,7 +78,7 @@ impl Exprs {
         e: &CompiledExpr,
         stages: &[(String, StageSnapshot)],
     ) -> Result<bool, String> {
-        expr::eval_bool(&self.engine, &e.ast, &mut self.scope(stages))
+        expr::eval_bool(&self.engine, &e.ast, &mut self.scope(e, stages))
     }
 
     /// A value exported as text (`env`).
@@ -87,12 +87,18 @@ impl Exprs {
         e: &CompiledExpr,
         stages: &[(String, StageSnapshot)],
     ) -> Result<String, String> {
-        expr::eval_string(&self.engine, &e.ast, &mut self.scope(stages))
+        expr::eval_string(&self.engine, &e.ast, &mut self.scope(e, stages))
     }
 
-    fn scope(&self, stages: &[(String, StageSnapshot)]) -> rhai::Scope<'static> {
+    /// The scope of `e`: params and lets, then `e`'s own bindings (a
+    /// template's parameters, which shadow them), `run`, `stages`, `env`.
+    fn scope(&self, e: &CompiledExpr, stages: &[(String, StageSnapshot)]) -> rhai::Scope<'static> {
+        let bindings = e
+            .bindings
+            .iter()
+            .map(|(name, value)| (name.clone(), expr::to_dynamic(value)));
         expr::runtime_scope(
-            self.variables.iter().cloned(),
+            self.variables.iter().cloned().chain(bindings),
             &self.run,
             stages.iter().cloned(),
             self.process_env.iter().cloned(),
@@ -198,6 +204,7 @@ mod tests {
         CompiledExpr {
             source: src.into(),
             ast,
+            bindings: Vec::new(),
         }
     }
 

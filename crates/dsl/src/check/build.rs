@@ -13,18 +13,19 @@
 //! the flow's own file gets a library named `local` whose folder is the
 //! file's folder.
 
+use super::bounds::{self, Resolved, Setting};
 use super::durations;
 use super::expand::Expanded;
 use super::exprs::Compiler;
 use super::graph::Edges;
 use super::params;
 use super::templates::LibRef;
-use crate::ast::{self, FlowItem, RouteTargetDecl};
+use crate::ast::{self, FlowItem, ParamOr, RouteTargetDecl};
 use crate::diagnostic::Diagnostic;
 use crate::expr::Want;
 use crate::ir::{
-    default_shell, shell_argv, EdgeKind, EnvValue, Library, Param, Pipeline, Retry, Route, RouteOn,
-    RouteTarget, Stage, StageId,
+    self, default_shell, shell_argv, EdgeKind, EnvValue, Library, Param, ParamSetting,
+    ParamSettingKind, Pipeline, Retry, Route, RouteOn, RouteTarget, Stage, StageId,
 };
 use crate::load::Loaded;
 use crate::span::SourceId;
@@ -131,6 +132,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
     let mut local: Option<usize> = None;
     let route_targets = edges.route_targets();
     let mut built = Vec::new();
+    let mut param_settings = Vec::new();
     for (i, s) in stages.iter().enumerate() {
         let library = s.library.map(|lib| match lib {
             LibRef::Library(index) => index,
@@ -146,31 +148,70 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         let mut stage_env: Vec<(String, EnvValue)> = s.args_env.clone();
         for e in &s.env {
             let setting = format!("env {}", e.name.node);
-            if let Some(c) =
-                compiler.compile(Want::Text(&setting), e.expr, &variables, e.src, diags)
-            {
+            let want = Want::Text(&setting);
+            let compiled = if e.from_template {
+                compiler.compile_in_template(want, e.expr, &s.template, e.src, diags)
+            } else {
+                compiler.compile(want, e.expr, &variables, e.src, diags)
+            };
+            if let Some(c) = compiled {
                 stage_env.push((e.name.node.clone(), EnvValue::Expr(c)));
             }
         }
         let targets: HashMap<usize, usize> =
             edges.routes[i].iter().map(|&(to, pos)| (pos, to)).collect();
-        let routes = s
-            .routes
-            .iter()
-            .enumerate()
-            .filter_map(|(pos, r)| {
-                let target = match &r.node.target {
-                    RouteTargetDecl::Stage(_) => RouteTarget::Stage(StageId(*targets.get(&pos)?)),
-                    RouteTargetDecl::Again(d) => {
-                        RouteTarget::Again(durations::parse(&d.node).unwrap_or_default())
+        let mut routes = Vec::new();
+        for (pos, r) in s.routes.iter().enumerate() {
+            let target = match &r.node.target {
+                RouteTargetDecl::Stage(_) => match targets.get(&pos) {
+                    Some(&to) => RouteTarget::Stage(StageId(to)),
+                    None => continue,
+                },
+                RouteTargetDecl::Again(ParamOr::Value(d)) => {
+                    RouteTarget::Again(durations::parse(&d.node).unwrap_or_default())
+                }
+                RouteTargetDecl::Again(ParamOr::Param(name)) => {
+                    let resolved = bounds::resolve(name, Setting::Again, r.from_template, s, diags);
+                    RouteTarget::Again(match resolved {
+                        Resolved::Value(v) => ir::again_delay_of(&v).unwrap_or_default(),
+                        Resolved::FlowParam(param) => {
+                            param_settings.push(ParamSetting {
+                                param,
+                                stage: StageId(i),
+                                setting: ParamSettingKind::Again {
+                                    route: routes.len(),
+                                },
+                            });
+                            Duration::ZERO
+                        }
+                        Resolved::Invalid => Duration::ZERO,
+                    })
+                }
+            };
+            routes.push(Route {
+                on: route_on(&r.node.on.node),
+                target,
+            });
+        }
+        let max_visits = s.max.and_then(|m| match m.node {
+            ParamOr::Value(v) => u32::try_from(v.node).ok(),
+            ParamOr::Param(name) => {
+                match bounds::resolve(name, Setting::Max, m.from_template, s, diags) {
+                    Resolved::Value(v) => ir::max_visits_of(&v).ok(),
+                    Resolved::FlowParam(param) => {
+                        param_settings.push(ParamSetting {
+                            param,
+                            stage: StageId(i),
+                            setting: ParamSettingKind::Max,
+                        });
+                        // Replaced by `Pipeline::bind_params` before the run
+                        // (a param always has a value by then).
+                        Some(1)
                     }
-                };
-                Some(Route {
-                    on: route_on(&r.node.on.node),
-                    target,
-                })
-            })
-            .collect();
+                    Resolved::Invalid => None,
+                }
+            }
+        });
         built.push(Stage {
             id: StageId(i),
             name: s.decl.name.node.clone(),
@@ -198,11 +239,16 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 .map(|o| o.node.node.clone())
                 .collect(),
             when: s.when.and_then(|w| {
-                compiler.compile(Want::Bool("when"), w.node, &variables, w.src, diags)
+                let want = Want::Bool("when");
+                if w.from_template {
+                    compiler.compile_in_template(want, w.node, &s.template, w.src, diags)
+                } else {
+                    compiler.compile(want, w.node, &variables, w.src, diags)
+                }
             }),
             env: stage_env,
             status_json: s.status_json(),
-            max_visits: s.max.and_then(|m| u32::try_from(m.node.node).ok()),
+            max_visits,
             allow_failure: s.allow_failure.is_some(),
             ends_run: s.ends_run.map(|e| e.node.node.clone()),
             routes,
@@ -247,6 +293,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         stages: built,
         graph,
         libraries,
+        param_settings,
     }
 }
 

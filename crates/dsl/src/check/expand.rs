@@ -4,8 +4,11 @@
 //! single settings replace. Every item keeps the file it comes from, so a
 //! diagnostic about a template's item points into the library file.
 
+use super::exprs::TemplateScope;
 use super::templates::{self, LibRef};
-use crate::ast::{DurationLit, Expr, Ident, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem};
+use crate::ast::{
+    DurationLit, Expr, Ident, ParamOr, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem,
+};
 use crate::diagnostic::Diagnostic;
 use crate::ir::EnvValue;
 use crate::load::Loaded;
@@ -18,6 +21,9 @@ pub(crate) struct At<'a, T> {
     pub src: SourceId,
     /// The node.
     pub node: &'a T,
+    /// True when it comes from the stage's template (its expressions see
+    /// the template's parameters, [`Expanded::template`]).
+    pub from_template: bool,
 }
 
 impl<T> Clone for At<'_, T> {
@@ -32,6 +38,8 @@ impl<T> Copy for At<'_, T> {}
 pub(crate) struct EnvAt<'a> {
     /// The file.
     pub src: SourceId,
+    /// True when it comes from the stage's template.
+    pub from_template: bool,
     /// The variable.
     pub name: &'a Ident,
     /// Its expression.
@@ -50,6 +58,9 @@ pub(crate) struct Expanded<'a> {
     /// Template arguments (defaults included) as env: upper-cased name →
     /// text, and `NAME_FILE` → library file for `skill` parameters.
     pub args_env: Vec<(String, EnvValue)>,
+    /// What the template's expressions see: its parameters with the
+    /// arguments of this stage (defaults included).
+    pub template: TemplateScope,
     /// `needs`, the template's first.
     pub needs: Vec<At<'a, Ident>>,
     /// `run`.
@@ -77,7 +88,7 @@ pub(crate) struct Expanded<'a> {
     /// `status`.
     pub status: Option<At<'a, Ident>>,
     /// `max`.
-    pub max: Option<At<'a, Spanned<i64>>>,
+    pub max: Option<At<'a, ParamOr<Spanned<i64>>>>,
     /// `allow_failure`.
     pub allow_failure: Option<At<'a, Span>>,
     /// `ends run`.
@@ -97,29 +108,124 @@ impl<'a> Expanded<'a> {
         self.outputs.iter().chain(&self.optional_outputs)
     }
 
-    /// Merges `items` of file `src` over what is there.
-    fn apply(&mut self, items: &'a [StageItem], src: SourceId) {
+    /// Merges `items` of file `src` (the template's body when
+    /// `from_template`) over what is there.
+    fn apply(&mut self, items: &'a [StageItem], src: SourceId, from_template: bool) {
+        let ft = from_template;
         for item in items {
             match item {
-                StageItem::Needs(n) => self.needs.extend(n.iter().map(|node| At { src, node })),
-                StageItem::Run(r) => self.run = Some(At { src, node: r }),
-                StageItem::Timeout(t) => self.timeout = Some(At { src, node: t }),
-                StageItem::Grace(g) => self.grace = Some(At { src, node: g }),
-                StageItem::Idle(d) => self.idle = Some(At { src, node: d }),
-                StageItem::Approval(a) => self.approval = Some(At { src, node: a }),
-                StageItem::Retry(r) => self.retry = Some(At { src, node: r }),
-                StageItem::Outputs(o) => self.outputs.extend(o.iter().map(|node| At { src, node })),
-                StageItem::OptionalOutputs(o) => self
-                    .optional_outputs
-                    .extend(o.iter().map(|node| At { src, node })),
-                StageItem::Shell(s) => self.shell = Some(At { src, node: s }),
-                StageItem::When(w) => self.when = Some(At { src, node: w }),
-                StageItem::Env(name, expr) => self.env.push(EnvAt { src, name, expr }),
-                StageItem::Status(s) => self.status = Some(At { src, node: s }),
-                StageItem::Max(m) => self.max = Some(At { src, node: m }),
-                StageItem::AllowFailure(s) => self.allow_failure = Some(At { src, node: s }),
-                StageItem::EndsRun(n) => self.ends_run = Some(At { src, node: n }),
-                StageItem::Route(r) => self.routes.push(At { src, node: r }),
+                StageItem::Needs(n) => self.needs.extend(n.iter().map(|node| At {
+                    src,
+                    node,
+                    from_template: ft,
+                })),
+                StageItem::Run(r) => {
+                    self.run = Some(At {
+                        src,
+                        from_template: ft,
+                        node: r,
+                    })
+                }
+                StageItem::Timeout(t) => {
+                    self.timeout = Some(At {
+                        src,
+                        from_template: ft,
+                        node: t,
+                    })
+                }
+                StageItem::Grace(g) => {
+                    self.grace = Some(At {
+                        src,
+                        from_template: ft,
+                        node: g,
+                    })
+                }
+                StageItem::Idle(d) => {
+                    self.idle = Some(At {
+                        src,
+                        from_template: ft,
+                        node: d,
+                    })
+                }
+                StageItem::Approval(a) => {
+                    self.approval = Some(At {
+                        src,
+                        from_template: ft,
+                        node: a,
+                    })
+                }
+                StageItem::Retry(r) => {
+                    self.retry = Some(At {
+                        src,
+                        from_template: ft,
+                        node: r,
+                    })
+                }
+                StageItem::Outputs(o) => self.outputs.extend(o.iter().map(|node| At {
+                    src,
+                    node,
+                    from_template: ft,
+                })),
+                StageItem::OptionalOutputs(o) => {
+                    self.optional_outputs.extend(o.iter().map(|node| At {
+                        src,
+                        node,
+                        from_template: ft,
+                    }))
+                }
+                StageItem::Shell(s) => {
+                    self.shell = Some(At {
+                        src,
+                        from_template: ft,
+                        node: s,
+                    })
+                }
+                StageItem::When(w) => {
+                    self.when = Some(At {
+                        src,
+                        from_template: ft,
+                        node: w,
+                    })
+                }
+                StageItem::Env(name, expr) => self.env.push(EnvAt {
+                    src,
+                    from_template: ft,
+                    name,
+                    expr,
+                }),
+                StageItem::Status(s) => {
+                    self.status = Some(At {
+                        src,
+                        from_template: ft,
+                        node: s,
+                    })
+                }
+                StageItem::Max(m) => {
+                    self.max = Some(At {
+                        src,
+                        from_template: ft,
+                        node: m,
+                    })
+                }
+                StageItem::AllowFailure(s) => {
+                    self.allow_failure = Some(At {
+                        src,
+                        from_template: ft,
+                        node: s,
+                    })
+                }
+                StageItem::EndsRun(n) => {
+                    self.ends_run = Some(At {
+                        src,
+                        from_template: ft,
+                        node: n,
+                    })
+                }
+                StageItem::Route(r) => self.routes.push(At {
+                    src,
+                    from_template: ft,
+                    node: r,
+                }),
             }
         }
     }
@@ -139,6 +245,7 @@ pub(crate) fn expand<'a>(
         src,
         library: None,
         args_env: Vec::new(),
+        template: TemplateScope::default(),
         needs: Vec::new(),
         run: None,
         timeout: None,
@@ -159,11 +266,16 @@ pub(crate) fn expand<'a>(
     };
     if let Some(call) = &decl.template {
         if let Some(found) = templates::resolve(call, src, loaded, diags) {
-            stage.args_env = templates::args(call, &found, src, diags);
+            let (env, values) = templates::args(call, &found, src, diags);
+            stage.args_env = env;
+            stage.template = TemplateScope {
+                values,
+                ..templates::scope(found.template)
+            };
             stage.library = Some(found.lib);
-            stage.apply(&found.template.items, found.source);
+            stage.apply(&found.template.items, found.source, true);
         }
     }
-    stage.apply(&decl.items, src);
+    stage.apply(&decl.items, src, false);
     stage
 }

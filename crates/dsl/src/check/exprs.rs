@@ -5,11 +5,17 @@
 //! The compiler knows the types of the variables: params by their declared
 //! type ([`Compiler::declare_params`]) and lets by the type inferred from
 //! their expression ([`Compiler::compile_let`], in order).
+//!
+//! An expression written in a template's body is scoped like a function's:
+//! it sees the template's own parameters (with their declared types), `run`,
+//! `stages` and `env`, never the params or lets of the flow that uses it, so
+//! it means the same in every flow and can be checked with the library
+//! alone ([`Compiler::compile_in_template`]).
 
 use crate::ast::Expr;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, ExprScope, Ty, Want};
-use crate::ir::{CompiledExpr, Param};
+use crate::ir::{CompiledExpr, Param, Value};
 use crate::span::SourceId;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -31,6 +37,30 @@ pub(crate) struct Compiler {
     /// stages are the same for the whole flow) and no diagnostic, whose
     /// spans would differ. Results with diagnostics are never kept.
     clean: RefCell<HashMap<String, Option<Vec<Clean>>>>,
+}
+
+/// What an expression of a template's body sees: the template's
+/// parameters, typed, and (for a stage built from it) their values.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TemplateScope {
+    /// Parameter names, in declaration order.
+    pub names: Vec<String>,
+    /// Their types (unknown for a parameter whose type is not valid).
+    pub types: Vec<(String, Ty)>,
+    /// The values a stage passes, defaults included (empty when the
+    /// template is checked on its own); they become [`CompiledExpr::bindings`].
+    pub values: Vec<(String, Value)>,
+}
+
+/// Whether a diagnostic of a template expression, compiled for one stage,
+/// depends on the flow (kept) or only on the template's text (dropped: the
+/// template's own check reports it once). `stages.X` names the flow's
+/// stages; types can involve them. Syntax, variables and functions do not.
+fn depends_on_flow(d: &Diagnostic) -> bool {
+    !matches!(
+        d.code,
+        Code::ExprSyntax | Code::UnknownVariable | Code::UnknownFunction
+    )
 }
 
 /// A clean result of [`Compiler::compile_as`] and what decided it besides
@@ -83,7 +113,33 @@ impl Compiler {
         src: SourceId,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<CompiledExpr> {
-        self.compile_as(want, e, variables, src, diags).0
+        let vars = self.in_scope(variables);
+        self.compile_as(want, e, variables, vars, src, diags).0
+    }
+
+    /// Compiles `e`, written in a template's body, in `scope` (see the
+    /// module docs) for a stage built from that template: the result's
+    /// [`CompiledExpr::bindings`] are the values the stage passes. Only the
+    /// problems that depend on the flow (`stages.X`, types) go to `diags`;
+    /// the others belong to the template and [`check_template_expr`]
+    /// reports them once.
+    pub fn compile_in_template(
+        &self,
+        want: Want,
+        e: &Expr,
+        scope: &TemplateScope,
+        src: SourceId,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<CompiledExpr> {
+        let mut own = Vec::new();
+        let compiled = self
+            .compile_as(want, e, &scope.names, scope.types.clone(), src, &mut own)
+            .0;
+        diags.extend(own.into_iter().filter(depends_on_flow));
+        compiled.map(|c| CompiledExpr {
+            bindings: scope.values.clone(),
+            ..c
+        })
     }
 
     /// Compiles `let name = e` (exported as text, too) and records its type
@@ -97,7 +153,8 @@ impl Compiler {
         diags: &mut Vec<Diagnostic>,
     ) -> Option<CompiledExpr> {
         let setting = format!("let {name}");
-        let (compiled, ty) = self.compile_as(Want::Text(&setting), e, variables, src, diags);
+        let vars = self.in_scope(variables);
+        let (compiled, ty) = self.compile_as(Want::Text(&setting), e, variables, vars, src, diags);
         // A let whose expression has errors is unknown, so later uses of it
         // are not reported again.
         let ty = if compiled.is_some() { ty } else { Ty::DYNAMIC };
@@ -105,17 +162,17 @@ impl Compiler {
         compiled
     }
 
-    /// Compiles and type-checks `e`; the compiled expression (None on any
-    /// error) and its type.
+    /// Compiles and type-checks `e` seeing `variables`, typed as `vars`;
+    /// the compiled expression (None on any error) and its type.
     fn compile_as(
         &self,
         want: Want,
         e: &Expr,
         variables: &[String],
+        vars: Vec<(String, Ty)>,
         src: SourceId,
         diags: &mut Vec<Diagnostic>,
     ) -> (Option<CompiledExpr>, Ty) {
-        let vars = self.in_scope(variables);
         let want_bool = matches!(want, Want::Bool(_));
         if let Some(Some(seen)) = self.clean.borrow().get(e.source.as_str()) {
             if let Some(hit) = seen
@@ -125,6 +182,7 @@ impl Compiler {
                 let compiled = CompiledExpr {
                     source: e.source.clone(),
                     ast: hit.ast.clone(),
+                    bindings: Vec::new(),
                 };
                 return (Some(compiled), hit.ty);
             }
@@ -160,6 +218,7 @@ impl Compiler {
         let compiled = CompiledExpr {
             source: e.source.clone(),
             ast,
+            bindings: Vec::new(),
         };
         (Some(compiled), ty)
     }
@@ -180,4 +239,71 @@ impl Compiler {
             })
             .collect()
     }
+}
+
+/// Compiles the expressions of a template's body (`when`, `env`) in
+/// `scope` (its parameters, no values) and reports their problems, once,
+/// at the template: syntax, unknown variables and functions, types. A
+/// `stages.X` is checked where a flow uses the template (the stage names
+/// are the flow's).
+pub(crate) fn check_template(
+    compiler: &Compiler,
+    items: &[crate::ast::StageItem],
+    scope: &TemplateScope,
+    src: SourceId,
+    diags: &mut Vec<Diagnostic>,
+) {
+    use crate::ast::StageItem;
+    for item in items {
+        let mut own = Vec::new();
+        match item {
+            StageItem::When(e) => {
+                compiler.compile_as(
+                    Want::Bool("when"),
+                    e,
+                    &scope.names,
+                    scope.types.clone(),
+                    src,
+                    &mut own,
+                );
+            }
+            StageItem::Env(name, e) => {
+                let setting = format!("env {}", name.node);
+                compiler.compile_as(
+                    Want::Text(&setting),
+                    e,
+                    &scope.names,
+                    scope.types.clone(),
+                    src,
+                    &mut own,
+                );
+            }
+            _ => {}
+        }
+        for mut d in own {
+            if d.code == Code::UnknownStageRef {
+                continue;
+            }
+            if d.code == Code::UnknownVariable && d.help.as_deref() == Some(expr::SCOPE_HELP) {
+                d.help = Some(template_scope_help(&scope.names));
+            }
+            diags.push(d);
+        }
+    }
+}
+
+/// The help of an unknown variable in a template's expression.
+fn template_scope_help(params: &[String]) -> String {
+    let list = if params.is_empty() {
+        "it has none".to_string()
+    } else {
+        params
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "a template's expressions see its own parameters ({list}), `run`, `stages` and `env`, not the params or lets of the flow that uses it; declare it as a parameter of the template"
+    )
 }

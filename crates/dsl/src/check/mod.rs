@@ -12,6 +12,7 @@
 //! `$PATH` & co.), `exprs` and `build` (AST → IR).
 
 mod absent_needs;
+mod bounds;
 mod build;
 mod durations;
 mod expand;
@@ -65,6 +66,10 @@ pub fn check(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Pipeline>) {
         pipelines.push(check_flow(flow, loaded.main, loaded, &mut diags));
     }
     diags.sort_by_key(|d| (d.source, d.span().start, d.span().end));
+    // A template's `stages.X` is checked for every stage built from it: one
+    // mistake, said once.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.code, d.source, d.span(), d.message.clone())));
     let ok = !diags.iter().any(Diagnostic::is_error) && pipelines.len() == 1;
     (diags, if ok { pipelines.pop() } else { None })
 }
@@ -134,6 +139,7 @@ fn check_flow(
         settings::body(&s.decl.items, src, diags);
         stage::check(s, flow_timeout, diags);
         routes::check(s, diags);
+        bounds::stage(s, &decls, diags);
     }
     let edges = graph::resolve(&stages, diags);
     let on_cycle = graph::needs_cycles(&stages, &edges, diags);

@@ -7,7 +7,7 @@
 
 use super::reserved::{self, Kind};
 use super::{durations, names, outputs, shell};
-use crate::ast::{RouteOn, RouteTargetDecl, StageItem};
+use crate::ast::{ParamOr, RouteOn, RouteTargetDecl, StageItem};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{MAX_BACKOFF, MAX_RETRIES};
 use crate::span::{SourceId, Span};
@@ -21,7 +21,7 @@ fn item_span(item: &StageItem) -> Option<Span> {
         StageItem::Retry(r) => r.span,
         StageItem::When(e) => e.span,
         StageItem::Status(s) | StageItem::Shell(s) => s.span,
-        StageItem::Max(m) => m.span,
+        StageItem::Max(m) => m.span(),
         StageItem::Approval(words) => words.first().map_or(Span::default(), |w| w.span),
         StageItem::AllowFailure(s) => *s,
         StageItem::EndsRun(n) => n.span,
@@ -102,7 +102,7 @@ fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        StageItem::Max(m) if m.node < 1 || m.node > i64::from(u32::MAX) => {
+        StageItem::Max(ParamOr::Value(m)) if m.node < 1 || m.node > i64::from(u32::MAX) => {
             let why = if m.node < 1 {
                 "must be at least 1"
             } else {
@@ -157,7 +157,7 @@ fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
                 }
                 _ => {}
             }
-            if let RouteTargetDecl::Again(d) = &route.target {
+            if let RouteTargetDecl::Again(ParamOr::Value(d)) = &route.target {
                 durations::check_timer(d, source, diags);
             }
         }

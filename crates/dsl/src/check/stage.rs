@@ -1,6 +1,7 @@
 //! Checks of one expanded stage: a script (F0020), routes that cannot match
-//! (F0021), `again` without a bound (F0018), two routes for one outcome
-//! (F0002), and the missing-timeout warning (F0101).
+//! (F0021), `again` without a bound (F0018), two routes for one outcome to
+//! one target (F0002; to different targets they fan out), and the
+//! missing-timeout warning (F0101).
 
 use super::expand::Expanded;
 use crate::ast::{RouteOn, RouteTargetDecl};
@@ -45,7 +46,7 @@ pub(crate) fn check(stage: &Expanded, flow_timeout: bool, diags: &mut Vec<Diagno
             .help("add `timeout 10m` (any duration) to the stage, or a `timeout` to the flow"),
         );
     }
-    let mut outcomes: HashMap<String, (SourceId, Span)> = HashMap::new();
+    let mut outcomes: HashMap<(String, &str), (SourceId, Span)> = HashMap::new();
     for route in &stage.routes {
         let on = &route.node.on;
         if let RouteOn::Status(s) = &on.node {
@@ -72,19 +73,30 @@ pub(crate) fn check(stage: &Expanded, flow_timeout: bool, diags: &mut Vec<Diagno
                 .help("add `max N` to the stage or a `timeout` to the flow"),
             );
         }
+        // Fan-out: routes of one outcome to different targets all fire.
+        // The same outcome twice to one target would visit it twice, and two
+        // `again`s would arm two timers: those are duplicates.
+        let target = match &route.node.target {
+            RouteTargetDecl::Stage(t) => t.node.as_str(),
+            RouteTargetDecl::Again(_) => name.node.as_str(),
+        };
         for key in outcome_keys(&on.node) {
-            match outcomes.get(&key) {
+            match outcomes.get(&(key.clone(), target)) {
                 Some(&(src, first)) => {
-                    let mut d = Diagnostic::new(Code::Duplicate, route.src, on.span, format!("two routes of stage `{}` for `{key}`", name.node))
-                        .label("second route for this outcome")
-                        .help("keep one route per outcome (a stage's route does not replace its template's)");
+                    let what = match route.node.target {
+                        RouteTargetDecl::Again(_) => "`again`".to_string(),
+                        RouteTargetDecl::Stage(_) => format!("`{target}`"),
+                    };
+                    let mut d = Diagnostic::new(Code::Duplicate, route.src, on.span, format!("two routes of stage `{}` for `{key}` to {what}", name.node))
+                        .label("second route for this outcome and target")
+                        .help("keep one of them: routes of one outcome to different stages all fire, but to the same target it would run twice (a stage's route adds to its template's)");
                     if src == route.src {
                         d = d.secondary(first, "first route");
                     }
                     diags.push(d);
                 }
                 None => {
-                    outcomes.insert(key, (route.src, on.span));
+                    outcomes.insert((key, target), (route.src, on.span));
                 }
             }
         }
@@ -102,7 +114,7 @@ fn outcome_keys(on: &RouteOn) -> Vec<String> {
     }
 }
 
-/// F0029: an approval stage has no script settings, and its decisions are
+/// F0030: an approval stage has no script settings, and its decisions are
 /// distinct single words; F0108: an `on status` route naming no decision.
 fn approval(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
     let Some(decisions) = &stage.approval else {

@@ -1,10 +1,12 @@
 //! Templates: checking their definitions, resolving `lib.name(…)` calls
 //! (F0013), and checking call arguments (F0014, F0008, F0015).
 
+use super::exprs::{self, Compiler, TemplateScope};
 use super::reserved::{self, Kind};
 use super::{names, params, settings, suggest};
 use crate::ast::{ParamDecl, Template, TemplateCall};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::expr::Ty;
 use crate::ir::{EnvValue, ParamType, Value};
 use crate::load::Loaded;
 use crate::span::{SourceId, Span};
@@ -36,6 +38,8 @@ pub(crate) struct Found<'a> {
 
 /// Checks every template definition: of the main file and of each library.
 pub(crate) fn check_definitions(loaded: &Loaded, diags: &mut Vec<Diagnostic>) {
+    // No stages: a template's `stages.X` is checked where a flow uses it.
+    let compiler = Compiler::new(Vec::new());
     names::duplicates(
         loaded.file.templates.iter().map(|t| &t.name),
         "template",
@@ -43,7 +47,7 @@ pub(crate) fn check_definitions(loaded: &Loaded, diags: &mut Vec<Diagnostic>) {
         diags,
     );
     for t in &loaded.file.templates {
-        definition(t, loaded.main, &loaded.local_skills, diags);
+        definition(t, loaded.main, &loaded.local_skills, &compiler, diags);
     }
     for lib in &loaded.libraries {
         let mut first: HashMap<&str, (SourceId, Span)> = HashMap::new();
@@ -66,7 +70,7 @@ pub(crate) fn check_definitions(loaded: &Loaded, diags: &mut Vec<Diagnostic>) {
                     first.insert(&name.node, (lt.source, name.span));
                 }
             }
-            definition(&lt.template, lt.source, &lib.skills, diags);
+            definition(&lt.template, lt.source, &lib.skills, &compiler, diags);
         }
     }
 }
@@ -76,6 +80,7 @@ fn definition(
     t: &Template,
     source: SourceId,
     skills: &BTreeSet<String>,
+    compiler: &Compiler,
     diags: &mut Vec<Diagnostic>,
 ) {
     let decls: Vec<&ParamDecl> = t.params.iter().collect();
@@ -97,6 +102,24 @@ fn definition(
         }
     }
     settings::body(&t.items, source, diags);
+    super::bounds::definition(t, source, diags);
+    exprs::check_template(compiler, &t.items, &scope(t), source, diags);
+}
+
+/// The scope of `t`'s expressions: its parameters, typed, without values.
+pub(crate) fn scope(t: &Template) -> TemplateScope {
+    TemplateScope {
+        names: t.params.iter().map(|p| p.name.node.clone()).collect(),
+        types: t
+            .params
+            .iter()
+            .map(|p| {
+                let ty = params::param_type(&p.ty.node).map_or(Ty::DYNAMIC, Ty::of_param);
+                (p.name.node.clone(), ty)
+            })
+            .collect(),
+        values: Vec::new(),
+    }
 }
 
 /// Reports a skill name with no `skills/NAME.md` in `skills`.
@@ -236,17 +259,23 @@ pub(crate) fn resolve<'a>(
     }
 }
 
+/// A template parameter's name and the value a stage passes it.
+pub(crate) type Bound = (String, Value);
+
 /// Checks the arguments of `call` against `found`'s parameters and returns
 /// them (defaults included) as env entries: the upper-cased parameter name →
 /// the value's text ([`EnvValue::Literal`]), and for every `skill`-typed
 /// parameter, whatever its name, also `NAME_FILE` → the skill file's path
-/// relative to the library ([`EnvValue::LibraryFile`] `skills/plan.md`).
+/// relative to the library ([`EnvValue::LibraryFile`] `skills/plan.md`);
+/// and as typed values by parameter name (what the template's expressions
+/// see). A parameter whose argument is missing or invalid is left out of
+/// both (it is reported).
 pub(crate) fn args(
     call: &TemplateCall,
     found: &Found,
     src: SourceId,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<(String, EnvValue)> {
+) -> (Vec<(String, EnvValue)>, Vec<Bound>) {
     let params = &found.template.params;
     let signature = || {
         let list: Vec<String> = params
@@ -310,6 +339,7 @@ pub(crate) fn args(
         }
     }
     let mut env = Vec::new();
+    let mut typed = Vec::new();
     for p in params {
         let name = p.name.node.as_str();
         let value = match (values.remove(name), &p.default) {
@@ -352,6 +382,7 @@ pub(crate) fn args(
         };
         env.push((upper, EnvValue::Literal(value.to_env())));
         env.extend(skill_file);
+        typed.push((name.to_string(), value));
     }
-    env
+    (env, typed)
 }

@@ -10,7 +10,7 @@
 
 use super::expand::Expanded;
 use super::graph::Edges;
-use crate::ast::RouteTargetDecl;
+use crate::ast::{ParamOr, RouteTargetDecl};
 use crate::diagnostic::{Code, Diagnostic};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
@@ -78,7 +78,7 @@ pub(crate) fn max_off_cycle(stages: &[Expanded], edges: &Edges, diags: &mut Vec<
     let multi = may_revisit(stages, edges);
     for (i, stage) in stages.iter().enumerate() {
         let Some(max) = stage.max else { continue };
-        if multi[i] || max.node.node < 1 {
+        if multi[i] || max.node.literal().is_some_and(|m| m.node < 1) {
             continue;
         }
         let name = &stage.decl.name.node;
@@ -91,10 +91,13 @@ pub(crate) fn max_off_cycle(stages: &[Expanded], edges: &Edges, diags: &mut Vec<
             Diagnostic::new(
                 Code::MaxOffCycle,
                 max.src,
-                max.node.span,
+                max.node.span(),
                 format!(
                     "`max {}` never applies: stage `{name}` runs at most once ({why})",
-                    max.node.node
+                    match max.node {
+                        ParamOr::Value(m) => m.node.to_string(),
+                        ParamOr::Param(p) => p.node.clone(),
+                    }
                 ),
             )
             .label("never reached")

@@ -130,6 +130,9 @@ fn compile_checked(
     }
 }
 
+/// The help of an unknown variable that resembles no name in scope.
+pub(crate) const SCOPE_HELP: &str = "an expression sees the params, the `let`s declared before it (`skip if` sees params only), `run`, `stages` and `env`; declare it with `param`, or with `let` above this line";
+
 /// Help for an unknown variable: a stage or environment variable read
 /// without `stages.`/`env.`, else the closest allowed name.
 fn unknown_variable_help(name: &str, allowed: &[&str], scope: &ExprScope) -> String {
@@ -142,7 +145,7 @@ fn unknown_variable_help(name: &str, allowed: &[&str], scope: &ExprScope) -> Str
         if upper {
             format!("environment variables are read through `env`: write `env.{name}`")
         } else {
-            "an expression sees the params, the `let`s declared before it (`skip if` sees params only), `run`, `stages` and `env`; declare it with `param`, or with `let` above this line".to_string()
+            SCOPE_HELP.to_string()
         }
     })
 }

@@ -43,6 +43,7 @@ mod infer_tests;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use compile::SCOPE_HELP;
 pub use compile::{compile, compile_indexed};
 pub use engine::{
     engine, NoRuns, RunStore, MAX_ARRAY_SIZE, MAX_CALL_LEVELS, MAX_EXPR_DEPTH, MAX_MAP_SIZE,

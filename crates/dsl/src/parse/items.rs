@@ -3,8 +3,8 @@
 use super::build::{parts, span, Builder, P};
 use super::grammar::Rule;
 use crate::ast::{
-    FlowItem, ParamDecl, RetryDecl, RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem,
-    TemplateArg, TemplateCall,
+    FlowItem, ParamDecl, ParamOr, RetryDecl, RouteDecl, RouteOn, RouteTargetDecl, Spanned,
+    StageItem, TemplateArg, TemplateCall,
 };
 
 impl<'t> Builder<'t> {
@@ -64,7 +64,10 @@ impl<'t> Builder<'t> {
             Rule::when => StageItem::When(self.expr(first)),
             Rule::env_item => StageItem::Env(self.var(first, "env"), self.expr(ps.get(1)?)),
             Rule::status => StageItem::Status(self.ident(first)),
-            Rule::max => StageItem::Max(self.int(first)?),
+            Rule::max if first.as_rule() == Rule::ident => {
+                StageItem::Max(ParamOr::Param(self.ident(first)))
+            }
+            Rule::max => StageItem::Max(ParamOr::Value(self.int(first)?)),
             Rule::ends_run => StageItem::EndsRun(self.ident(first)),
             _ => return None,
         })
@@ -167,10 +170,16 @@ impl<'t> Builder<'t> {
             Rule::kw_status => RouteOn::Status(self.string(on_parts.get(1)?)),
             _ => return None,
         };
+        let again = target
+            .clone()
+            .into_inner()
+            .any(|p| p.as_rule() == Rule::kw_again);
         let target_parts: Vec<P<'t>> = parts(target).collect();
         let first = target_parts.first()?;
         let target = match first.as_rule() {
-            Rule::duration => RouteTargetDecl::Again(self.duration(first)),
+            Rule::duration => RouteTargetDecl::Again(ParamOr::Value(self.duration(first))),
+            // `again after PARAM`.
+            _ if again => RouteTargetDecl::Again(ParamOr::Param(self.ident(first))),
             _ => RouteTargetDecl::Stage(self.ident(first)),
         };
         Some(RouteDecl {

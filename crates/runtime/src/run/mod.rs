@@ -157,6 +157,9 @@ pub enum RunError {
     /// A required param has no value.
     #[error("missing required param `--{0}`")]
     MissingParam(String),
+    /// A param's value cannot be the setting that names it (`max 0`).
+    #[error("{0}")]
+    BadParam(String),
     /// A declared secret is neither given nor in the environment.
     #[error("secret `{0}` is not set (environment variable or secrets file)")]
     MissingSecret(String),
@@ -182,6 +185,8 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
 pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let params = resolve_params(pipeline, &opts.params)?;
+    // `max PARAM`, `again after PARAM`: checked before anything is made.
+    let pipeline = &*pipeline.bind_params(&params).map_err(RunError::BadParam)?;
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
     // Every writer of the run masks with it: live output, logs, journal,
     // result.json, notices, error messages.

@@ -118,6 +118,7 @@ pub async fn resume(
 
     let started = &record.started;
     let params = recorded_params(pipeline, &started.params)?;
+    let pipeline = &*pipeline.bind_params(&params).map_err(RunError::BadParam)?;
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
     let dir = RunDir {
         id: started.run_id.clone(),

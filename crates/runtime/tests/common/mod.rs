@@ -19,6 +19,7 @@ pub fn expr(src: &str) -> CompiledExpr {
     CompiledExpr {
         source: src.into(),
         ast,
+        bindings: Vec::new(),
     }
 }
 
@@ -146,6 +147,7 @@ impl Flow {
                 stages: vec![],
                 graph: DiGraph::new(),
                 libraries: vec![],
+                param_settings: vec![],
             },
             defs: vec![],
         }

@@ -264,7 +264,7 @@ fn repeated_expressions_check_as_if_compiled_each_time() {
         "  stage c { when n + 1\n run \"x\" }\n",
         "  stage d: t() { }\n",
         "  stage e: t() { }\n",
-    )) + "template t {\n  when n > 0\n  run \"y\"\n}\n";
+    )) + "template t(n: int = 1) {\n  when n > 0\n  run \"y\"\n}\n";
     let c = check(&text);
     assert_eq!(
         codes(&c),
@@ -288,4 +288,93 @@ fn repeated_expressions_check_as_if_compiled_each_time() {
         .filter_map(|s| s.when.as_ref().map(|w| w.source.as_str()))
         .collect();
     assert_eq!(whens, ["n + 1 > 2", "n + 1 > 2", "n > 0", "n > 0"]);
+}
+
+// Issue 7 §7: a template's own parameters are in scope in its expressions.
+
+const POLL: &str = "template poll(limit: int = 3, mode: str = \"x\") {\n  when limit > 1 && mode == \"x\"\n  env LIM = limit + 1\n  run \"true\"\n}\n";
+
+#[test]
+fn template_parameters_are_in_scope_with_the_stages_values() {
+    let dir = with_lib(&[("poll.flow", POLL)]);
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  param limit: str = \"flow\"\n  stage a: mine.poll(limit: 5) { }\n  stage b: mine.poll() { when limit == \"flow\" }"),
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    let bound = |s: usize| {
+        let when = p.stages[s].when.as_ref().unwrap();
+        when.bindings.clone()
+    };
+    use crate::ir::Value;
+    // The template's `when` carries the stage's arguments, defaults included.
+    assert_eq!(
+        bound(0),
+        [
+            ("limit".to_string(), Value::Int(5)),
+            ("mode".to_string(), Value::Str("x".into()))
+        ]
+    );
+    // The stage's own `when` sees the flow's `limit` (a str), not the template's.
+    assert!(bound(1).is_empty());
+    let EnvValue::Expr(lim) = &p.stages[0].env.iter().find(|(n, _)| n == "LIM").unwrap().1 else {
+        panic!("LIM is an expression")
+    };
+    assert_eq!(lim.bindings.len(), 2);
+}
+
+#[test]
+fn unknown_name_in_a_template_is_reported_once_at_the_template() {
+    let lib = "template poll(limit: int = 3) {\n  when limt > 1\n  run \"true\"\n}\n";
+    let dir = with_lib(&[("poll.flow", lib)]);
+    let c = check_in(
+        dir.path(),
+        &lib_flow("  stage a: mine.poll() { }\n  stage b: mine.poll(limit: 4) { }"),
+    );
+    assert_eq!(codes(&c), [Code::UnknownVariable], "{:#?}", c.diagnostics);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "limt");
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some("did you mean `limit`?")
+    );
+}
+
+#[test]
+fn a_library_checked_alone_reports_its_template_expressions() {
+    // Before issue 7 a template-only file said nothing about its expressions.
+    let c = check("template poll(limit: int = 3) {\n  when limit > 1 && nope\n  env X = limit + \"s\"\n  run \"true\"\n}\n");
+    assert_eq!(codes(&c), [Code::UnknownVariable], "{:#?}", c.diagnostics);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "nope");
+    assert!(c.diagnostics[0]
+        .help
+        .as_deref()
+        .unwrap()
+        .contains("its own parameters (`limit`)"));
+    // Types come from the parameters' declared types.
+    expect(
+        "template poll(mode: str = \"x\") {\n  when mode\n  run \"true\"\n}\n",
+        Code::NotBool,
+        "mode",
+        "",
+    );
+    assert!(check(POLL).diagnostics.is_empty());
+}
+
+#[test]
+fn a_template_does_not_see_the_flows_params() {
+    // Lexical scope: a template means the same in every flow that uses it.
+    expect(
+        "template t() {\n  when issue > 1\n  run \"true\"\n}\nflow f {\n  timeout 1h\n  param issue: int = 2\n  stage a: t() { }\n}\n",
+        Code::UnknownVariable,
+        "issue",
+        "unknown variable `issue`",
+    );
+}
+
+#[test]
+fn a_templates_unknown_stage_is_reported_once_per_flow() {
+    let c = check("template w() {\n  when stages.buidl.outcome == \"succeeded\"\n  run \"true\"\n}\nflow f {\n  timeout 1h\n  stage build { run \"true\" }\n  stage a: w() { needs build }\n  stage b: w() { needs build }\n}\n");
+    assert_eq!(codes(&c), [Code::UnknownStageRef], "{:#?}", c.diagnostics);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "buidl");
 }

@@ -238,3 +238,134 @@ fn expression_errors_are_collected() {
         c.diagnostics
     );
 }
+
+#[test]
+fn routes_of_one_outcome_to_different_targets_fan_out() {
+    // Issue 7 §7: docs said both fire, the checker said F0002.
+    let text = flow(concat!(
+        "  stage a { run \"x\"\n  on success -> b\n  on success -> c\n  on exit 2, 3 -> b\n  on exit 3 -> c }\n",
+        "  stage b { run \"y\" }\n  stage c { run \"z\" }",
+    ));
+    let c = check(&text);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    assert_eq!(p.stages[0].routes.len(), 4);
+}
+
+#[test]
+fn one_outcome_twice_to_one_target_is_a_duplicate() {
+    // It would visit the target twice, or arm two `again` timers.
+    expect(
+        &flow("  stage a { run \"x\"\n  on success -> b\n  on success -> b }\n  stage b { run \"y\" }"),
+        Code::Duplicate,
+        "success",
+        "two routes of stage `a` for `success` to `b`",
+    );
+    expect(
+        &flow("  stage a { run \"x\"  max 3\n  on exit 1 -> again after 1s\n  on exit 1 -> again after 2s }"),
+        Code::Duplicate,
+        "exit 1",
+        "two routes of stage `a` for `exit 1` to `again`",
+    );
+}
+
+// Issue 7 §7: `max` and `again after` accept params.
+
+#[test]
+fn max_and_again_take_flow_params_bound_at_run_time() {
+    let text = flow(concat!(
+        "  param tries: int = 3\n  param wait: duration = 2s\n",
+        "  stage a { run \"x\"  max tries\n  on exit 1 -> again after wait }",
+    ));
+    let c = check(&text);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    use crate::ir::{ParamSettingKind, RouteTarget, Value};
+    let kinds: Vec<(&str, ParamSettingKind)> = p
+        .param_settings
+        .iter()
+        .map(|s| (s.param.as_str(), s.setting))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("wait", ParamSettingKind::Again { route: 0 }),
+            ("tries", ParamSettingKind::Max)
+        ]
+    );
+    let bound = p
+        .bind_params(&[
+            ("tries".into(), Value::Int(7)),
+            (
+                "wait".into(),
+                Value::Duration(std::time::Duration::from_secs(9)),
+            ),
+        ])
+        .unwrap();
+    assert_eq!(bound.stages[0].max_visits, Some(7));
+    assert_eq!(
+        bound.stages[0].routes[0].target,
+        RouteTarget::Again(std::time::Duration::from_secs(9))
+    );
+    let err = p
+        .bind_params(&[("tries".into(), Value::Int(0))])
+        .unwrap_err();
+    assert!(err.contains("param `tries` (for stage `a`)"), "{err}");
+    assert!(err.contains("not 0"), "{err}");
+}
+
+#[test]
+fn a_setting_param_is_typed_and_its_default_checked() {
+    expect(
+        &flow("  stage a { run \"x\"  max trys\n on exit 1 -> again after 1s }"),
+        Code::UnknownSettingParam,
+        "trys",
+        "`max trys`: the flow has no param `trys`",
+    );
+    expect(
+        &flow("  param tries: str = \"3\"\n  stage a { run \"x\"  max tries\n on exit 1 -> again after 1s }"),
+        Code::TypeMismatch,
+        "tries",
+        "param `tries` is a str, not a int",
+    );
+    expect(
+        &flow("  param tries: int = 0\n  stage a { run \"x\"  max tries\n on exit 1 -> again after 1s }"),
+        Code::BadValue,
+        "tries",
+        "param `tries` defaults to 0",
+    );
+    expect(
+        &flow("  param wait: duration = 400d\n  stage a { run \"x\"  max 2\n on exit 1 -> again after wait }"),
+        Code::BadValue,
+        "wait",
+        "at most 365 days",
+    );
+}
+
+#[test]
+fn a_template_setting_takes_its_parameter() {
+    let t = "template poll(limit: int = 2, every: duration = 1s) {\n  run \"x\"\n  max limit\n  on exit 1 -> again after every\n}\n";
+    let c = check(&(flow("  stage a: poll(limit: 5, every: 3s) { }\n  stage b: poll() { }") + t));
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    assert!(p.param_settings.is_empty());
+    assert_eq!(p.stages[0].max_visits, Some(5));
+    assert_eq!(p.stages[1].max_visits, Some(2));
+    assert_eq!(
+        p.stages[0].routes[0].target,
+        crate::ir::RouteTarget::Again(std::time::Duration::from_secs(3))
+    );
+    // Out of range where the stage passes it; unknown at the template, alone.
+    expect(
+        &(flow("  stage a: poll(limit: 0) { }") + t),
+        Code::BadValue,
+        "poll(limit: 0)",
+        "stage `a` passes `limit` = 0 to `max limit`",
+    );
+    expect(
+        "template p(n: int = 2) {\n  run \"x\"\n  max m\n}\n",
+        Code::UnknownSettingParam,
+        "m",
+        "template `p` has no param `m`",
+    );
+}

@@ -174,7 +174,9 @@ fn design_pipeline_stages() {
     assert!(call.args.is_empty());
     assert_eq!(at(text, call.span), "std.test()");
 
-    assert!(matches!(&stage(f, "fix_tests").items[1], StageItem::Max(m) if m.node == 3));
+    assert!(
+        matches!(&stage(f, "fix_tests").items[1], StageItem::Max(ParamOr::Value(m)) if m.node == 3)
+    );
     let verify = stage(f, "self_verify");
     assert_eq!(verify.items.len(), 2);
     let create = stage(f, "create_pr");
@@ -224,7 +226,7 @@ fn poll_example() {
     let StageItem::Route(again) = &wait.items[4] else {
         panic!()
     };
-    assert!(matches!(&again.target, RouteTargetDecl::Again(d) if at(text, d.span) == "2m"));
+    assert!(matches!(&again.target, RouteTargetDecl::Again(d) if at(text, d.span()) == "2m"));
     let StageItem::Route(exits) = &wait.items[5] else {
         panic!()
     };

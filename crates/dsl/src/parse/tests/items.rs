@@ -12,7 +12,7 @@ fn needs_run_and_settings() {
     // Durations are kept as written; the checker validates them.
     assert!(matches!(&items[2], StageItem::Timeout(t) if t.node.0 == "10x"));
     assert!(matches!(&items[3], StageItem::Grace(t) if t.node.0 == "5s"));
-    assert!(matches!(&items[4], StageItem::Max(m) if m.node == -1));
+    assert!(matches!(&items[4], StageItem::Max(ParamOr::Value(m)) if m.node == -1));
 }
 
 #[test]
@@ -56,7 +56,9 @@ fn routes() {
     assert_eq!(routes[2].on.node, RouteOn::Timeout);
     assert!(matches!(&routes[3].on.node, RouteOn::Exit(c) if c.len() == 2 && c[1].node == 3));
     assert!(matches!(&routes[4].on.node, RouteOn::Status(s) if s.node == "BLOCKED"));
-    assert!(matches!(&routes[5].target, RouteTargetDecl::Again(d) if d.node.0 == "2m"));
+    assert!(
+        matches!(&routes[5].target, RouteTargetDecl::Again(ParamOr::Value(d)) if d.node.0 == "2m")
+    );
 }
 
 #[test]

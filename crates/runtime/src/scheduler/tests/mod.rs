@@ -161,6 +161,7 @@ impl Flow {
             stages,
             graph: Default::default(),
             libraries: vec![],
+            param_settings: vec![],
         };
         // The graph, consistent with the stages (the scheduler reads the
         // stages' fields; the executor may read the graph).
