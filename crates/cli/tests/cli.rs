@@ -115,6 +115,36 @@ fn graph_prints_needs_and_routes_as_dot_and_mermaid() {
     );
 }
 
+/// Issue 7 §7: the graph draws `again` loops, `max`, `when`, approval
+/// decisions and the flow's description.
+#[test]
+fn graph_draws_loops_max_when_approvals_and_the_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "flow g {\n  description \"Poll then ask\"\n  timeout 1h\n  param polls: int = 5\n  param every: duration = 30s\n  stage poll {\n    timeout 1m\n    max polls\n    run \"true\"\n    on exit 10 -> again after every\n    on exit 11 -> again after 2m\n    on success -> review\n  }\n  stage review {\n    approval \"approved\", \"rejected\"\n    timeout 1h\n    on status \"approved\" -> ship\n  }\n  stage ship {\n    when polls > 2\n    timeout 1m\n    max 3\n    run \"true\"\n  }\n}\n";
+    write(dir.path(), "g.flow", text);
+    let out = flow(dir.path(), &["graph", "g.flow"]);
+    let dot = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "label=\"g: Poll then ask\";",
+        "\"poll\" [shape=box, label=\"poll\\nmax polls\"];",
+        "\"review\" [shape=hexagon, label=\"review\\napproval: approved | rejected\"];",
+        "\"ship\" [shape=box, label=\"ship\\nmax 3\\nwhen polls > 2\"];",
+        "\"poll\" -> \"poll\" [style=dashed, label=\"exit 10: again after every\"];",
+        "\"poll\" -> \"poll\" [style=dashed, label=\"exit 11: again after 2m\"];",
+    ] {
+        assert!(dot.contains(want), "{want}\n{dot}");
+    }
+    let out = flow(dir.path(), &["graph", "g.flow", "--format", "mermaid"]);
+    let mermaid = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "---\ntitle: \"g: Poll then ask\"\n---\nflowchart LR\n",
+        "s1{\"review<br/>approval: approved | rejected\"}",
+        "s0 -. \"exit 10: again after every\" .-> s0",
+    ] {
+        assert!(mermaid.contains(want), "{want}\n{mermaid}");
+    }
+}
+
 #[test]
 fn run_checks_params_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
