@@ -135,6 +135,10 @@ pub enum JournalEvent {
         error: Option<String>,
         /// Wall time of the attempt.
         duration_ms: u64,
+        /// What an agent used, as the stage's status object reported it
+        /// (see [`crate::usage`]). Left out when nothing was reported.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        usage: Option<crate::usage::Usage>,
     },
     /// A stage visit settled (succeeded or failed).
     StageSettled {

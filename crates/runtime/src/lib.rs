@@ -18,3 +18,4 @@ pub mod scheduler;
 pub mod status;
 pub mod store;
 pub mod supervisor;
+pub mod usage;

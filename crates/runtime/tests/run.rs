@@ -522,3 +522,70 @@ async fn idle_is_routed_as_a_timeout_and_journaled() {
         .unwrap();
     assert!(settled.to_string().contains("idle"), "{settled}");
 }
+
+/// Issue 7 §2: the usage a stage reports in its status object is journaled
+/// per attempt, summed per stage and run (a retried attempt's included),
+/// and read back by the run history (`flow show`).
+#[tokio::test]
+async fn reported_usage_is_journaled_and_summed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Flow::new("f")
+        .stage(
+            "plan",
+            r#"echo '{"status": "DONE", "usage": {"cost_usd": 0.25, "input_tokens": 1000, "output_tokens": 200, "turns": 2, "model": "m1", "session_id": "s1"}}'"#,
+            |s| {
+                s.status_json();
+            },
+        )
+        .stage(
+            "implement",
+            r#"echo '{"status": "DONE", "usage": {"cost_usd": 0.5, "input_tokens": 3000, "turns": 4}}'; [ "$FLOW_ATTEMPT" -ge 2 ]"#,
+            |s| {
+                s.needs(&["plan"]).status_json().retry(1, Duration::ZERO);
+            },
+        )
+        .stage("quiet", "true", |_| {})
+        .build();
+    let r = go(&p, tmp.path()).await;
+    assert_eq!(r.exit_code(), 0, "{}", r.summary_table());
+    let total = r.usage().unwrap();
+    assert_eq!(total.cost_usd, Some(1.25));
+    assert_eq!(total.input_tokens, Some(7000));
+    assert_eq!(total.output_tokens, Some(200));
+    assert_eq!(total.turns, Some(10));
+    assert!(
+        r.summary_table()
+            .contains("usage: $1.250, 7000 input + 200 output tokens, 10 turns"),
+        "{}",
+        r.summary_table()
+    );
+    assert_eq!(summary(&r, "quiet").usage, None);
+    let finished: Vec<serde_json::Value> = events(&r)
+        .into_iter()
+        .filter(|e| e["event"] == "stage_finished" && e["stage"] == "plan")
+        .collect();
+    assert_eq!(finished[0]["usage"]["model"], "m1");
+    assert_eq!(finished[0]["usage"]["session_id"], "s1");
+    let history = flow_runtime::store::RunHistory::read(&r.run_dir).unwrap();
+    assert_eq!(history.usage.as_ref().and_then(|u| u.cost_usd), Some(1.25));
+    let implement = history
+        .stages
+        .iter()
+        .find(|s| s.name == "implement")
+        .unwrap();
+    assert_eq!(implement.attempts.len(), 2);
+    assert!(implement
+        .attempts
+        .iter()
+        .all(|a| a.usage.as_ref().unwrap().turns == Some(4)));
+    let json = serde_json::to_value(&history).unwrap();
+    assert_eq!(json["usage"]["input_tokens"], 7000);
+    let attempts_with_usage = json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["attempts"].as_array().unwrap())
+        .filter(|a| a["usage"]["turns"].is_u64())
+        .count();
+    assert_eq!(attempts_with_usage, 3, "{json}");
+}

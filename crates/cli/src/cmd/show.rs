@@ -77,6 +77,9 @@ fn render(h: &RunHistory) -> Vec<String> {
         lines.push(format!("params {}", list.join(" ")));
     }
     lines.push(format!("dir {}", h.dir.display()));
+    if let Some(usage) = &h.usage {
+        lines.push(format!("usage {}", usage.summary()));
+    }
     if h.stages.is_empty() {
         lines.push("no stage ran".into());
     }
@@ -123,6 +126,9 @@ fn stage(lines: &mut Vec<String>, s: &StageHistory) {
             took,
             a.log.display()
         ));
+        if let Some(usage) = &a.usage {
+            lines.push(format!("       usage: {}", usage.summary()));
+        }
     }
     if !s.artifacts.is_empty() {
         lines.push(format!("  artifacts: {}", s.artifacts.join(", ")));

@@ -33,6 +33,7 @@ use crate::process::AttemptReport;
 use crate::rundir::RunDir;
 use crate::scheduler::{AttemptResult, Decision, Event, RunOutcome, Scheduler, StageOutcome};
 use crate::supervisor::Supervisor;
+use crate::usage::Usage;
 
 /// What [`drive`] needs, prepared by [`super::run`].
 pub(super) struct Setup<'p> {
@@ -65,6 +66,8 @@ pub(super) struct Record {
     /// Why its last attempt failed (`exit code 1`, `timed out after 2m`),
     /// until the retry that follows it is announced.
     pub last_failure: Option<(u32, String)>,
+    /// What its attempts used, summed (see [`crate::usage`]).
+    pub usage: Option<Usage>,
 }
 
 impl Record {
@@ -75,6 +78,7 @@ impl Record {
             spent: Duration::ZERO,
             outcome: None,
             last_failure: None,
+            usage: None,
         }
     }
 
@@ -150,6 +154,7 @@ pub(super) fn untouched(pipeline: &Pipeline) -> Vec<StageSummary> {
             visits: 0,
             duration: Duration::ZERO,
             last_attempt: None,
+            usage: None,
         })
         .collect()
 }
@@ -612,6 +617,9 @@ impl Driver<'_> {
         let failure = failure_text(&report, &result, stage.timeout, stage.idle);
         let json = report.status_json.clone().map(serde_json::Value::Object);
         let rec = &mut self.records[id.0];
+        if let Some(used) = report.status_json.as_ref().and_then(Usage::from_status) {
+            rec.usage.get_or_insert_with(Usage::default).add(&used);
+        }
         rec.finished(&result, report.duration, json);
         let clean = rec.snapshot.outcome == "succeeded";
         rec.last_failure = (!clean).then_some((attempt, failure));
@@ -652,6 +660,7 @@ impl Driver<'_> {
             status: result.status.clone(),
             error: result.error.clone(),
             duration_ms: report.duration.as_millis() as u64,
+            usage: report.status_json.as_ref().and_then(Usage::from_status),
         });
     }
 
@@ -729,6 +738,7 @@ impl Driver<'_> {
                 attempts: r.total_attempts,
                 visits: r.snapshot.visits as u32,
                 duration: r.spent,
+                usage: r.usage.clone(),
                 last_attempt: (r.total_attempts > 0)
                     .then_some((r.snapshot.visits as u32, r.snapshot.attempts as u32)),
             })

@@ -59,6 +59,8 @@ pub(super) enum Input {
         duration: Duration,
         /// Killed by the run's cancel or timeout: never replayed.
         cancelled: bool,
+        /// What an agent used in it, as journaled.
+        usage: Option<Box<crate::usage::Usage>>,
     },
     /// `timer_fired`.
     Timer { stage: StageId },
@@ -127,6 +129,7 @@ impl RunRecord {
                         },
                         duration: Duration::from_millis(num("duration_ms")),
                         cancelled: line["cancelled"].as_bool().unwrap_or(false),
+                        usage: crate::usage::Usage::from_value(&line["usage"]).map(Box::new),
                     });
                 }
                 "timer_fired" => {

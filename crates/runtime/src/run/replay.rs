@@ -266,14 +266,25 @@ fn feed(book: &mut Book<'_>, answers: &mut Answers, input: &Input, ended: bool) 
     let event = match input {
         Input::Interrupt => return None,
         Input::Finished {
-            cancelled: true, ..
-        } => return None,
+            cancelled: true,
+            stage,
+            usage,
+            ..
+        } => {
+            // Not replayed, but what it used was spent.
+            if let Some(used) = usage {
+                let record = &mut book.records[stage.0];
+                record.usage.get_or_insert_with(Default::default).add(used);
+            }
+            return None;
+        }
         Input::Finished {
             stage,
             visit,
             attempt,
             result,
             duration,
+            usage,
             ..
         } => {
             let running = StageState::Running {
@@ -283,7 +294,11 @@ fn feed(book: &mut Book<'_>, answers: &mut Answers, input: &Input, ended: bool) 
             if pipeline.stage(*stage).finally || book.sched.state(*stage) != running {
                 return None;
             }
-            book.records[stage.0].finished(result, *duration, None);
+            let record = &mut book.records[stage.0];
+            if let Some(used) = usage {
+                record.usage.get_or_insert_with(Default::default).add(used);
+            }
+            record.finished(result, *duration, None);
             Event::AttemptFinished {
                 stage: *stage,
                 result: result.clone(),

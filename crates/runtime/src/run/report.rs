@@ -2,6 +2,7 @@
 //! CLI prints.
 
 use crate::scheduler::{RunOutcome, StageOutcome};
+use crate::usage::Usage;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct StageSummary {
     /// The (visit, attempt) of its last attempt, whose log is
     /// `logs/<stage>.<visit>.<attempt>.log`; `None` if none started.
     pub last_attempt: Option<(u32, u32)>,
+    /// What its attempts used, summed (agent stages that report it).
+    pub usage: Option<Usage>,
 }
 
 impl RunReport {
@@ -66,8 +69,14 @@ impl RunReport {
         outcome_word(&self.outcome)
     }
 
-    /// The summary table, one row per stage (the CLI prints it and its own
-    /// `run ID OUTCOME` line; [`super::run`] prints nothing).
+    /// What the run's agent stages used, summed; `None` if none reported.
+    pub fn usage(&self) -> Option<Usage> {
+        Usage::total(self.stages.iter().filter_map(|s| s.usage.as_ref()))
+    }
+
+    /// The summary table, one row per stage, then a `usage:` line when an
+    /// agent stage reported usage (the CLI prints it and its own `run ID
+    /// OUTCOME` line; [`super::run`] prints nothing).
     pub fn summary_table(&self) -> String {
         let mut rows = vec![[
             "stage".to_string(),
@@ -99,6 +108,9 @@ impl RunReport {
                 .collect();
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
+        }
+        if let Some(usage) = self.usage() {
+            out.push_str(&format!("usage: {}\n", usage.summary()));
         }
         out
     }
@@ -177,6 +189,7 @@ mod tests {
                     visits: 1,
                     duration: Duration::from_millis(1500),
                     last_attempt: Some((1, 3)),
+                    usage: None,
                 },
                 StageSummary {
                     name: "t".into(),
@@ -185,6 +198,7 @@ mod tests {
                     visits: 0,
                     duration: Duration::ZERO,
                     last_attempt: None,
+                    usage: None,
                 },
             ],
             duration: Duration::from_secs(2),

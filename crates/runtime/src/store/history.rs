@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::state::RunState;
 use crate::journal::read_journal;
 use crate::runlock::RunLock;
+use crate::usage::Usage;
 
 /// A run as its journal tells it.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +38,10 @@ pub struct RunHistory {
     /// Stages in the order the journal first mentions them (a stage the
     /// run never reached is absent).
     pub stages: Vec<StageHistory>,
+    /// What the run's agent stages used, summed over every attempt
+    /// (absent when none reported it; see [`crate::usage`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 /// One stage of a run.
@@ -92,6 +97,10 @@ pub struct AttemptHistory {
     pub duration_ms: Option<u64>,
     /// `logs/<stage>.<visit>.<attempt>.log`.
     pub log: PathBuf,
+    /// What an agent used in it, if the stage reported it: `cost_usd`,
+    /// `input_tokens`, `output_tokens`, `turns`, `model`, `session_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 impl AttemptHistory {
@@ -153,6 +162,7 @@ impl RunHistory {
             file: text(start, "file"),
             dir: run_root.to_path_buf(),
             stages: Vec::new(),
+            usage: None,
         };
         let mut recorded = RunState::Starting;
         for e in &events[1..] {
@@ -185,6 +195,7 @@ impl RunHistory {
                     a.cancelled = e["cancelled"].as_bool().unwrap_or(false);
                     a.error = text(e, "error");
                     a.duration_ms = e["duration_ms"].as_u64();
+                    a.usage = Usage::from_value(&e["usage"]);
                     let ms = a.duration_ms.unwrap_or(0);
                     let s = run.stage(stage);
                     s.duration_ms = s.duration_ms.saturating_add(ms);
@@ -212,6 +223,12 @@ impl RunHistory {
             RunState::Interrupted => "interrupted",
             RunState::Finished(_) => "finished",
         };
+        run.usage = Usage::total(
+            run.stages
+                .iter()
+                .flat_map(|s| &s.attempts)
+                .filter_map(|a| a.usage.as_ref()),
+        );
         for s in &mut run.stages {
             s.visits = s.attempts.iter().map(|a| a.visit).max().unwrap_or(0);
             s.artifacts = list_files(&run_root.join("artifacts").join(&s.name));
@@ -279,6 +296,7 @@ impl RunHistory {
                     cancelled: false,
                     error: None,
                     duration_ms: None,
+                    usage: None,
                     log: crate::rundir::log_file(root, stage, visit, attempt),
                 });
                 s.attempts.len() - 1

@@ -1,0 +1,143 @@
+//! What an agent used in an attempt: tokens, turns, cost. A stage reports it
+//! in its `status json` object under `usage` (std.agent's flow-agent does,
+//! from the agent CLI's own report); the engine journals it with the
+//! attempt (`stage_finished.usage`), sums it per run (the run summary,
+//! `flow show`), and never makes it up: a field nobody reported stays
+//! absent.
+//!
+//! ```json
+//! {"status": "DONE", "usage": {"cost_usd": 0.042, "input_tokens": 1200,
+//!  "output_tokens": 350, "turns": 3, "model": "…", "session_id": "…"}}
+//! ```
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One attempt's usage, or a sum of several.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Usage {
+    /// Cost in US dollars, as the agent CLI reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Input (prompt) tokens, cached ones included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    /// Output (completion) tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    /// Agent turns (model round trips).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turns: Option<u64>,
+    /// The model, for one attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The agent's session id, for one attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+impl Usage {
+    /// The `usage` object of a status object, if it has one with at least
+    /// one known field (numbers must be non-negative and finite).
+    pub fn from_status(status: &Map<String, Value>) -> Option<Usage> {
+        Usage::from_value(status.get("usage")?)
+    }
+
+    /// A usage object as journaled; `None` if it holds nothing known.
+    pub fn from_value(v: &Value) -> Option<Usage> {
+        let count = |k: &str| v.get(k).and_then(Value::as_u64);
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let usage = Usage {
+            cost_usd: v
+                .get("cost_usd")
+                .and_then(Value::as_f64)
+                .filter(|c| c.is_finite() && *c >= 0.0),
+            input_tokens: count("input_tokens"),
+            output_tokens: count("output_tokens"),
+            turns: count("turns"),
+            model: text("model"),
+            session_id: text("session_id"),
+        };
+        (usage != Usage::default()).then_some(usage)
+    }
+
+    /// Adds `other`'s counts and cost (a field known on either side is
+    /// known in the sum); model and session id are per attempt, dropped.
+    pub fn add(&mut self, other: &Usage) {
+        fn sum<T: std::ops::Add<Output = T> + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            }
+        }
+        self.cost_usd = sum(self.cost_usd, other.cost_usd);
+        self.input_tokens = sum(self.input_tokens, other.input_tokens);
+        self.output_tokens = sum(self.output_tokens, other.output_tokens);
+        self.turns = sum(self.turns, other.turns);
+        self.model = None;
+        self.session_id = None;
+    }
+
+    /// The sum of `usages`; `None` if none is known.
+    pub fn total<'a>(usages: impl IntoIterator<Item = &'a Usage>) -> Option<Usage> {
+        let mut total: Option<Usage> = None;
+        for u in usages {
+            total.get_or_insert_with(Usage::default).add(u);
+        }
+        total
+    }
+
+    /// `$0.042, 1200 input + 350 output tokens, 3 turns` (known parts only).
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = self.cost_usd {
+            parts.push(format!("${c:.3}"));
+        }
+        match (self.input_tokens, self.output_tokens) {
+            (Some(i), Some(o)) => parts.push(format!("{i} input + {o} output tokens")),
+            (Some(i), None) => parts.push(format!("{i} input tokens")),
+            (None, Some(o)) => parts.push(format!("{o} output tokens")),
+            (None, None) => {}
+        }
+        if let Some(t) = self.turns {
+            parts.push(format!("{t} turn{}", if t == 1 { "" } else { "s" }));
+        }
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_what_is_reported_and_sums_it() {
+        let a = json!({"status": "DONE", "usage": {"cost_usd": 0.5, "input_tokens": 100,
+            "output_tokens": 20, "turns": 2, "model": "m", "session_id": "s"}});
+        let b = json!({"usage": {"cost_usd": 0.25, "input_tokens": 10, "turns": -1}});
+        let a = Usage::from_status(a.as_object().unwrap()).unwrap();
+        let b = Usage::from_status(b.as_object().unwrap()).unwrap();
+        assert_eq!(a.model.as_deref(), Some("m"));
+        assert_eq!(b.turns, None, "a negative count is not a count");
+        let total = Usage::total([&a, &b]).unwrap();
+        assert_eq!(total.cost_usd, Some(0.75));
+        assert_eq!(total.input_tokens, Some(110));
+        assert_eq!(total.output_tokens, Some(20));
+        assert_eq!(total.turns, Some(2));
+        assert_eq!(total.model, None);
+        assert_eq!(
+            total.summary(),
+            "$0.750, 110 input + 20 output tokens, 2 turns"
+        );
+        assert_eq!(
+            Usage::from_status(json!({"usage": {"x": 1}}).as_object().unwrap()),
+            None
+        );
+        assert_eq!(
+            Usage::from_status(json!({"usage": {"cost_usd": "1"}}).as_object().unwrap()),
+            None
+        );
+        assert_eq!(Usage::total([]), None);
+    }
+}
