@@ -539,3 +539,67 @@ fn approve_gives_a_waiting_stage_its_decision() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("the run is over"));
 }
+
+/// Issue 7 §2: std.agent runs claude in its machine-readable mode
+/// (`--output-format stream-json --verbose`), saves the conversation as
+/// text a person reads, and records the usage claude reports, per attempt
+/// and for the run (a stand-in `claude` written from its documented
+/// output).
+#[test]
+fn std_agent_records_claudes_usage_and_keeps_the_conversation_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "t.flow",
+        "use std\nflow t {\n  timeout 1m\n  param agent: str = \"claude\"\n  stage plan: std.agent(skill: \"plan\") {\n    outputs PLAN.md\n  }\n}\n",
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fake-claude");
+    let path = format!("{}:{}", fixtures.display(), std::env::var("PATH").unwrap());
+    let args_file = dir.path().join("claude-args.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env("PATH", path)
+        .env("FAKE_CLAUDE_ARGS", &args_file)
+        .current_dir(dir.path())
+        .args(["run", "t.flow"])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("usage: $0.012, 150 input + 45 output tokens, 3 turns"),
+        "{said}"
+    );
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    assert!(
+        args.contains("--output-format\nstream-json\n--verbose\n"),
+        "{args}"
+    );
+    let show = flow(dir.path(), &["show", "last", "--json"]);
+    let history: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(history["usage"]["cost_usd"], 0.0123);
+    let usage = &history["stages"][0]["attempts"][0]["usage"];
+    assert_eq!(usage["input_tokens"], 150, "cached tokens count as input");
+    assert_eq!(usage["model"], "claude-test-1");
+    assert_eq!(usage["session_id"], "sess-42");
+    let runs = dir.path().join(".flow/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let conversation = std::fs::read_to_string(run.join("artifacts/plan/conversation.md")).unwrap();
+    assert!(
+        conversation.starts_with("Reading the code.\n[tool] Read\n"),
+        "{conversation}"
+    );
+    assert!(
+        !conversation.contains("\"type\""),
+        "raw events in {conversation}"
+    );
+}
