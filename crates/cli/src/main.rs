@@ -72,6 +72,8 @@ enum Command {
     Cancel(cmd::cancel::Args),
     /// Give a waiting `approval` stage its decision.
     Approve(cmd::approve::Args),
+    /// Success and escalation rates, loop visits, stage durations and cost of the finished runs.
+    Stats(cmd::stats::Args),
     /// Remove old runs (never an active one).
     Prune(cmd::prune::Args),
 }
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Logs(args) => cmd::logs::run(&args),
         Command::Cancel(args) => cmd::cancel::run(&args),
         Command::Approve(args) => cmd::approve::run(&args),
+        Command::Stats(args) => with_logging(|| cmd::stats::run(&args)),
         Command::Prune(args) => with_logging(|| cmd::prune::run(&args)),
     };
     ExitCode::from(code)

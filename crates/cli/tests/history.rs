@@ -392,3 +392,52 @@ fn history_runs_into_a_closed_pipe_does_not_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// Issue 7 §5: `flow stats` over finished runs: success and escalation
+/// rates, loop visits, per-stage counts and durations.
+#[test]
+fn stats_sum_up_the_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.flow"),
+        "flow s {\n  timeout 1m\n  param mode: str = \"ok\"\n  stage a {\n    timeout 10s\n    run \"test \\\"$MODE\\\" != fail\"\n    on failure -> blocked\n  }\n  stage poll {\n    needs a\n    timeout 10s\n    max 3\n    run \"test -e \\\"$FLOW_WORKSPACE/seen\\\" || { touch \\\"$FLOW_WORKSPACE/seen\\\"; exit 1; }\"\n    on failure -> again after 10ms\n  }\n  stage blocked {\n    timeout 10s\n    run \"true\"\n    ends run blocked\n  }\n}\n",
+    )
+    .unwrap();
+    let flow = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_flow"))
+            .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(flow(&["run", "s.flow"]).status.code(), Some(0));
+    assert_eq!(flow(&["run", "s.flow"]).status.code(), Some(0));
+    assert_eq!(
+        flow(&["run", "s.flow", "--mode", "fail"]).status.code(),
+        Some(1)
+    );
+    let out = flow(&["stats", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &all[0];
+    assert_eq!(s["flow"], "s");
+    assert_eq!(s["runs"], 3);
+    assert_eq!(s["outcomes"]["succeeded"], 2);
+    assert_eq!(s["outcomes"]["blocked"], 1);
+    assert!((s["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert!((s["escalation_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    // A poll loop that succeeds on its second visit, in every run that gets there.
+    assert_eq!(s["stages"]["poll"]["runs"], 2);
+    assert_eq!(s["stages"]["poll"]["max_visits"], 2);
+    assert_eq!(s["stages"]["a"]["runs"], 3);
+    assert_eq!(s["stages"]["a"]["succeeded"], 2);
+    assert!(s.get("usage").is_none(), "no agent reported usage");
+    let text = String::from_utf8(flow(&["stats", "--flow", "s"]).stdout).unwrap();
+    assert!(
+        text.contains("success rate 67%  escalation rate 33%"),
+        "{text}"
+    );
+    let none = flow(&["stats", "--since", "1ms"]);
+    assert_eq!(none.status.code(), Some(0));
+}

@@ -13,3 +13,4 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod show;
+pub mod stats;

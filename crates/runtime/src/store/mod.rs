@@ -25,6 +25,7 @@ pub mod index;
 pub mod rebuild;
 mod resolve;
 pub mod state;
+pub mod stats;
 
 pub use admission::Slot;
 pub use history::{AttemptHistory, RunHistory, StageHistory};
