@@ -551,7 +551,7 @@ fn std_agent_records_claudes_usage_and_keeps_the_conversation_readable() {
     write(
         dir.path(),
         "t.flow",
-        "use std\nflow t {\n  timeout 1m\n  param agent: str = \"claude\"\n  stage plan: std.agent(skill: \"plan\") {\n    outputs PLAN.md\n  }\n}\n",
+        "use std\nflow t {\n  timeout 1m\n  param agent: str = \"claude\"\n  stage plan: std.agent(skill: \"plan\", model: \"opus\", max_turns: 5) {\n    outputs PLAN.md\n  }\n}\n",
     );
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fake-claude");
     let path = format!("{}:{}", fixtures.display(), std::env::var("PATH").unwrap());
@@ -579,6 +579,8 @@ fn std_agent_records_claudes_usage_and_keeps_the_conversation_readable() {
         args.contains("--output-format\nstream-json\n--verbose\n"),
         "{args}"
     );
+    assert!(args.contains("--model\nopus\n"), "{args}");
+    assert!(args.contains("--max-turns\n5\n"), "{args}");
     let show = flow(dir.path(), &["show", "last", "--json"]);
     let history: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(history["usage"]["cost_usd"], 0.0123);
