@@ -605,3 +605,28 @@ fn std_agent_records_claudes_usage_and_keeps_the_conversation_readable() {
         "raw events in {conversation}"
     );
 }
+
+/// Issue 7 §7: a param that gives `max` is checked before anything runs: a
+/// value out of range stops `flow run` with a clear error and no run.
+#[test]
+fn a_param_for_max_out_of_range_stops_the_run_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "p.flow",
+        "flow p {\n  timeout 1m\n  param polls: int = 3\n  stage poll {\n    timeout 10s\n    max polls\n    run \"true\"\n  }\n}\n",
+    );
+    let out = flow(dir.path(), &["run", "p.flow", "--polls", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`max` must be from 1"), "{err}");
+    let runs = dir.path().join(".flow/runs");
+    let count = std::fs::read_dir(&runs).map_or(0, |d| d.count());
+    assert_eq!(count, 0, "a run was started");
+    assert_eq!(
+        flow(dir.path(), &["run", "p.flow", "--polls", "2"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
