@@ -51,8 +51,11 @@ use crate::supervisor::{Exit, Running, Spawn, Supervisor};
 use flow_dsl::ir::DEFAULT_SHELL;
 
 /// How long output is still read after the group was killed, for pipes held
-/// open by a process that escaped the group.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// open by a process that escaped the group (`setsid`). Nothing of the
+/// group is lost by a short limit: every member is dead by then and what
+/// it wrote is in the pipe, read at once; only the escapee's later words
+/// are, and it is killed at the run's end anyway.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long reaping waits for killed group members to die.
 const REAP_LIMIT: Duration = Duration::from_secs(5);

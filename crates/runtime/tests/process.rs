@@ -495,3 +495,36 @@ async fn output_on_either_stream_keeps_an_attempt_alive() {
     assert_eq!(r.exit_code, Some(0), "{r:?}");
     assert!(!r.timed_out && !r.idle);
 }
+
+/// Issue 6: a process that leaves the group (`setsid`) and keeps the output
+/// pipe open must not hold its attempt for long after the leader exited:
+/// the attempt ends within [`DRAIN_LIMIT`] (2 s) and keeps all that the
+/// group printed.
+#[tokio::test]
+async fn an_escapee_holding_the_output_pipe_delays_its_attempt_at_most_the_drain_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = spec(
+        tmp.path(),
+        "echo before; setsid sleep 30 & echo $! > pids; echo after",
+    );
+    let t = Instant::now();
+    let r = run(s).await;
+    let took = t.elapsed();
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    assert!(
+        took < flow_runtime::process::DRAIN_LIMIT + Duration::from_millis(1500),
+        "took {took:?}"
+    );
+    let log = std::fs::read_to_string(tmp.path().join("logs/attempt.log")).unwrap();
+    assert_eq!(log, "before\nafter\n");
+    assert!(
+        r.error.as_deref().unwrap_or("").contains("still open"),
+        "{r:?}"
+    );
+    for pid in pids(tmp.path()) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
