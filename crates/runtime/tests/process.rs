@@ -505,12 +505,21 @@ async fn an_escapee_holding_the_output_pipe_delays_its_attempt_at_most_the_drain
     let tmp = tempfile::tempdir().unwrap();
     let s = spec(
         tmp.path(),
-        "echo before; setsid sleep 30 & echo $! > pids; echo after",
+        // The leader waits until the escapee has its own group (pgrp, field
+        // 5 of /proc/PID/stat, is its pid): killed before `setsid` ran, it
+        // would not escape and the test would prove nothing.
+        "echo before; setsid sleep 30 & pid=$!; echo $pid > pids; \
+         until [ \"$(cut -d' ' -f5 /proc/$pid/stat 2>/dev/null)\" = \"$pid\" ]; do sleep 0.01; done; \
+         echo after",
     );
     let t = Instant::now();
     let r = run(s).await;
     let took = t.elapsed();
     assert_eq!(r.exit_code, Some(0), "{r:?}");
+    assert!(
+        took >= flow_runtime::process::DRAIN_LIMIT,
+        "took {took:?}: nothing escaped"
+    );
     assert!(
         took < flow_runtime::process::DRAIN_LIMIT + Duration::from_millis(1500),
         "took {took:?}"
