@@ -169,8 +169,20 @@ async fn no_decision_in_time_is_a_timeout_and_a_bad_file_is_set_aside() {
         async move { run(&p, opts(&base, 2)).await.expect("run carried out") }
     });
     let root = waiting_run(&base, "review").await;
-    // A hand-written file with an unknown decision is not taken.
+    // A FIFO where the decision file goes is set aside, never opened (it
+    // would block the wait for good); then a hand-written file with an
+    // unknown decision is not taken either.
     std::fs::create_dir_all(root.join("approvals")).unwrap();
+    nix::unistd::mkfifo(
+        &root.join("approvals/review.json"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while root.join("approvals/review.json").exists() {
+        assert!(Instant::now() < until, "the FIFO was never set aside");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     std::fs::write(root.join("approvals/review.json"), r#"{"decision":"yes"}"#).unwrap();
     let r = running.await.unwrap();
     let outcome = |s: &str| {

@@ -24,6 +24,9 @@ use crate::journal::JournalEvent;
 use crate::process::AttemptReport;
 use flow_dsl::ir::StageId;
 
+/// The largest decision file read (a message is text for a person).
+const MAX_DECISION_BYTES: u64 = 1 << 20;
+
 /// How often the decision file is looked for.
 pub(super) const POLL: Duration = Duration::from_millis(200);
 
@@ -59,6 +62,19 @@ impl Decision {
     /// Reads a decision file: `None` while there is none; `Err` when it
     /// is not a decision object.
     pub(crate) fn read(path: &Path) -> Option<Result<Decision, String>> {
+        // Only a small regular file is opened: a FIFO would block the wait
+        // (and the event loop) for good, a link could point anywhere.
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(Err(format!("cannot read {}: {e}", path.display()))),
+            Ok(m) if !m.is_file() => {
+                return Some(Err(format!("{} is not a regular file", path.display())))
+            }
+            Ok(m) if m.len() > MAX_DECISION_BYTES => {
+                return Some(Err(format!("{} is larger than 1 MiB", path.display())))
+            }
+            Ok(_) => {}
+        }
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
