@@ -208,3 +208,79 @@ async fn no_decision_in_time_is_a_timeout_and_a_bad_file_is_set_aside() {
             .unwrap()
             .contains("`yes` is not one of")));
 }
+
+/// Every file of a run, recursively (for a canary grep).
+fn every_file(dir: &Path, into: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            every_file(&path, into);
+        } else {
+            into.push(path);
+        }
+    }
+}
+
+/// `flow approve` cannot know the run's secrets; a reviewer who quotes
+/// one must not leave it in any file of the run (the decision file is
+/// kept masked once read, the rejected one too).
+#[tokio::test]
+async fn a_secret_quoted_in_a_decision_is_in_no_file_of_the_run() {
+    const CANARY: &str = "canary-5f3e9a1c-secret";
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Flow::new("f")
+        .secret("TOKEN")
+        .stage("review", "", |s| {
+            s.approval(&["approved"])
+                .timeout(Duration::from_secs(30))
+                .route(RouteOn::Status("approved".into()), "build");
+        })
+        .stage("build", "cat message.md", |s| {
+            s.needs(&["review"]);
+        })
+        .build();
+    let base = tmp.path().to_path_buf();
+    let running = tokio::spawn({
+        let (p, base) = (p.clone(), base.clone());
+        async move {
+            let opts = RunOptions {
+                secrets: vec![("TOKEN".into(), CANARY.into())],
+                ..opts(&base, 2)
+            };
+            run(&p, opts).await.expect("run carried out")
+        }
+    });
+    let root = waiting_run(&base, "review").await;
+    // First a decision the stage does not know (set aside), then a good one.
+    std::fs::create_dir_all(root.join("approvals")).unwrap();
+    std::fs::write(
+        root.join("approvals/review.json"),
+        format!(r#"{{"decision":"nope","message":"the token is {CANARY}"}}"#),
+    )
+    .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !root.join("approvals/review.json.rejected").exists() {
+        assert!(
+            Instant::now() < until,
+            "the bad decision was never set aside"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let message = format!("use {CANARY} to deploy");
+    approve(&root, "review", "approved", Some(&message), Some("ana")).unwrap();
+    let r = running.await.unwrap();
+    assert_eq!(r.exit_code(), 0, "{}", r.summary_table());
+    let mut files = Vec::new();
+    every_file(&r.run_dir, &mut files);
+    assert!(files
+        .iter()
+        .any(|f| f.ends_with("approvals/review.1.1.json")));
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(
+            !text.contains(CANARY),
+            "{} holds the secret: {text}",
+            file.display()
+        );
+    }
+}

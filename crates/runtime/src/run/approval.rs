@@ -8,8 +8,10 @@
 //! status (exit 0): `on status "approved"` routes it, `stages.S.status`
 //! reads it. `decision.json`, `message.md` (when a message was given) and
 //! `result.json` become the stage's artifacts, so a stage that needs it
-//! gets the reviewer's words. The file is renamed once read, so a later
-//! visit waits for a new decision. A decision written while no `flow` runs
+//! gets the reviewer's words. Once read, the file is replaced by
+//! `<stage>.<visit>.<attempt>.json` with the run's secrets masked (`flow
+//! approve` cannot know them; a reviewer may quote one), so a later visit
+//! waits for a new decision. A decision written while no `flow` runs
 //! (the run died) is read by `flow resume` as soon as the stage waits again.
 
 use serde_json::{json, Map, Value};
@@ -185,12 +187,41 @@ fn prepare(job: &ApprovalJob, shared: &AttemptShared) -> Result<(), String> {
     Ok(())
 }
 
+/// Moves the decision file `from` to `to`, with the run's secrets masked
+/// when it is a small regular file (its text is copied masked, then
+/// `from` removed); anything else (a FIFO, a link, a huge file) is only
+/// renamed, never opened. Best effort: the wait must go on either way.
+fn keep_masked(from: &Path, to: &Path, shared: &AttemptShared) {
+    let small_file = std::fs::symlink_metadata(from)
+        .is_ok_and(|m| m.file_type().is_file() && m.len() <= MAX_DECISION_BYTES);
+    // `to` may be an earlier decision set aside (a FIFO even): replaced,
+    // never opened; `create_new` refuses whatever is there now.
+    let write_new = |text: &[u8]| {
+        use std::io::Write;
+        let _ = std::fs::remove_file(to);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(to)
+            .and_then(|mut f| f.write_all(text))
+    };
+    let copied = small_file
+        && std::fs::read(from)
+            .and_then(|text| write_new(&shared.masker.mask(&text)))
+            .is_ok();
+    if copied {
+        let _ = std::fs::remove_file(from);
+    } else {
+        let _ = std::fs::rename(from, to);
+    }
+}
+
 /// A decision file that cannot be taken: a warning, and the file moved to
 /// `<stage>.json.rejected` so the wait goes on for a good one.
 fn set_aside(job: &ApprovalJob, shared: &AttemptShared, why: String) {
     let mut aside = job.decision_file.clone().into_os_string();
     aside.push(".rejected");
-    let _ = std::fs::rename(&job.decision_file, &aside);
+    keep_masked(&job.decision_file, Path::new(&aside), shared);
     let message = shared
         .masker
         .mask_str(&format!("decision ignored: {why}"))
@@ -254,7 +285,7 @@ async fn decided(job: &ApprovalJob, shared: &AttemptShared, d: Decision) -> Atte
     let read = job
         .decision_file
         .with_file_name(format!("{}.{}.{}.json", job.name, job.visit, job.attempt));
-    let _ = std::fs::rename(&job.decision_file, read);
+    keep_masked(&job.decision_file, &read, shared);
     report
 }
 
