@@ -264,6 +264,7 @@ fn failing_tests_go_through_fix_tests_and_back() {
         ]
     );
     assert_eq!(run.stage_events("stage_started", "fix_tests").len(), 1);
+    assert_eq!(run.stage_outcome("check_pr"), "skipped");
     assert_eq!(
         run.routes(),
         [
@@ -272,6 +273,9 @@ fn failing_tests_go_through_fix_tests_and_back() {
             ("fix_tests", "success", "unit_test"),
             ("unit_test", "success", "self_verify"),
             ("self_verify", "success", "create_pr"),
+            // The pull request's tail: the route fires, and check_pr's
+            // `when` skips it (no pull request was opened: no GitHub).
+            ("create_pr", "success", "check_pr"),
         ]
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
     );
