@@ -562,3 +562,29 @@ fn the_jira_tracker_reads_the_work_item_and_comments_the_blocked_note() {
         .iter()
         .any(|e| e["event"] == "routed" && e["to"] == "notify_blocked"));
 }
+
+/// A pull request nobody merges is watched for `--pr_watch`, not forever:
+/// then check_pr ends (exit 5) and learn runs.
+#[test]
+fn an_open_pull_request_is_watched_for_pr_watch_then_learned_from() {
+    let sandbox = Sandbox::new();
+    let host = Host::new(&sandbox, "https://github.com/acme/sample.git");
+    host.script("pr-states", "OPEN\n");
+    let run = sandbox.run_full(
+        &pipeline(),
+        "1",
+        &agent(),
+        "happy",
+        &host.env("FAKE_GH_DIR"),
+        &["--pr_poll", "1s", "--pr_watch", "2s"],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.explain());
+    let looks = starts(&run, "check_pr");
+    assert!((2..=4).contains(&looks), "{looks} looks\n{}", run.explain());
+    let last = run.stage_events("stage_finished", "check_pr");
+    assert_eq!(last.last().unwrap()["exit_code"], 5, "{}", run.explain());
+    assert!(run
+        .routes()
+        .contains(&("check_pr".into(), "exit 5".into(), "learn".into())));
+    assert_eq!(run.stage_outcome("remember"), "succeeded");
+}
