@@ -600,3 +600,133 @@ fn an_open_pull_request_is_watched_for_pr_watch_then_learned_from() {
     );
     assert_eq!(run.stage_outcome("remember"), "succeeded");
 }
+
+/// Jira issues with GitHub pull requests: the tracker and the code host are
+/// independent; the pull request names the Jira work item.
+#[test]
+fn jira_issues_get_github_pull_requests_that_name_them() {
+    let sandbox = Sandbox::new();
+    let host = Host::new(&sandbox, "https://github.com/acme/sample.git");
+    host.script(
+        "workitem.json",
+        r#"{"key": "ACME-1", "self": "https://acme.atlassian.net/rest/api/3/issue/10001",
+            "fields": {"summary": "mean() is wrong in Jira", "description": "Plain text."}}"#,
+    );
+    host.script("pr-states", "MERGED\n");
+    let dir = host.dir.to_str().unwrap();
+    let mut env = host.env("FAKE_GH_DIR");
+    env.push(("FAKE_ACLI_DIR", dir));
+    let run = sandbox.run_full(
+        &pipeline(),
+        "1",
+        &agent(),
+        "happy",
+        &env,
+        &["--tracker", "jira:ACME"],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.explain());
+    let opened = host.calls_of(&["pr", "create"]);
+    assert_eq!(opened.len(), 1, "{:?}", host.calls());
+    let body = opened[0]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(
+            "Implements https://acme.atlassian.net/browse/ACME-1: mean() is wrong in Jira\n"
+        ),
+        "{body}"
+    );
+    assert_eq!(host.calls_of(&["jira", "workitem", "view"]).len(), 1);
+    assert_eq!(run.stage_outcome("learn"), "succeeded");
+}
+
+/// flow-analyze-failure's classes, one synthetic journal each: the last
+/// route into the stage and the attempt that took it decide.
+#[test]
+fn analyze_failure_classes_the_attempt_that_routed_to_the_stage() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (stage_finished fields, settled reason, log text, class)
+        (
+            r#""exit_code": null, "timed_out": true, "idle": true, "status": null"#,
+            "timeout",
+            "",
+            "TIMEOUT",
+        ),
+        (
+            r#""exit_code": 1, "timed_out": false, "status": "FAILED""#,
+            "exit 1",
+            "Error: 429 Too Many Requests\n",
+            "TRANSIENT",
+        ),
+        (
+            r#""exit_code": 1, "timed_out": false, "status": "FAILED""#,
+            "exit 1",
+            "segfault in the agent\n",
+            "TRANSIENT",
+        ),
+        (
+            r#""exit_code": 5, "timed_out": false, "status": "NO_STATUS""#,
+            "exit 5",
+            "",
+            "TRANSIENT",
+        ),
+        (
+            r#""exit_code": 78, "timed_out": false, "status": null"#,
+            "exit 78",
+            "",
+            "BLOCKED",
+        ),
+        (
+            r#""exit_code": 2, "timed_out": false, "status": "BLOCKED""#,
+            "exit 2",
+            "rate limit? no: a question\n",
+            "BLOCKED",
+        ),
+        (
+            r#""exit_code": 3, "timed_out": false, "status": "TESTS_FAILING""#,
+            "max visits (3) reached",
+            "",
+            "CODE_ERROR",
+        ),
+    ];
+    for (i, (finished, reason, log, class)) in cases.iter().enumerate() {
+        let run = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(run.path().join("logs")).unwrap();
+        std::fs::write(run.path().join("logs/work.1.1.log"), log).unwrap();
+        let journal = format!(
+            "{{\"event\": \"stage_started\", \"stage\": \"work\", \"visit\": 1, \"attempt\": 1}}\n\
+             {{\"event\": \"stage_finished\", \"stage\": \"work\", \"visit\": 1, \"attempt\": 1, {finished}}}\n\
+             {{\"event\": \"stage_settled\", \"stage\": \"work\", \"outcome\": \"failed\", \"reason\": \"{reason}\"}}\n\
+             {{\"event\": \"routed\", \"from\": \"work\", \"on\": \"failure\", \"to\": \"notify\"}}\n\
+             {{\"event\": \"stage_started\", \"stage\": \"notify\", \"visit\": 1, \"attempt\": 1}}\n"
+        );
+        std::fs::write(run.path().join("journal.jsonl"), journal).unwrap();
+        let json = run.path().join("failure.json");
+        let out = Command::new(root_file("std-skills/bin/flow-analyze-failure"))
+            .arg(&json)
+            .env("FLOW_RUN_DIR", run.path())
+            .env("FLOW_STAGE", "notify")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "case {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with(&format!("## Why it stopped: {class}\n")),
+            "case {i}: {text}"
+        );
+        let got: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(got["class"], *class, "case {i}: {got}");
+        assert_eq!(got["stage"], "work", "case {i}");
+    }
+    // No route into the stage: UNKNOWN, and still a note.
+    let run = tempfile::tempdir().unwrap();
+    let out = Command::new(root_file("std-skills/bin/flow-analyze-failure"))
+        .env("FLOW_RUN_DIR", run.path())
+        .env("FLOW_STAGE", "notify")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("## Why it stopped: UNKNOWN\n"));
+}
