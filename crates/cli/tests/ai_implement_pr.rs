@@ -730,3 +730,66 @@ fn analyze_failure_classes_the_attempt_that_routed_to_the_stage() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("## Why it stopped: UNKNOWN\n"));
 }
+
+/// reply_feedback fails after answering one comment of two (the host
+/// answers 502 once): its retry answers only the other one, because the
+/// answered ids live in the run's workspace, not in the attempt's folder.
+#[test]
+fn a_retried_reply_feedback_answers_only_what_was_not_answered() {
+    let sandbox = Sandbox::new();
+    let host = Host::new(&sandbox, "https://github.com/acme/sample.git");
+    host.script("pr-states", "OPEN\nMERGED\n");
+    host.script(
+        "inline.json",
+        r#"[{"id": 201, "user": {"login": "alice"}, "body": "First point.", "path": "calc.py", "line": 10},
+            {"id": 202, "user": {"login": "bob"}, "body": "Second point.", "path": "calc.py", "line": 11}]"#,
+    );
+    // The pipeline with its 30 s retry delays shortened, to keep the test quick.
+    let text = std::fs::read_to_string(pipeline()).unwrap();
+    assert!(text.contains("  stage reply_feedback: std.tracker() {\n    needs setup, check_pr, address_feedback\n    timeout 10m\n    retry 1 delay 30s\n"));
+    let flow_file = sandbox.tmp.path().join("ai-implement-short.flow");
+    std::fs::write(
+        &flow_file,
+        text.replace("retry 1 delay 30s", "retry 1 delay 1s"),
+    )
+    .unwrap();
+    let mut env = host.env("FAKE_GH_DIR");
+    env.push(("FAKE_GH_FAIL_REPLY_TO", "202"));
+    let run = sandbox.run_full(
+        &flow_file,
+        "1",
+        &agent(),
+        "happy",
+        &env,
+        &["--pr_poll", "1s"],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.explain());
+    assert_eq!(
+        run.stage_events("stage_finished", "reply_feedback").len(),
+        2,
+        "{}",
+        run.explain()
+    );
+    let replies: Vec<String> = host
+        .calls_with("--method")
+        .iter()
+        .map(|c| c["argv"][3].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            "repos/{owner}/{repo}/pulls/7/comments/201/replies", // attempt 1
+            "repos/{owner}/{repo}/pulls/7/comments/202/replies", // attempt 1: 502
+            "repos/{owner}/{repo}/pulls/7/comments/202/replies", // the retry: 202 only
+        ]
+    );
+    let retry_log = run.log("reply_feedback", 1, 2);
+    assert!(
+        retry_log.contains("already answered: review_comment:201"),
+        "{retry_log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.dir().join("workspace/pr/answered-comments")).unwrap(),
+        "review_comment:201\nreview_comment:202\n"
+    );
+}
