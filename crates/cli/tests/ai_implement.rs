@@ -264,6 +264,7 @@ fn failing_tests_go_through_fix_tests_and_back() {
         ]
     );
     assert_eq!(run.stage_events("stage_started", "fix_tests").len(), 1);
+    assert_eq!(run.stage_outcome("check_pr"), "skipped");
     assert_eq!(
         run.routes(),
         [
@@ -272,6 +273,9 @@ fn failing_tests_go_through_fix_tests_and_back() {
             ("fix_tests", "success", "unit_test"),
             ("unit_test", "success", "self_verify"),
             ("self_verify", "success", "create_pr"),
+            // The pull request's tail: the route fires, and check_pr's
+            // `when` skips it (no pull request was opened: no GitHub).
+            ("create_pr", "success", "check_pr"),
         ]
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
     );
@@ -343,6 +347,12 @@ fn a_blocked_agent_ends_the_run_blocked_with_a_note() {
     assert!(note.starts_with("# Blocked: issue #1\n"), "{note}");
     assert!(note.contains("## implement said"), "{note}");
     assert!(note.contains("What should mean([]) return?"), "{note}");
+    // analyze_failure (flow-analyze-failure) classes it from the journal.
+    assert!(note.contains("## Why it stopped: BLOCKED\n"), "{note}");
+    let failure: serde_json::Value =
+        serde_json::from_str(&run.artifact_text("notify_blocked", "failure.json")).unwrap();
+    assert_eq!(failure["class"], "BLOCKED", "{failure}");
+    assert_eq!(failure["stage"], "implement", "{failure}");
     assert!(note.contains(run.dir().to_str().unwrap()), "{note}");
 
     // The agent changed nothing: the empty branch is deleted, and the note says so.
@@ -428,9 +438,9 @@ fn a_hanging_agent_is_killed_on_timeout_and_the_run_ends_blocked() {
             "notify_blocked".to_string()
         )]
     );
-    assert!(run
-        .artifact_text("notify_blocked", "blocked.md")
-        .starts_with("# Blocked: issue #1\n"));
+    let note = run.artifact_text("notify_blocked", "blocked.md");
+    assert!(note.starts_with("# Blocked: issue #1\n"), "{note}");
+    assert!(note.contains("## Why it stopped: TIMEOUT\n"), "{note}");
 
     // Nothing the agent started survives: neither the processes it reported
     // (one line of 3 pids per attempt) nor anything in either attempt's

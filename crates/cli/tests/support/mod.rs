@@ -35,6 +35,10 @@ const SCRUBBED_ENV: &[&str] = &[
     "FAKE_AGENT_SCRIPT",
     "FAKE_AGENT_PIDS",
     "FAKE_AGENT_LOG",
+    "FAKE_GH_DIR",
+    "FAKE_GLAB_DIR",
+    "FAKE_ACLI_DIR",
+    "JIRA_PROJECT",
     "FLOW_REPO_DIR",
     "FLOW_OUTPUT_DIR",
     "FLOW_PROMPT_FILE",
@@ -96,13 +100,28 @@ impl Sandbox {
         scenario: &str,
         env: &[(&str, &str)],
     ) -> Run {
+        self.run_full(flow, issue, agent, scenario, env, &[])
+    }
+
+    /// [`Sandbox::run_with`] with more arguments after the others
+    /// (`--tracker github`, `--pr_poll 1s` …).
+    pub fn run_full(
+        &self,
+        flow: &Path,
+        issue: &str,
+        agent: &str,
+        scenario: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
         cmd.current_dir(&self.cwd)
             .arg("run")
             .arg(flow)
             .arg("--repo")
             .arg(&self.repo)
-            .args(["--issue", issue, "--agent", agent, "--quiet"]);
+            .args(["--issue", issue, "--agent", agent, "--quiet"])
+            .args(args);
         for name in SCRUBBED_ENV {
             cmd.env_remove(name);
         }
