@@ -43,6 +43,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "FLOW_RUN_DIR",
     "AGENT_ARGS",
     "TEST_COMMAND",
+    "SETUP_COMMAND",
     "GIT_DIR",
     "GIT_WORK_TREE",
 ];
@@ -360,7 +361,7 @@ impl Run {
     }
 
     /// Asserts that the `finally cleanup` stage ran once and succeeded, and
-    /// that it removed the checkout.
+    /// that it removed the checkout and std.setup's environment.
     pub fn assert_cleaned_up(&self) {
         assert_eq!(
             self.stage_events("stage_started", "cleanup").len(),
@@ -389,6 +390,12 @@ impl Run {
             !self.worktree().exists(),
             "the checkout {} is still there",
             self.worktree().display()
+        );
+        let env = self.dir().join("workspace/setup");
+        assert!(
+            !env.exists(),
+            "std.setup's environment {} is still there",
+            env.display()
         );
     }
 }
