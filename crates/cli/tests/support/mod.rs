@@ -35,6 +35,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "FAKE_AGENT_SCRIPT",
     "FAKE_AGENT_PIDS",
     "FAKE_AGENT_LOG",
+    "FAKE_AGENT_ENV_LOG",
     "FLOW_REPO_DIR",
     "FLOW_OUTPUT_DIR",
     "FLOW_PROMPT_FILE",
@@ -61,19 +62,25 @@ pub struct Sandbox {
 impl Sandbox {
     /// Makes the sample repository with `make-sample-repo.sh` and an empty cwd.
     pub fn new() -> Sandbox {
+        Sandbox::with_fixture("make-sample-repo.sh")
+    }
+
+    /// Makes the sample repository with `tests/fixtures/SCRIPT` (e.g.
+    /// `make-sample-package.sh`) and an empty cwd.
+    pub fn with_fixture(script: &str) -> Sandbox {
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = tmp.path().canonicalize().expect("canonical tempdir");
         let repo = base.join("sample");
         let cwd = base.join("cwd");
         std::fs::create_dir_all(&cwd).expect("cwd");
         let out = Command::new("bash")
-            .arg(root_file("tests/fixtures/make-sample-repo.sh"))
+            .arg(root_file(&format!("tests/fixtures/{script}")))
             .arg(&repo)
             .output()
-            .expect("run make-sample-repo.sh");
+            .expect("run the sample repository's script");
         assert!(
             out.status.success(),
-            "make-sample-repo.sh failed: {}",
+            "{script} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         Sandbox { tmp, repo, cwd }
@@ -97,13 +104,28 @@ impl Sandbox {
         scenario: &str,
         env: &[(&str, &str)],
     ) -> Run {
+        self.run_args(flow, issue, agent, scenario, &[], env)
+    }
+
+    /// [`Sandbox::run_with`] with more arguments after `--quiet`
+    /// (`--setup_command "…"`).
+    pub fn run_args(
+        &self,
+        flow: &Path,
+        issue: &str,
+        agent: &str,
+        scenario: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
         cmd.current_dir(&self.cwd)
             .arg("run")
             .arg(flow)
             .arg("--repo")
             .arg(&self.repo)
-            .args(["--issue", issue, "--agent", agent, "--quiet"]);
+            .args(["--issue", issue, "--agent", agent, "--quiet"])
+            .args(args);
         for name in SCRUBBED_ENV {
             cmd.env_remove(name);
         }
@@ -118,6 +140,12 @@ impl Sandbox {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        self.run_command(&mut cmd)
+    }
+
+    /// Runs a `flow run …` command (e.g. from [`Sandbox::flow_command`]) to
+    /// its end and reads the run it made in `cwd`.
+    pub fn run_command(&self, cmd: &mut Command) -> Run {
         let started = Instant::now();
         let output = cmd.output().expect("spawn flow");
         let elapsed = started.elapsed();
