@@ -470,3 +470,56 @@ fn a_node_package_is_installed_without_writing_a_lock_file_or_home() {
         "written under HOME"
     );
 }
+
+/// The run's secrets never reach the files std.setup writes itself
+/// (setup-output.txt, setup.json): a canary secret that the hook prints, and
+/// that the setup command names, is found in no file of the run.
+#[test]
+fn a_secret_printed_during_setup_is_in_no_file_of_the_run() {
+    let sandbox = Sandbox::new();
+    let canary = "canary-3f9c1e-secret";
+    let dir = project(
+        &sandbox,
+        "secretive",
+        &[(
+            ".flow/setup.sh",
+            "echo \"the token is $DEPLOY_TOKEN\"\necho \"$DEPLOY_TOKEN\" >&2\n",
+        )],
+    );
+    let flow_file = sandbox.tmp.path().join("secret-setup.flow");
+    std::fs::write(
+        &flow_file,
+        "use std\n\nflow secret_setup {\n  secret DEPLOY_TOKEN\n  param setup_command: str = \"\"\n  stage prepare: std.setup() { }\n}\n",
+    )
+    .unwrap();
+    for setup_command in [
+        "",
+        "bash .flow/setup.sh # $DEPLOY_TOKEN canary-3f9c1e-secret",
+    ] {
+        let _ = std::fs::remove_dir_all(sandbox.cwd.join(".flow"));
+        let mut cmd = sandbox.flow_command("happy");
+        cmd.arg("run")
+            .arg(&flow_file)
+            .args(["--quiet", "--setup_command", setup_command])
+            .env("FLOW_REPO_DIR", &dir)
+            .env("DEPLOY_TOKEN", canary);
+        let run = sandbox.run_command(&mut cmd);
+
+        assert_eq!(run.code(), Some(0), "{}", run.explain());
+        let output = run.artifact_text("prepare", "setup-output.txt");
+        assert!(output.contains("the token is ***"), "{output}");
+        let mut files = 0;
+        for rel in files_below(run.dir()) {
+            let path = run.dir().join(&rel);
+            if path.is_file() {
+                files += 1;
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(canary),
+                    "the secret is in {rel} (setup_command {setup_command:?})"
+                );
+            }
+        }
+        assert!(files > 5, "only {files} files were searched");
+    }
+}
