@@ -523,3 +523,45 @@ fn a_secret_printed_during_setup_is_in_no_file_of_the_run() {
         assert!(files > 5, "only {files} files were searched");
     }
 }
+
+/// A venv left incomplete by an earlier attempt (killed while `python3 -m
+/// venv` installed pip, e.g. by a timeout) is made again, not reused: the
+/// retry would otherwise fail on "No module named pip" for good.
+#[test]
+fn an_incomplete_venv_of_an_earlier_attempt_is_made_again() {
+    let sandbox = Sandbox::with_fixture("make-sample-package.sh");
+    let workspace = sandbox.tmp.path().canonicalize().unwrap().join("workspace");
+    let venv = workspace.join("setup/venv");
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let stage = sandbox.tmp.path().join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(root_file("std-skills/bin/flow-setup"))
+        .current_dir(&stage)
+        .env("FLOW_WORKSPACE", &workspace)
+        .env("FLOW_REPO_DIR", &sandbox.repo)
+        .env("PIP_NO_INDEX", "1")
+        .env_remove("SETUP_COMMAND")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("incomplete (no pip): making it again"),
+        "{stdout}"
+    );
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(stage.join("setup.json")).unwrap()).unwrap();
+    let ran = commands(&record);
+    assert!(ran[0].contains("venv"), "{ran:?}");
+    assert!(ran[1].ends_with("install -e '.[test]'"), "{ran:?}");
+}
