@@ -565,3 +565,76 @@ fn an_incomplete_venv_of_an_earlier_attempt_is_made_again() {
     assert!(ran[0].contains("venv"), "{ran:?}");
     assert!(ran[1].ends_with("install -e '.[test]'"), "{ran:?}");
 }
+
+/// What a Python project asks to be installed with for its tests (extras,
+/// PEP 735 dependency groups) is read the same with a TOML parser and, on a
+/// Python without one (3.10 and older, no tomli), from the text: a test
+/// extra wins over dev, include-group is followed, comments and `]` inside
+/// strings do not end an array.
+#[test]
+fn the_test_extras_and_groups_are_read_with_or_without_a_toml_parser() {
+    let sandbox = Sandbox::new();
+    let dir = project(
+        &sandbox,
+        "wants",
+        &[
+            (
+                "pyproject.toml",
+                r#"[build-system]
+requires = ["setuptools"]  # a comment
+
+[project]
+name = "x"
+dependencies = ["requests"]
+
+[project.optional-dependencies]
+docs = ["sphinx"]
+"testing" = [
+  "pytest>=7",  # the runner
+  'pytest-cov',
+]
+dev = ["tox"]
+
+[dependency-groups]
+test = ["hypothesis", {include-group = "lint"}]
+lint = ["ruff"]
+dev = ["pre-commit"]
+tests = [
+  "coverage[toml]",
+  "pytest-xdist",
+]
+"#,
+            ),
+            (
+                "no-parser/tomllib.py",
+                "raise ImportError('simulated: no TOML parser')\n",
+            ),
+            (
+                "no-parser/tomli.py",
+                "raise ImportError('simulated: no TOML parser')\n",
+            ),
+        ],
+    );
+    let want = "extras: testing\ngroup: hypothesis\ngroup: ruff\ngroup: coverage[toml]\ngroup: pytest-xdist\n";
+    for no_parser in [false, true] {
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(root_file("std-skills/bin/flow-setup-wants.py"))
+            .args(["test tests testing", "dev develop development"])
+            .current_dir(&dir)
+            .env_remove("PYTHONPATH");
+        if no_parser {
+            cmd.env("PYTHONPATH", dir.join("no-parser"));
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            want,
+            "without a TOML parser: {no_parser}"
+        );
+    }
+}
