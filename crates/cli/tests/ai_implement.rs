@@ -122,6 +122,7 @@ fn happy_path_opens_a_branch_with_the_fix() {
     assert_eq!(run.outcome(), "succeeded");
     run.assert_stages(&[
         ("setup", "succeeded"),
+        ("prepare", "succeeded"),
         ("plan", "succeeded"),
         ("implement", "succeeded"),
         ("unit_test", "succeeded"),
@@ -135,6 +136,7 @@ fn happy_path_opens_a_branch_with_the_fix() {
         run.started(),
         [
             "setup",
+            "prepare",
             "plan",
             "implement",
             "unit_test",
@@ -229,6 +231,7 @@ fn failing_tests_go_through_fix_tests_and_back() {
     assert_eq!(run.outcome(), "succeeded");
     run.assert_stages(&[
         ("setup", "succeeded"),
+        ("prepare", "succeeded"),
         ("plan", "succeeded"),
         ("implement", "succeeded"),
         ("unit_test", "succeeded"),
@@ -311,6 +314,7 @@ fn a_blocked_agent_ends_the_run_blocked_with_a_note() {
     assert_eq!(run.outcome(), "blocked");
     run.assert_stages(&[
         ("setup", "succeeded"),
+        ("prepare", "succeeded"),
         ("plan", "succeeded"),
         ("implement", "failed"),
         ("unit_test", "skipped"),
@@ -404,6 +408,7 @@ fn a_hanging_agent_is_killed_on_timeout_and_the_run_ends_blocked() {
     assert_eq!(run.outcome(), "blocked");
     run.assert_stages(&[
         ("setup", "succeeded"),
+        ("prepare", "succeeded"),
         ("plan", "succeeded"),
         ("implement", "failed"),
         ("unit_test", "skipped"),
@@ -504,6 +509,7 @@ fn a_missing_agent_cli_fails_setup_before_anything_else() {
     );
     run.assert_stages(&[
         ("setup", "failed"),
+        ("prepare", "skipped"),
         ("plan", "skipped"),
         ("implement", "skipped"),
         ("unit_test", "skipped"),

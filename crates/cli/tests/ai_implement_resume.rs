@@ -1,5 +1,5 @@
 //! `flow resume` on the main job: `flow` is killed while the agent works on
-//! `implement`; the resumed run keeps setup and plan, redoes implement, and
+//! `implement`; the resumed run keeps setup, prepare and plan, redoes implement, and
 //! opens the branch named with the original run's nonce.
 
 mod support;
@@ -71,6 +71,7 @@ fn a_run_killed_during_implement_resumes_on_the_same_branch() {
         started,
         [
             "setup 1",
+            "prepare 1",
             "plan 1",
             "implement 1",
             "implement 2",
@@ -79,7 +80,7 @@ fn a_run_killed_during_implement_resumes_on_the_same_branch() {
             "create_pr 1",
             "cleanup 1"
         ],
-        "setup and plan ran once; the lost implement attempt ran again"
+        "setup, prepare and plan ran once; the lost implement attempt ran again"
     );
     assert_eq!(
         std::fs::read_to_string(&calls).unwrap(),

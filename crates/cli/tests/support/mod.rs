@@ -39,6 +39,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "FAKE_GLAB_DIR",
     "FAKE_ACLI_DIR",
     "JIRA_PROJECT",
+    "FAKE_AGENT_ENV_LOG",
     "FLOW_REPO_DIR",
     "FLOW_OUTPUT_DIR",
     "FLOW_PROMPT_FILE",
@@ -47,6 +48,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "FLOW_RUN_DIR",
     "AGENT_ARGS",
     "TEST_COMMAND",
+    "SETUP_COMMAND",
     "GIT_DIR",
     "GIT_WORK_TREE",
 ];
@@ -64,19 +66,25 @@ pub struct Sandbox {
 impl Sandbox {
     /// Makes the sample repository with `make-sample-repo.sh` and an empty cwd.
     pub fn new() -> Sandbox {
+        Sandbox::with_fixture("make-sample-repo.sh")
+    }
+
+    /// Makes the sample repository with `tests/fixtures/SCRIPT` (e.g.
+    /// `make-sample-package.sh`) and an empty cwd.
+    pub fn with_fixture(script: &str) -> Sandbox {
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = tmp.path().canonicalize().expect("canonical tempdir");
         let repo = base.join("sample");
         let cwd = base.join("cwd");
         std::fs::create_dir_all(&cwd).expect("cwd");
         let out = Command::new("bash")
-            .arg(root_file("tests/fixtures/make-sample-repo.sh"))
+            .arg(root_file(&format!("tests/fixtures/{script}")))
             .arg(&repo)
             .output()
-            .expect("run make-sample-repo.sh");
+            .expect("run the sample repository's script");
         assert!(
             out.status.success(),
-            "make-sample-repo.sh failed: {}",
+            "{script} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         Sandbox { tmp, repo, cwd }
@@ -136,6 +144,12 @@ impl Sandbox {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        self.run_command(&mut cmd)
+    }
+
+    /// Runs a `flow run …` command (e.g. from [`Sandbox::flow_command`]) to
+    /// its end and reads the run it made in `cwd`.
+    pub fn run_command(&self, cmd: &mut Command) -> Run {
         let started = Instant::now();
         let output = cmd.output().expect("spawn flow");
         let elapsed = started.elapsed();
@@ -379,7 +393,7 @@ impl Run {
     }
 
     /// Asserts that the `finally cleanup` stage ran once and succeeded, and
-    /// that it removed the checkout.
+    /// that it removed the checkout and std.setup's environment.
     pub fn assert_cleaned_up(&self) {
         assert_eq!(
             self.stage_events("stage_started", "cleanup").len(),
@@ -408,6 +422,12 @@ impl Run {
             !self.worktree().exists(),
             "the checkout {} is still there",
             self.worktree().display()
+        );
+        let env = self.dir().join("workspace/setup");
+        assert!(
+            !env.exists(),
+            "std.setup's environment {} is still there",
+            env.display()
         );
     }
 }
