@@ -686,6 +686,12 @@ fn analyze_failure_classes_the_attempt_that_routed_to_the_stage() {
             "",
             "CODE_ERROR",
         ),
+        (
+            r#""exit_code": null, "timed_out": false, "over_budget": true, "status": null"#,
+            "over budget",
+            "Error: 503 while stopping\n",
+            "BLOCKED",
+        ),
     ];
     for (i, (finished, reason, log, class)) in cases.iter().enumerate() {
         let run = tempfile::tempdir().unwrap();
