@@ -30,7 +30,15 @@ impl Project {
         for args in [
             &["init", "-q", "."][..],
             &["add", "calc.py"],
-            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "init",
+            ],
         ] {
             let ok = Command::new("git")
                 .args(args)
@@ -126,7 +134,10 @@ fn codex_runs_in_json_mode_and_its_usage_is_recorded() {
     );
     assert!(args.contains("--skip-git-repo-check\n"), "{args}");
     let usage = project.attempt_usage();
-    assert_eq!(usage["input_tokens"], 1200, "cached tokens are part of codex's input");
+    assert_eq!(
+        usage["input_tokens"], 1200,
+        "cached tokens are part of codex's input"
+    );
     assert_eq!(usage["output_tokens"], 80);
     assert_eq!(usage["turns"], 1);
     assert_eq!(usage["session_id"], "thread-7");
@@ -135,7 +146,10 @@ fn codex_runs_in_json_mode_and_its_usage_is_recorded() {
         conversation.contains("[command] bash -lc 'cat calc.py' (exit 0)\nI wrote PLAN.md.\n"),
         "{conversation}"
     );
-    assert!(!conversation.contains("\"type\""), "raw events in {conversation}");
+    assert!(
+        !conversation.contains("\"type\""),
+        "raw events in {conversation}"
+    );
     assert!(project.artifact("PLAN.md").starts_with("# Plan"));
 }
 
@@ -219,7 +233,8 @@ fn a_permissions_word_that_means_nothing_is_refused() {
 #[test]
 fn a_read_only_agent_that_commits_ends_no_status() {
     let project = Project::new("");
-    let agent = "echo plan > \"$FLOW_OUTPUT_DIR/PLAN.md\"; echo 'def mean(xs): return 0' > calc.py; \
+    let agent =
+        "echo plan > \"$FLOW_OUTPUT_DIR/PLAN.md\"; echo 'def mean(xs): return 0' > calc.py; \
                  git -c user.name=a -c user.email=a@a commit -qam sneaky; \
                  echo '{\"status\": \"DONE\", \"summary\": \"planned\"}'";
     let out = project.run(agent);
@@ -235,7 +250,11 @@ fn a_read_only_agent_that_commits_ends_no_status() {
     let project = Project::new("");
     let agent = "echo plan > PLAN.md; echo x >> calc.py; echo '{\"status\": \"DONE\", \"summary\": \"planned\"}'";
     let out = project.run(agent);
-    assert!(said(&out).contains("is read-only but the agent changed"), "{}", said(&out));
+    assert!(
+        said(&out).contains("is read-only but the agent changed"),
+        "{}",
+        said(&out)
+    );
 
     let project = Project::new("");
     let agent = "echo plan > PLAN.md; echo '{\"status\": \"DONE\", \"summary\": \"planned\"}'";

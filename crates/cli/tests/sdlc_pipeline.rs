@@ -253,3 +253,23 @@ fn a_build_that_did_nothing_escalates() {
         assert_eq!(run.stage_outcome(stage), "skipped", "{stage}");
     }
 }
+
+/// Per-phase permissions: review is `read-only`, so a reviewer that edits
+/// the code breaks its contract (NO_STATUS, exit 5) and escalates, however
+/// it approved; nothing is documented or deployed.
+#[test]
+fn a_read_only_review_that_edits_the_code_escalates() {
+    let sandbox = Sandbox::new();
+    let run =
+        sandbox.finish(sandbox.run_command(&pipeline(), "review-edits", &["--issue_type", "bug"]));
+    assert_eq!(run.outcome(), "escalated", "{}", run.explain());
+    assert!(run
+        .routes()
+        .contains(&route("review", "exit 2, 5", "escalate")));
+    assert!(run
+        .artifact_text("review", "result.json")
+        .contains("NO_STATUS"));
+    for stage in ["document", "deploy_prepare", "deploy"] {
+        assert_eq!(run.stage_outcome(stage), "skipped", "{stage}");
+    }
+}
