@@ -148,6 +148,7 @@ impl Flow {
                 graph: DiGraph::new(),
                 libraries: vec![],
                 param_settings: vec![],
+                alerts: vec![],
             },
             defs: vec![],
         }
