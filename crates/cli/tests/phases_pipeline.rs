@@ -99,6 +99,17 @@ fn the_phases_run_in_order_and_the_pull_request_comes_from_the_compaction_record
     let prompt = std::fs::read_to_string(run.dir().join("stages/execute.1.1/prompt.md")).unwrap();
     assert!(prompt.contains("## The discussion"), "{prompt}");
     assert!(!run.worktree().exists(), "cleanup removed the worktree");
+    // The flow's alerts reach `flow stats`; one successful run crosses none.
+    let out = sandbox
+        .flow_command("happy")
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alerts = stats[0]["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 4, "{alerts:?}");
+    assert_eq!(alerts[0]["alert"], "success_rate < 0.8");
+    assert!(alerts.iter().all(|a| a["crossed"] == false), "{alerts:?}");
 }
 
 /// A record written for another commit than the branch's HEAD is stale:
