@@ -246,3 +246,59 @@ fn a_run_killed_mid_phase_resumes_without_redoing_finished_phases() {
         .artifact_text("complete", "pr-body.md")
         .contains(&format!("Head: {head}")));
 }
+
+/// With a GitHub origin, `complete` pushes and opens the pull request with
+/// `gh` (a stand-in that records its arguments). When a pull request is
+/// already open for the branch (an earlier attempt opened it before `flow`
+/// died), a second `complete` finds it and opens no other.
+#[test]
+fn complete_opens_one_pull_request_and_finds_an_open_one_instead_of_a_second() {
+    for already_open in [false, true] {
+        let sandbox = Sandbox::new();
+        let origin = sandbox.tmp.path().join("github.com/owner/repo.git");
+        std::fs::create_dir_all(&origin).unwrap();
+        support::git(&origin, &["init", "--quiet", "--bare"]);
+        sandbox.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+        let bin = sandbox.tmp.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(root_file("tests/fixtures/bin/gh"), bin.join("gh")).unwrap();
+        let log = sandbox.tmp.path().join("tools.log");
+        let mut cmd = sandbox.run_command(&pipeline(), "happy", &[]);
+        cmd.env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("FAKE_TOOL_LOG", &log)
+        .env("FAKE_GH_DIR", sandbox.tmp.path());
+        if already_open {
+            cmd.env("FAKE_GH_OPEN", "1");
+        }
+        let run = sandbox.finish(cmd);
+        assert_eq!(run.outcome(), "succeeded", "{}", run.explain());
+        let branch = run.artifact_text("setup", "branch.txt").trim().to_string();
+        assert_eq!(
+            support::git(&origin, &["rev-parse", &branch]),
+            sandbox.git(&["rev-parse", &branch]),
+            "the branch was pushed"
+        );
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            calls.contains(&format!("gh pr view {branch} --json url")),
+            "{calls}"
+        );
+        assert_eq!(
+            calls.matches("gh pr create").count(),
+            usize::from(!already_open),
+            "{calls}"
+        );
+        assert_eq!(
+            run.artifact_text("complete", "pr-url.txt").trim(),
+            "https://github.com/owner/repo/pull/7"
+        );
+        if already_open {
+            assert!(run
+                .log("complete", 1, 1)
+                .contains("the pull request is already open"));
+        }
+    }
+}
