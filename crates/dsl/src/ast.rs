@@ -84,6 +84,8 @@ pub enum FlowItem {
     Shell(Spanned<String>),
     /// `alert METRIC[(STAGE)] OP VALUE`.
     Alert(AlertDecl),
+    /// `budget 5 usd, 200000 tokens`: a bound on the whole run's usage.
+    Budget(BudgetDecl),
     /// `stage NAME [: TEMPLATE(ARGS)] { … }`.
     Stage(StageDecl),
     /// `finally NAME { … }` (a stage with [`StageDecl::finally`] set).
@@ -234,6 +236,8 @@ pub enum StageItem {
     Grace(Spanned<DurationLit>),
     /// `idle D`: no output for D ends the attempt like its timeout.
     Idle(Spanned<DurationLit>),
+    /// `budget 5 usd, 200000 tokens`: a bound on the stage's usage.
+    Budget(BudgetDecl),
     /// `approval "approved", "rejected"`: the stage waits for a person's
     /// decision, one of these words, instead of running a script.
     Approval(Vec<Spanned<String>>),
@@ -270,6 +274,7 @@ impl StageItem {
             StageItem::Timeout(_) => "timeout",
             StageItem::Grace(_) => "grace",
             StageItem::Idle(_) => "idle",
+            StageItem::Budget(_) => "budget",
             StageItem::Approval(_) => "approval",
             StageItem::Retry(_) => "retry",
             StageItem::Outputs(_) => "outputs",
@@ -284,6 +289,25 @@ impl StageItem {
             StageItem::Route(_) => "on",
         }
     }
+}
+
+/// `budget 5 usd, 200000 tokens`: limits on what agents report they used
+/// (unvalidated; the checker requires each unit once, each amount > 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetDecl {
+    /// The limits, as written.
+    pub limits: Vec<Spanned<BudgetLimit>>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// One limit of a `budget`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BudgetLimit {
+    /// `N usd`: US dollars (`cost_usd`).
+    Usd(f64),
+    /// `N tokens`: input plus output tokens.
+    Tokens(f64),
 }
 
 /// `retry N [delay D] [backoff F]`.
@@ -319,6 +343,8 @@ pub enum RouteOn {
     Failure,
     /// `timeout`.
     Timeout,
+    /// `budget`: the attempt crossed a `budget`.
+    Budget,
     /// `exit 2, 3` (codes unvalidated; the checker requires 0–255).
     Exit(Vec<Spanned<i64>>),
     /// `status "BLOCKED"`.

@@ -69,6 +69,8 @@ pub struct Pipeline {
     pub params: Vec<Param>,
     /// Bound on the whole run.
     pub timeout: Option<Duration>,
+    /// Bound on what the whole run's attempts report they used (`budget`).
+    pub budget: Option<Budget>,
     /// At most this many runs of the flow at once.
     pub concurrency: Option<u32>,
     /// `skip if`, evaluated before any stage.
@@ -207,6 +209,17 @@ impl AlertOp {
             AlertOp::Ge => value >= threshold,
         }
     }
+}
+
+/// Limits on usage (`budget 5 usd, 200000 tokens`), as attempts report it
+/// (see docs/language.md "Budget"): each is crossed when the usage summed
+/// over the attempts it bounds exceeds it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Budget {
+    /// US dollars (`cost_usd`); finite and > 0.
+    pub usd: Option<f64>,
+    /// Input plus output tokens; > 0.
+    pub tokens: Option<u64>,
 }
 
 /// A stage setting whose value is a flow param.
@@ -436,6 +449,9 @@ pub struct Stage {
     /// nothing to stdout or stderr for this long is ended as if it timed
     /// out.
     pub idle: Option<Duration>,
+    /// Bound on what this stage's attempts (all visits) report they used
+    /// (`budget`); the flow's [`Pipeline::budget`] bounds the run.
+    pub budget: Option<Budget>,
     /// SIGTERM → SIGKILL delay (default 10 s).
     pub grace: Duration,
     /// Retry policy (zero retries by default).
@@ -561,6 +577,8 @@ pub enum RouteOn {
     Failure,
     /// The attempt hit its timeout.
     Timeout,
+    /// The attempt crossed a `budget` (the stage's or the flow's).
+    Budget,
     /// One of these exit codes.
     Exit(Vec<i32>),
     /// Structured status equal to this text.
@@ -573,6 +591,7 @@ impl std::fmt::Display for RouteOn {
             RouteOn::Success => f.write_str("success"),
             RouteOn::Failure => f.write_str("failure"),
             RouteOn::Timeout => f.write_str("timeout"),
+            RouteOn::Budget => f.write_str("budget"),
             RouteOn::Exit(codes) => {
                 let c: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
                 write!(f, "exit {}", c.join(", "))

@@ -26,6 +26,7 @@ pub const FLOW_VARS: &[&str] = &[
     "FLOW_WORKSPACE",
     "FLOW_RUN_DIR",
     "FLOW_SECRET_NAMES",
+    "FLOW_USAGE_FILE",
 ];
 
 /// One `run` script of the checked file.

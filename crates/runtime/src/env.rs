@@ -12,7 +12,7 @@
 //! `skill` argument's `NAME_FILE` is made absolute against the stage's
 //! library folder), then `FLOW_RUN_ID`, `FLOW_NONCE`, `FLOW_FLOW`,
 //! `FLOW_STAGE`, `FLOW_ATTEMPT`, `FLOW_VISIT`, `FLOW_WORKSPACE`,
-//! `FLOW_RUN_DIR`, and for template stages `FLOW_LIB`.
+//! `FLOW_RUN_DIR`, `FLOW_USAGE_FILE`, and for template stages `FLOW_LIB`.
 
 use flow_dsl::expr::{self, RunInfo, RunStore, StageSnapshot};
 use flow_dsl::ir::{CompiledExpr, EnvValue, Pipeline, Stage};
@@ -166,6 +166,15 @@ pub fn attempt_env(
         ("FLOW_VISIT".to_string(), place.visit.to_string()),
         ("FLOW_WORKSPACE".to_string(), path(&run.workspace())),
         ("FLOW_RUN_DIR".to_string(), path(&run.root)),
+        (
+            "FLOW_USAGE_FILE".to_string(),
+            path(&crate::rundir::usage_file(
+                &run.root,
+                &stage.name,
+                place.visit,
+                place.attempt,
+            )),
+        ),
         // Names only, never values: what a stage writes itself (std's
         // `conversation.md`) can mask the secrets it was given.
         ("FLOW_SECRET_NAMES".to_string(), secret_names(secrets)),

@@ -131,6 +131,9 @@ pub enum JournalEvent {
         /// when false.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         idle: bool,
+        /// It crossed a `budget`. Left out when false.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        over_budget: bool,
         /// Killed because the run was cancelled / timed out.
         cancelled: bool,
         /// Structured status, for `status json` stages.
@@ -139,8 +142,9 @@ pub enum JournalEvent {
         error: Option<String>,
         /// Wall time of the attempt.
         duration_ms: u64,
-        /// What an agent used, as the stage's status object reported it
-        /// (see [`crate::usage`]). Left out when nothing was reported.
+        /// What an agent used, as the stage's status object reported it,
+        /// else as its `$FLOW_USAGE_FILE` last said (see [`crate::usage`]).
+        /// Left out when nothing was reported.
         #[serde(skip_serializing_if = "Option::is_none")]
         usage: Option<crate::usage::Usage>,
     },

@@ -48,6 +48,7 @@ use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS, PIPE_BYTES};
 use crate::scheduler::AttemptResult;
 use crate::status::{self, Tail, TAIL_BYTES};
 use crate::supervisor::{Exit, Running, Spawn, Supervisor};
+use crate::usage::{Allowance, Usage};
 use flow_dsl::ir::DEFAULT_SHELL;
 
 /// How long output is still read after the group was killed, for pipes held
@@ -94,7 +95,23 @@ pub struct AttemptSpec {
     pub masker: Arc<Masker>,
     /// Look for a structured status in stdout.
     pub status_json: bool,
+    /// The `budget` this attempt runs under, if any: its usage so far is
+    /// read from a file while it runs.
+    pub budget: Option<BudgetWatch>,
 }
+
+/// Where an attempt reports its usage as it grows (`$FLOW_USAGE_FILE`) and
+/// what it may use before it crosses a budget.
+#[derive(Debug, Clone)]
+pub struct BudgetWatch {
+    /// The attempt's usage file.
+    pub file: PathBuf,
+    /// What is left when the attempt starts.
+    pub left: Allowance,
+}
+
+/// How often a usage file is read while an attempt under a budget runs.
+const BUDGET_POLL: Duration = Duration::from_millis(250);
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -109,6 +126,9 @@ pub struct AttemptReport {
     pub timed_out: bool,
     /// The limit that expired was `idle` (`timed_out` is true too).
     pub idle: bool,
+    /// It crossed its budget: stopped while it ran (or, set by the
+    /// driver, ended over it).
+    pub over_budget: bool,
     /// Killed on request: the run was cancelled (Ctrl-C, SIGTERM) or hit
     /// the flow `timeout` (the scheduler's `KillRunning`). A failure of
     /// another stage never kills a running attempt: it only stops new ones.
@@ -143,6 +163,7 @@ impl AttemptReport {
             exit_code: self.exit_code,
             timed_out: self.timed_out,
             idle: self.idle,
+            over_budget: self.over_budget,
             status: self.status(),
             error,
         }
@@ -306,7 +327,7 @@ pub async fn run_attempt(
         Ok(exit) => {
             report.exit_code = exit.code();
             report.signal = exit.signal();
-            let by_flow = report.timed_out || report.cancelled;
+            let by_flow = report.timed_out || report.cancelled || report.over_budget;
             if let (Some((command, _)), Some(signal), false) = (&direct, report.signal, by_flow) {
                 // What bash would have made of its command's death.
                 let (code, note) = direct::killed_note(signal, &spec.script_file, pid, command);
@@ -418,6 +439,21 @@ async fn supervise(
             }
         }
     };
+    // Reads the usage file a few times a second: a file, not a pipe, so
+    // that any stage can report without sharing its output.
+    let over_budget = async {
+        let Some(watch) = &spec.budget else {
+            return std::future::pending().await;
+        };
+        let mut tick = tokio::time::interval(BUDGET_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if Usage::read_file(&watch.file).is_some_and(|u| watch.left.crossed_by(&u)) {
+                return;
+            }
+        }
+    };
     let cancelled = async {
         // A dropped sender means nobody can cancel any more.
         if cancel.wait_for(|c| *c).await.is_err() {
@@ -431,6 +467,7 @@ async fn supervise(
             report.timed_out = true;
             report.idle = true;
         }
+        () = over_budget => report.over_budget = true,
         () = cancelled => report.cancelled = true,
     }
     signal_group(pgid, Signal::SIGTERM);

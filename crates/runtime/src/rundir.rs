@@ -42,6 +42,15 @@ pub fn log_file(root: &Path, stage: &str, visit: u32, attempt: u32) -> PathBuf {
         .join(format!("{stage}.{visit}.{attempt}.log"))
 }
 
+/// `<root>/logs/<stage>.<visit>.<attempt>.usage.json`: where an attempt
+/// may report its usage as it grows (`$FLOW_USAGE_FILE`; see
+/// [`crate::usage::Usage::read_file`]). Beside the log, not in the
+/// attempt's folder, so that no output glob collects it.
+pub fn usage_file(root: &Path, stage: &str, visit: u32, attempt: u32) -> PathBuf {
+    root.join("logs")
+        .join(format!("{stage}.{visit}.{attempt}.usage.json"))
+}
+
 /// `<root>/approvals/<stage>.json`: the decision `flow approve` wrote for
 /// the approval stage `stage` of the run in `root`, waiting to be read
 /// (`{"decision": WORD, "message": TEXT, "by": USER}`). Once read, it is

@@ -10,8 +10,10 @@
 //!  "output_tokens": 350, "turns": 3, "model": "…", "session_id": "…"}}
 //! ```
 
+use flow_dsl::ir::Budget;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::path::Path;
 
 /// One attempt's usage, or a sum of several.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -106,10 +108,138 @@ impl Usage {
     }
 }
 
+impl Usage {
+    /// Input plus output tokens, if either is known.
+    pub fn tokens(&self) -> Option<u64> {
+        match (self.input_tokens, self.output_tokens) {
+            (None, None) => None,
+            (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
+        }
+    }
+
+    /// The usage an attempt reported so far in its `$FLOW_USAGE_FILE` (a
+    /// JSON object like a status object's `usage`, rewritten whole as it
+    /// grows); `None` when the file is absent, unreadable or holds
+    /// nothing known. Files over 64 KiB are not read.
+    pub fn read_file(path: &Path) -> Option<Usage> {
+        use std::io::Read;
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(64 * 1024)
+            .read_to_end(&mut text)
+            .ok()?;
+        Usage::from_value(&serde_json::from_slice(&text).ok()?)
+    }
+}
+
+/// What an attempt may still use before it crosses a budget: for each unit,
+/// the least of what its stage's `budget` and the flow's leave (may be
+/// negative: crossed already). See docs/language.md "Budget".
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Allowance {
+    /// US dollars left.
+    pub usd: Option<f64>,
+    /// Tokens (input + output) left.
+    pub tokens: Option<f64>,
+}
+
+impl Allowance {
+    /// The allowance under `stage`'s budget given what the stage used so
+    /// far (`stage_used`), and under the flow's given what the run used;
+    /// `None` when neither has a budget.
+    pub fn new(
+        stage: Option<&Budget>,
+        stage_used: Option<&Usage>,
+        flow: Option<&Budget>,
+        run_used: Option<&Usage>,
+    ) -> Option<Allowance> {
+        if stage.is_none() && flow.is_none() {
+            return None;
+        }
+        fn least(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        let left = |budget: Option<&Budget>, used: Option<&Usage>| {
+            let used = used.cloned().unwrap_or_default();
+            Allowance {
+                usd: budget
+                    .and_then(|b| b.usd)
+                    .map(|b| b - used.cost_usd.unwrap_or(0.0)),
+                tokens: budget
+                    .and_then(|b| b.tokens)
+                    .map(|b| b as f64 - used.tokens().unwrap_or(0) as f64),
+            }
+        };
+        let (s, f) = (left(stage, stage_used), left(flow, run_used));
+        Some(Allowance {
+            usd: least(s.usd, f.usd),
+            tokens: least(s.tokens, f.tokens),
+        })
+    }
+
+    /// True when `used` (one attempt's) is more than is left in some unit.
+    pub fn crossed_by(&self, used: &Usage) -> bool {
+        let usd = matches!((self.usd, used.cost_usd), (Some(left), Some(u)) if u > left);
+        let tokens =
+            matches!((self.tokens, used.tokens()), (Some(left), Some(t)) if t as f64 > left);
+        usd || tokens
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_allowance_is_the_least_that_the_stage_and_the_flow_leave() {
+        let budget = |usd, tokens| Budget { usd, tokens };
+        let used = |cost: f64, tokens: u64| Usage {
+            cost_usd: Some(cost),
+            input_tokens: Some(tokens),
+            ..Usage::default()
+        };
+        assert_eq!(Allowance::new(None, None, None, None), None);
+        let stage = budget(Some(1.0), None);
+        let flow = budget(Some(5.0), Some(1000));
+        let left = Allowance::new(
+            Some(&stage),
+            Some(&used(0.25, 10)),
+            Some(&flow),
+            Some(&used(4.5, 400)),
+        )
+        .unwrap();
+        assert_eq!(left.usd, Some(0.5), "the flow leaves less than the stage");
+        assert_eq!(left.tokens, Some(600.0));
+        assert!(
+            !left.crossed_by(&used(0.5, 600)),
+            "reaching is not crossing"
+        );
+        assert!(left.crossed_by(&used(0.51, 0)));
+        assert!(left.crossed_by(&used(0.0, 601)));
+        assert!(
+            !left.crossed_by(&Usage::default()),
+            "nothing reported, nothing crossed"
+        );
+        // Crossed already: any further use crosses.
+        let spent = Allowance::new(None, None, Some(&flow), Some(&used(6.0, 0))).unwrap();
+        assert!(spent.crossed_by(&used(0.001, 0)));
+    }
+
+    #[test]
+    fn a_usage_file_is_read_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("u.json");
+        assert_eq!(Usage::read_file(&file), None);
+        std::fs::write(&file, r#"{"cost_usd": 0.5, "output_tokens": 3}"#).unwrap();
+        assert_eq!(Usage::read_file(&file).unwrap().cost_usd, Some(0.5));
+        std::fs::write(&file, r#"{"cost_usd": 0.5, "outp"#).unwrap();
+        assert_eq!(Usage::read_file(&file), None);
+    }
 
     #[test]
     fn reads_what_is_reported_and_sums_it() {

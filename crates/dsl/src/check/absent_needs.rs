@@ -320,6 +320,7 @@ fn outcome_words(on: &RouteOn) -> String {
         RouteOn::Success => "on success".into(),
         RouteOn::Failure => "on failure".into(),
         RouteOn::Timeout => "on timeout".into(),
+        RouteOn::Budget => "on budget".into(),
         RouteOn::Exit(codes) => {
             let codes: Vec<String> = codes.iter().map(|c| c.node.to_string()).collect();
             format!("on exit {}", codes.join(", "))

@@ -87,6 +87,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
     let mut variables = param_names.clone();
 
     let (mut description, mut timeout, mut concurrency, mut skip_if) = (None, None, None, None);
+    let mut budget = None;
     let mut flow_shell: Option<Vec<String>> = None;
     let (mut lets, mut env, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
     // Lets first, in order: each sees the params and the lets before it.
@@ -105,6 +106,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         match item {
             FlowItem::Description(d) => description = description.or(Some(d.node.clone())),
             FlowItem::Timeout(t) => timeout = timeout.or(durations::parse(&t.node)),
+            FlowItem::Budget(b) => budget = budget.or(Some(super::budget::build(b))),
             FlowItem::Concurrency(c) => concurrency = concurrency.or(u32::try_from(c.node).ok()),
             FlowItem::SkipIf(e) => {
                 skip_if =
@@ -230,6 +232,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             },
             timeout: s.timeout.and_then(|t| durations::parse(&t.node.node)),
             idle: s.idle.and_then(|t| durations::parse(&t.node.node)),
+            budget: s.budget.map(|b| super::budget::build(b.node)),
             approval: s
                 .approval
                 .map(|a| a.node.iter().map(|w| w.node.clone()).collect()),
@@ -291,6 +294,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         description,
         params,
         timeout,
+        budget,
         concurrency,
         skip_if,
         lets,
@@ -322,6 +326,7 @@ fn route_on(on: &ast::RouteOn) -> RouteOn {
         ast::RouteOn::Success => RouteOn::Success,
         ast::RouteOn::Failure => RouteOn::Failure,
         ast::RouteOn::Timeout => RouteOn::Timeout,
+        ast::RouteOn::Budget => RouteOn::Budget,
         ast::RouteOn::Exit(codes) => RouteOn::Exit(
             codes
                 .iter()

@@ -7,7 +7,8 @@
 use super::exprs::TemplateScope;
 use super::templates::{self, LibRef};
 use crate::ast::{
-    DurationLit, Expr, Ident, ParamOr, RetryDecl, RouteDecl, Spanned, StageDecl, StageItem,
+    BudgetDecl, DurationLit, Expr, Ident, ParamOr, RetryDecl, RouteDecl, Spanned, StageDecl,
+    StageItem,
 };
 use crate::diagnostic::Diagnostic;
 use crate::ir::EnvValue;
@@ -71,6 +72,8 @@ pub(crate) struct Expanded<'a> {
     pub grace: Option<At<'a, Spanned<DurationLit>>>,
     /// `idle`.
     pub idle: Option<At<'a, Spanned<DurationLit>>>,
+    /// `budget`.
+    pub budget: Option<At<'a, BudgetDecl>>,
     /// `approval`: the decisions a person may give.
     pub approval: Option<At<'a, Vec<Spanned<String>>>>,
     /// `retry`.
@@ -145,6 +148,13 @@ impl<'a> Expanded<'a> {
                         src,
                         from_template: ft,
                         node: d,
+                    })
+                }
+                StageItem::Budget(b) => {
+                    self.budget = Some(At {
+                        src,
+                        from_template: ft,
+                        node: b,
                     })
                 }
                 StageItem::Approval(a) => {
@@ -251,6 +261,7 @@ pub(crate) fn expand<'a>(
         timeout: None,
         grace: None,
         idle: None,
+        budget: None,
         approval: None,
         retry: None,
         outputs: Vec::new(),

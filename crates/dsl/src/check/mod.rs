@@ -15,6 +15,7 @@
 mod absent_needs;
 mod alerts;
 mod bounds;
+mod budget;
 mod build;
 mod durations;
 mod expand;
@@ -106,6 +107,7 @@ fn check_flow(
                 flow_timeout |= durations::parse(&t.node).is_some();
             }
             FlowItem::Shell(text) => shell::check(text, src, diags),
+            FlowItem::Budget(b) => budget::check(b, src, diags),
             FlowItem::Concurrency(c) if c.node < 1 || c.node > i64::from(u32::MAX) => diags.push(
                 Diagnostic::new(
                     Code::BadValue,
@@ -137,10 +139,11 @@ fn check_flow(
             _ => None,
         })
         .collect();
+    let flow_budget = flow.items.iter().any(|i| matches!(i, FlowItem::Budget(_)));
     for s in &stages {
         settings::body(&s.decl.items, src, diags);
         stage::check(s, flow_timeout, diags);
-        routes::check(s, diags);
+        routes::check(s, flow_budget, diags);
         bounds::stage(s, &decls, diags);
     }
     let edges = graph::resolve(&stages, diags);

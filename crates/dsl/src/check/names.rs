@@ -83,6 +83,7 @@ pub(crate) fn flow(items: &[FlowItem], source: SourceId, diags: &mut Vec<Diagnos
         FlowItem::Concurrency(c) => Some(("concurrency", c.span)),
         FlowItem::SkipIf(e) => Some(("skip if", e.span)),
         FlowItem::Shell(s) => Some(("shell", s.span)),
+        FlowItem::Budget(b) => Some(("budget", b.span)),
         _ => None,
     });
     single_settings(settings, source, diags);

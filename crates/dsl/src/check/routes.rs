@@ -13,13 +13,14 @@ use super::expand::Expanded;
 use crate::ast::RouteOn;
 use crate::diagnostic::{Code, Diagnostic};
 
-/// Runs the route checks of one expanded stage.
-pub(crate) fn check(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
+/// Runs the route checks of one expanded stage; `flow_budget`: the flow
+/// has a `budget`.
+pub(crate) fn check(stage: &Expanded, flow_budget: bool, diags: &mut Vec<Diagnostic>) {
     if stage.decl.finally {
         // Routes on a finally stage are an error already (F0024).
         return;
     }
-    dead_routes(stage, diags);
+    dead_routes(stage, flow_budget, diags);
     retry_never_used(stage, diags);
 }
 
@@ -45,9 +46,10 @@ fn routed_exits(stage: &Expanded) -> [bool; 256] {
 /// F0108: `on success` when `on exit 0` takes every exit 0 first, and
 /// `on timeout` on a stage whose attempts have no timeout. (The flow's
 /// `timeout` does not count: when it expires the run stops, and a stopped
-/// run fires no route.) `on failure` is never dead: a crash (bash killed by
+/// run fires no route.) `on budget` on a stage with no `budget` in a flow
+/// with none. `on failure` is never dead: a crash (bash killed by
 /// a signal, or not started) is a failure no `exit` route can name.
-fn dead_routes(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
+fn dead_routes(stage: &Expanded, flow_budget: bool, diags: &mut Vec<Diagnostic>) {
     let name = &stage.decl.name.node;
     let exit_zero = stage.routes.iter().find(
         |r| matches!(&r.node.on.node, RouteOn::Exit(codes) if codes.iter().any(|c| c.node == 0)),
@@ -82,6 +84,18 @@ fn dead_routes(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
                 .label("never fires")
                 .help(format!(
                     "add `timeout 10m` or `idle 5m` (any duration) to `{name}`; the flow's own timeout stops the whole run, which fires no routes"
+                )),
+            ),
+            RouteOn::Budget if stage.budget.is_none() && !flow_budget => diags.push(
+                Diagnostic::new(
+                    Code::DeadRoute,
+                    route.src,
+                    route.node.span,
+                    format!("`on budget` can never fire: neither stage `{name}` nor the flow has a budget"),
+                )
+                .label("never fires")
+                .help(format!(
+                    "add `budget 5 usd` or `budget 200000 tokens` (any amount) to `{name}` or to the flow"
                 )),
             ),
             _ => {}

@@ -24,6 +24,7 @@ fn item_span(item: &StageItem) -> Option<Span> {
         StageItem::Max(m) => m.span(),
         StageItem::Approval(words) => words.first().map_or(Span::default(), |w| w.span),
         StageItem::AllowFailure(s) => *s,
+        StageItem::Budget(b) => b.span,
         StageItem::EndsRun(n) => n.span,
         StageItem::Needs(_)
         | StageItem::Outputs(_)
@@ -73,6 +74,7 @@ fn values(item: &StageItem, source: SourceId, diags: &mut Vec<Diagnostic>) {
         StageItem::Timeout(d) | StageItem::Grace(d) | StageItem::Idle(d) => {
             durations::check_timer(d, source, diags);
         }
+        StageItem::Budget(b) => super::budget::check(b, source, diags),
         StageItem::Retry(r) => {
             if r.count.node < 0 || r.count.node > i64::from(MAX_RETRIES) {
                 diags.push(bad_value(

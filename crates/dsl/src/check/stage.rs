@@ -109,6 +109,7 @@ fn outcome_keys(on: &RouteOn) -> Vec<String> {
         RouteOn::Success => vec!["success".into()],
         RouteOn::Failure => vec!["failure".into()],
         RouteOn::Timeout => vec!["timeout".into()],
+        RouteOn::Budget => vec!["budget".into()],
         RouteOn::Exit(codes) => codes.iter().map(|c| format!("exit {}", c.node)).collect(),
         RouteOn::Status(s) => vec![format!("status {:?}", s.node)],
     }

@@ -3,7 +3,8 @@
 use super::build::{parts, span, Builder, P};
 use super::grammar::Rule;
 use crate::ast::{
-    AlertDecl, AlertValue, FlowItem, ParamDecl, ParamOr, RetryDecl, RouteDecl, RouteOn,
+    AlertDecl, AlertValue, BudgetDecl, BudgetLimit, FlowItem, ParamDecl, ParamOr, RetryDecl,
+    RouteDecl, RouteOn,
     RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
 };
 
@@ -24,6 +25,9 @@ impl<'t> Builder<'t> {
         }
         if rule == Rule::alert {
             return self.alert(pair).map(FlowItem::Alert);
+        }
+        if rule == Rule::budget {
+            return self.budget(pair).map(FlowItem::Budget);
         }
         let mut ps = parts(pair);
         let mut next = || ps.next();
@@ -48,6 +52,7 @@ impl<'t> Builder<'t> {
             Rule::retry => return self.retry(pair).map(StageItem::Retry),
             Rule::route => return self.route(pair).map(StageItem::Route),
             Rule::allow_failure => return Some(StageItem::AllowFailure(whole)),
+            Rule::budget => return self.budget(pair).map(StageItem::Budget),
             _ => {}
         }
         let ps: Vec<P<'t>> = parts(pair).collect();
@@ -184,6 +189,27 @@ impl<'t> Builder<'t> {
         })
     }
 
+    /// `budget 5 usd, 200000 tokens`.
+    fn budget(&mut self, pair: P<'t>) -> Option<BudgetDecl> {
+        let whole = span(&pair);
+        let mut limits = Vec::new();
+        for limit in parts(pair) {
+            let at = span(&limit);
+            let mut ps = parts(limit);
+            let (amount, unit) = (ps.next()?, ps.next()?);
+            let amount = self.number(&amount)?.node;
+            let node = match unit.as_str() {
+                "usd" => BudgetLimit::Usd(amount),
+                _ => BudgetLimit::Tokens(amount),
+            };
+            limits.push(Spanned::new(node, at));
+        }
+        Some(BudgetDecl {
+            limits,
+            span: whole,
+        })
+    }
+
     fn route(&mut self, pair: P<'t>) -> Option<RouteDecl> {
         let whole = span(&pair);
         let mut ps = parts(pair);
@@ -195,6 +221,7 @@ impl<'t> Builder<'t> {
             Rule::kw_success => RouteOn::Success,
             Rule::kw_failure => RouteOn::Failure,
             Rule::kw_timeout => RouteOn::Timeout,
+            Rule::kw_budget => RouteOn::Budget,
             Rule::kw_exit => {
                 let codes = on_parts.iter().filter(|p| p.as_rule() == Rule::int);
                 RouteOn::Exit(codes.map(|p| self.int(p)).collect::<Option<_>>()?)

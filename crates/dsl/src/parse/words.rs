@@ -24,6 +24,7 @@ pub(super) fn keyword(rule: Rule) -> Option<&'static str> {
         Rule::kw_run => "run",
         Rule::kw_grace => "grace",
         Rule::kw_idle => "idle",
+        Rule::kw_budget => "budget",
         Rule::kw_approval => "approval",
         Rule::kw_retry => "retry",
         Rule::kw_delay => "delay",
@@ -100,7 +101,7 @@ pub(super) const FLOW_STARTS: &[&str] = &[
     "alert",
 ];
 /// Keywords that start an item both in a flow and in a stage.
-pub(super) const SHARED_STARTS: &[&str] = &["timeout", "env", "shell"];
+pub(super) const SHARED_STARTS: &[&str] = &["timeout", "env", "shell", "budget"];
 /// Keywords that start a top-level item.
 pub(super) const TOP_STARTS: &[&str] = &["use", "flow", "template"];
 
@@ -126,8 +127,10 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::expr => "an expression",
         Rule::type_name => "a type such as `str`, `int` or `list<str>`",
         Rule::route_on => {
-            "an outcome (`success`, `failure`, `timeout`, `exit N` or `status \"S\"`)"
+            "an outcome (`success`, `failure`, `timeout`, `budget`, `exit N` or `status \"S\"`)"
         }
+        Rule::budget_limit => "a limit such as `5 usd` or `200000 tokens`",
+        Rule::budget_unit => "`usd` or `tokens`",
         Rule::route_target => "a stage name or `again after DURATION`",
         Rule::use_std => "`std`",
         Rule::bare_path => "a file path or glob",

@@ -68,6 +68,8 @@ pub(super) struct AttemptJob {
     pub timeout: Option<Duration>,
     /// The stage's `idle` limit.
     pub idle: Option<Duration>,
+    /// The budget it runs under (the stage's and the flow's), if any.
+    pub budget: Option<crate::process::BudgetWatch>,
     pub grace: Duration,
     pub status_json: bool,
     pub outputs: Vec<String>,
@@ -175,6 +177,7 @@ async fn run_job(
         env,
         timeout: job.timeout,
         idle: job.idle,
+        budget: job.budget.clone(),
         grace: job.grace,
         log_path: job.log.clone(),
         label: job.name.clone(),

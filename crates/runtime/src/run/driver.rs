@@ -30,10 +30,12 @@ use crate::env::{attempt_env, AttemptPlace, Exprs};
 use crate::journal::{Journal, JournalEvent, WhenAnswer};
 use crate::output::{Masker, OutputSink};
 use crate::process::AttemptReport;
+use crate::process::BudgetWatch;
+use crate::rundir;
 use crate::rundir::RunDir;
 use crate::scheduler::{AttemptResult, Decision, Event, RunOutcome, Scheduler, StageOutcome};
 use crate::supervisor::Supervisor;
-use crate::usage::Usage;
+use crate::usage::{Allowance, Usage};
 
 /// What [`drive`] needs, prepared by [`super::run`].
 pub(super) struct Setup<'p> {
@@ -104,7 +106,10 @@ impl Record {
         snap.status = result.status.clone();
         snap.result = status_json;
         snap.duration = self.spent.as_secs_f64();
-        let clean = result.exit_code == Some(0) && !result.timed_out && result.error.is_none();
+        let clean = result.exit_code == Some(0)
+            && !result.timed_out
+            && !result.over_budget
+            && result.error.is_none();
         snap.outcome = if clean { "succeeded" } else { "failed" }.into();
     }
 
@@ -505,6 +510,10 @@ impl Driver<'_> {
             &snapshots,
         )
         .map_err(|e| setup.masker.mask_str(&e).into_owned());
+        let budget = self.allowance(id).map(|left| BudgetWatch {
+            file: rundir::usage_file(&setup.dir.root, &stage.name, visit, attempt),
+            left,
+        });
         let job = AttemptJob {
             stage: id,
             name: stage.name.clone(),
@@ -515,6 +524,7 @@ impl Driver<'_> {
             command: setup.scripts[id.0].command.clone(),
             timeout: stage.timeout,
             idle: stage.idle,
+            budget,
             grace: stage.grace,
             status_json: stage.status_json,
             outputs: stage.outputs.clone(),
@@ -600,11 +610,17 @@ impl Driver<'_> {
         id: StageId,
         visit: u32,
         attempt: u32,
-        report: AttemptReport,
+        mut report: AttemptReport,
         outputs_failed: Option<String>,
     ) -> Event {
         self.live.remove(&id);
         self.gates.remove(&id);
+        let used = self.attempt_usage(id, visit, attempt, &report);
+        // An attempt that ended over what was left (its usage reported only
+        // at its end, or others spent meanwhile) is over budget too.
+        if let (Some(left), Some(used)) = (self.allowance(id), &used) {
+            report.over_budget |= left.crossed_by(used);
+        }
         let mut result = report.to_result();
         if result.error.is_none() {
             result.error = outputs_failed;
@@ -612,18 +628,52 @@ impl Driver<'_> {
         // Reasons reach the journal, notices and the summary: no secret.
         let masker = &self.setup.masker;
         result.error = result.error.map(|e| masker.mask_str(&e).into_owned());
-        self.journal_finished(id, visit, attempt, &report, &result);
+        self.journal_finished(id, visit, attempt, &report, &result, used.clone());
         let stage = self.setup.pipeline.stage(id);
         let failure = failure_text(&report, &result, stage.timeout, stage.idle);
         let json = report.status_json.clone().map(serde_json::Value::Object);
         let rec = &mut self.records[id.0];
-        if let Some(used) = report.status_json.as_ref().and_then(Usage::from_status) {
-            rec.usage.get_or_insert_with(Usage::default).add(&used);
+        if let Some(used) = &used {
+            rec.usage.get_or_insert_with(Usage::default).add(used);
         }
         rec.finished(&result, report.duration, json);
         let clean = rec.snapshot.outcome == "succeeded";
         rec.last_failure = (!clean).then_some((attempt, failure));
         Event::AttemptFinished { stage: id, result }
+    }
+
+    /// What an attempt used: its status object's `usage`, else the last
+    /// state of its `$FLOW_USAGE_FILE` (read once it ended).
+    fn attempt_usage(
+        &self,
+        id: StageId,
+        visit: u32,
+        attempt: u32,
+        report: &AttemptReport,
+    ) -> Option<Usage> {
+        if let Some(used) = report.status_json.as_ref().and_then(Usage::from_status) {
+            return Some(used);
+        }
+        report.pid?;
+        let file = rundir::usage_file(&self.setup.dir.root, self.name(id), visit, attempt);
+        Usage::read_file(&file)
+    }
+
+    /// What an attempt of `id` may use from now on under its stage's and
+    /// the flow's `budget` (see [`Allowance`]); `None` without a budget.
+    fn allowance(&self, id: StageId) -> Option<Allowance> {
+        let pipeline = self.setup.pipeline;
+        let stage = pipeline.stage(id);
+        if stage.budget.is_none() && pipeline.budget.is_none() {
+            return None;
+        }
+        let run_used = Usage::total(self.records.iter().filter_map(|r| r.usage.as_ref()));
+        Allowance::new(
+            stage.budget.as_ref(),
+            self.records[id.0].usage.as_ref(),
+            pipeline.budget.as_ref(),
+            run_used.as_ref(),
+        )
     }
 
     /// `stage_finished` holds exactly the [`AttemptResult`] the scheduler
@@ -636,6 +686,7 @@ impl Driver<'_> {
         attempt: u32,
         report: &AttemptReport,
         result: &AttemptResult,
+        usage: Option<Usage>,
     ) {
         let stage = self.name(id).to_string();
         if let (Some(problem), None) = (&report.error, &result.error) {
@@ -656,11 +707,12 @@ impl Driver<'_> {
             signal: report.signal,
             timed_out: result.timed_out,
             idle: result.idle,
+            over_budget: result.over_budget,
             cancelled: report.cancelled,
             status: result.status.clone(),
             error: result.error.clone(),
             duration_ms: report.duration.as_millis() as u64,
-            usage: report.status_json.as_ref().and_then(Usage::from_status),
+            usage,
         });
     }
 
@@ -784,6 +836,8 @@ fn failure_text(
 ) -> String {
     if let Some(error) = &result.error {
         error.clone()
+    } else if result.over_budget {
+        "over budget".into()
     } else if result.idle {
         match idle {
             Some(t) => format!("no output for {}", short_duration(t)),

@@ -124,6 +124,7 @@ impl RunRecord {
                                 .and_then(|c| i32::try_from(c).ok()),
                             timed_out: line["timed_out"].as_bool().unwrap_or(false),
                             idle: line["idle"].as_bool().unwrap_or(false),
+                            over_budget: line["over_budget"].as_bool().unwrap_or(false),
                             status: line["status"].as_str().map(str::to_string),
                             error: line["error"].as_str().map(str::to_string),
                         },

@@ -126,6 +126,8 @@ pub struct AttemptResult {
     /// The time limit it hit was `idle` (no output for that long);
     /// `timed_out` is then true too.
     pub idle: bool,
+    /// It crossed a `budget` (stopped while it ran, or ended over it).
+    pub over_budget: bool,
     /// The structured status (`status json` stages), if one was found.
     pub status: Option<String>,
     /// The process could not be spawned, or the stage could not be prepared

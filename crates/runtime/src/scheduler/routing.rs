@@ -36,15 +36,21 @@ pub(super) enum Verdict<'a> {
     },
 }
 
-/// True when the attempt succeeded: exit 0, no error, not timed out.
+/// True when the attempt succeeded: exit 0, no error, not timed out, not
+/// over budget.
 pub(super) fn is_success(result: &AttemptResult) -> bool {
-    result.exit_code == Some(0) && result.error.is_none() && !result.timed_out
+    result.exit_code == Some(0)
+        && result.error.is_none()
+        && !result.timed_out
+        && !result.over_budget
 }
 
 /// Why a non-successful attempt failed, in words.
 pub(super) fn failure_reason(result: &AttemptResult) -> String {
     if let Some(error) = &result.error {
         error.clone()
+    } else if result.over_budget {
+        "over budget".to_string()
     } else if result.idle {
         "idle timeout (no output)".to_string()
     } else if result.timed_out {
@@ -70,6 +76,19 @@ pub(super) fn classify<'a>(
     may_retry: bool,
 ) -> Verdict<'a> {
     let success = is_success(result);
+
+    // Over budget: its own outcome, never retried (more attempts would
+    // only spend more), whatever the attempt said.
+    if result.over_budget {
+        let reason = failure_reason(result);
+        for on in [RouteOn::Budget, RouteOn::Failure] {
+            let routes = routes_where(stage, |o| *o == on);
+            if !routes.is_empty() {
+                return Verdict::Handled { reason, routes };
+            }
+        }
+        return Verdict::Unhandled { reason };
+    }
 
     if let Some(status) = &result.status {
         let routes = routes_where(stage, |on| matches!(on, RouteOn::Status(s) if s == status));
@@ -145,6 +164,7 @@ mod tests {
                 .collect(),
             timeout: None,
             idle: None,
+            budget: None,
             approval: None,
             grace: Duration::from_secs(10),
             retry: Retry::default(),

@@ -93,6 +93,8 @@ pub struct AttemptHistory {
     pub timed_out: bool,
     /// The limit it hit was `idle` (no output for that long).
     pub idle: bool,
+    /// It crossed a `budget`.
+    pub over_budget: bool,
     /// Killed because the run was cancelled or timed out.
     pub cancelled: bool,
     /// Why it could not run.
@@ -116,6 +118,9 @@ impl AttemptHistory {
         }
         if let Some(e) = &self.error {
             return format!("error: {e}");
+        }
+        if self.over_budget {
+            return "over budget".into();
         }
         if self.idle {
             return "no output for too long (idle)".into();
@@ -204,6 +209,7 @@ impl RunHistory {
                     a.status = text(e, "status");
                     a.timed_out = e["timed_out"].as_bool().unwrap_or(false);
                     a.idle = e["idle"].as_bool().unwrap_or(false);
+                    a.over_budget = e["over_budget"].as_bool().unwrap_or(false);
                     a.cancelled = e["cancelled"].as_bool().unwrap_or(false);
                     a.error = text(e, "error");
                     a.duration_ms = e["duration_ms"].as_u64();
@@ -305,6 +311,7 @@ impl RunHistory {
                     status: None,
                     timed_out: false,
                     idle: false,
+                    over_budget: false,
                     cancelled: false,
                     error: None,
                     duration_ms: None,

@@ -369,3 +369,50 @@ fn a_template_setting_takes_its_parameter() {
         "template `p` has no param `m`",
     );
 }
+
+#[test]
+fn budgets() {
+    let ok = check(&flow(
+        "  budget 5 usd, 200000 tokens\n  stage a { run \"x\"  budget 0.5 usd  on budget -> b }\n  stage b { run \"y\" }",
+    ));
+    assert!(ok.diagnostics.is_empty(), "{:#?}", ok.diagnostics);
+    let pipeline = ok.pipeline.unwrap();
+    let budget = pipeline.budget.unwrap();
+    assert_eq!((budget.usd, budget.tokens), (Some(5.0), Some(200_000)));
+    assert_eq!(pipeline.stages[0].budget.unwrap().usd, Some(0.5));
+    assert_eq!(pipeline.stages[0].budget.unwrap().tokens, None);
+
+    expect(
+        &flow("  stage a { run \"x\"  budget 0 usd }"),
+        Code::BadValue,
+        "0 usd",
+        "budget `0 usd` must be more than 0",
+    );
+    expect(
+        &flow("  stage a { run \"x\"  budget 1.5 tokens }"),
+        Code::BadValue,
+        "1.5 tokens",
+        "must be a whole number of tokens",
+    );
+    expect(
+        &flow("  budget 5 usd, 3 usd\n  stage a { run \"x\" }"),
+        Code::BadValue,
+        "3 usd",
+        "`budget` gives `usd` twice",
+    );
+    expect(
+        &flow("  stage a { run \"x\"  budget 1 usd  budget 2 usd }"),
+        Code::Duplicate,
+        "budget 2 usd",
+        "budget",
+    );
+    // A budget of the flow makes `on budget` possible on every stage.
+    expect(
+        &flow("  stage a { run \"x\"  on budget -> b }\n  stage b { run \"y\" }"),
+        Code::DeadRoute,
+        "on budget -> b",
+        "`on budget` can never fire",
+    );
+    let (d, _) = one(&flow("  stage a { run \"x\"  budget 5 euros }"));
+    assert_eq!(d.code, Code::Syntax, "{d:#?}");
+}
