@@ -4,8 +4,7 @@ use super::build::{parts, span, Builder, P};
 use super::grammar::Rule;
 use crate::ast::{
     AlertDecl, AlertValue, BudgetDecl, BudgetLimit, FlowItem, ParamDecl, ParamOr, RetryDecl,
-    RouteDecl, RouteOn,
-    RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
+    RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
 };
 
 impl<'t> Builder<'t> {
