@@ -273,3 +273,37 @@ fn a_read_only_review_that_edits_the_code_escalates() {
         assert_eq!(run.stage_outcome(stage), "skipped", "{stage}");
     }
 }
+
+/// The flow's `budget 20 usd`: every agent stage reports $6; the fourth
+/// (document) takes the run over it, ends `budget` and escalates through its
+/// `on failure`; nothing is deployed. `flow stats` then flags the flow's
+/// `alert cost_usd > 5`.
+#[test]
+fn a_run_over_its_budget_escalates_and_stats_flag_its_cost() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.run_command(&pipeline(), "happy", &["--issue_type", "bug"]);
+    cmd.env("FAKE_AGENT_COST", "6");
+    let run = sandbox.finish(cmd);
+    assert_eq!(run.outcome(), "escalated", "{}", run.explain());
+    assert!(run
+        .routes()
+        .contains(&route("document", "failure", "escalate")));
+    let document = run.stage_events("stage_finished", "document");
+    assert_eq!(document[0]["over_budget"], true, "{}", run.explain());
+    assert_eq!(run.stage_outcome("approve_deploy"), "skipped");
+    let out = sandbox
+        .flow_command("happy")
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cost = stats[0]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alert"] == "cost_usd > 5")
+        .cloned()
+        .unwrap();
+    assert_eq!(cost["value"], 24.0);
+    assert_eq!(cost["crossed"], true);
+}
