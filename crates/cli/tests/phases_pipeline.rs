@@ -302,3 +302,40 @@ fn complete_opens_one_pull_request_and_finds_an_open_one_instead_of_a_second() {
         }
     }
 }
+
+/// `flow` is SIGKILLed after the execute agent committed its work but before
+/// its attempt ended. The resumed attempt finds the work done (the agent
+/// says DONE without a new commit): the visit did commit, so it is DONE,
+/// not NOTHING_DONE, and the run ends as an uninterrupted one, with the one
+/// commit.
+#[test]
+fn a_crash_after_the_execute_commit_resumes_to_done_not_nothing_done() {
+    let sandbox = Sandbox::new();
+    let pids = sandbox.tmp.path().join("agent-pids");
+    let mut cmd = sandbox.run_command(&pipeline(), "commit-then-hang", &[]);
+    cmd.env("FAKE_AGENT_PIDS", &pids);
+    let mut child = cmd.spawn().unwrap();
+    assert!(eventually(Duration::from_secs(60), || pids.exists()));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for pid in std::fs::read_to_string(&pids).unwrap().split_whitespace() {
+        let pid: i32 = pid.parse().unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let started = Instant::now();
+    let out = sandbox
+        .flow_command("happy")
+        .args(["resume", "last", "--quiet"])
+        .output()
+        .unwrap();
+    let run = sandbox.read_run(out, started.elapsed());
+    assert_eq!(run.outcome(), "succeeded", "{}", run.explain());
+    assert_eq!(run.stage_events("stage_started", "execute").len(), 2);
+    assert_eq!(
+        branch_commits(&sandbox, &run),
+        ["Fix mean(): divide by len(values) (#1)"]
+    );
+}
