@@ -299,7 +299,7 @@ fn review_comments_from_people_are_addressed_pushed_and_answered_once() {
 
     // The agent saw the people's comments, not the bots'.
     let asked = prompt(run.dir(), "address_feedback", 1);
-    assert!(asked.contains("## Review comments"), "{asked}");
+    assert!(asked.contains("## Feedback\n"), "{asked}");
     assert!(
         asked.contains("### Comment review_comment:101 by @alice on `calc.py`:10"),
         "{asked}"

@@ -329,7 +329,7 @@ fn setup_and_test(sandbox: &Sandbox, project: &Path, extra: &[(&str, &str)]) -> 
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    (sandbox.run_command(&mut cmd), home)
+    (sandbox.finish(cmd), home)
 }
 
 /// Writes `files` (path, contents) under a new folder `name` of the sandbox.
@@ -503,7 +503,7 @@ fn a_secret_printed_during_setup_is_in_no_file_of_the_run() {
             .args(["--quiet", "--setup_command", setup_command])
             .env("FLOW_REPO_DIR", &dir)
             .env("DEPLOY_TOKEN", canary);
-        let run = sandbox.run_command(&mut cmd);
+        let run = sandbox.finish(cmd);
 
         assert_eq!(run.code(), Some(0), "{}", run.explain());
         let output = run.artifact_text("prepare", "setup-output.txt");

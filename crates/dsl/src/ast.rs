@@ -82,12 +82,40 @@ pub enum FlowItem {
     /// `shell "bash"`: the default command line of the flow's stages
     /// (unsplit, as written).
     Shell(Spanned<String>),
+    /// `alert METRIC[(STAGE)] OP VALUE`.
+    Alert(AlertDecl),
     /// `budget 5 usd, 200000 tokens`: a bound on the whole run's usage.
     Budget(BudgetDecl),
     /// `stage NAME [: TEMPLATE(ARGS)] { … }`.
     Stage(StageDecl),
     /// `finally NAME { … }` (a stage with [`StageDecl::finally`] set).
     Finally(StageDecl),
+}
+
+/// `alert METRIC[(STAGE)] OP VALUE` (`alert p95(build) > 10m`): a threshold
+/// on the flow's run statistics. The metric's name, its stage and the
+/// value's kind are checked by the checker, not the parser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertDecl {
+    /// The metric as written (`success_rate`, `p95` …).
+    pub metric: Ident,
+    /// The stage in parentheses, for per-stage metrics.
+    pub stage: Option<Ident>,
+    /// `<`, `<=`, `>` or `>=`.
+    pub op: Spanned<String>,
+    /// The threshold.
+    pub value: Spanned<AlertValue>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// The threshold of an [`AlertDecl`] as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertValue {
+    /// A plain number (`0.8`, `5`).
+    Number(f64),
+    /// A duration (`10m`).
+    Duration(DurationLit),
 }
 
 /// `param NAME: TYPE [= DEFAULT]`, also used for template parameters.

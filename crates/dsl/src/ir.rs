@@ -92,6 +92,123 @@ pub struct Pipeline {
     /// wait`): [`Pipeline::bind_params`] writes the run's values into
     /// [`Stage::max_visits`] and [`RouteTarget::Again`] before it starts.
     pub param_settings: Vec<ParamSetting>,
+    /// `alert` thresholds on the flow's run statistics, in source order
+    /// (`flow stats` reports those crossed; the run journals them).
+    pub alerts: Vec<Alert>,
+}
+
+/// One `alert`: `flow stats` reports it when the metric's value over the
+/// flow's finished runs makes `value OP threshold` true.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Alert {
+    /// What is measured.
+    pub metric: AlertMetric,
+    /// The stage, for per-stage metrics ([`AlertMetric::per_stage`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// The comparison.
+    pub op: AlertOp,
+    /// In the metric's unit: a share from 0 to 1 for the rates, US dollars
+    /// for `cost_usd`, visits for `visits`, milliseconds for `p50`/`p95`.
+    pub threshold: f64,
+    /// The alert as written, normalised (`p95(build) > 10m`).
+    pub text: String,
+}
+
+/// The metrics an [`Alert`] can watch (the names of `flow stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertMetric {
+    /// Succeeded (or skipped) runs / finished runs.
+    SuccessRate,
+    /// Runs that ended with an `ends run` outcome / finished runs.
+    EscalationRate,
+    /// Mean cost of a run that reported one, US dollars.
+    CostUsd,
+    /// Mean visits of a stage per run in which it ran.
+    Visits,
+    /// Median time of a stage per run, milliseconds.
+    P50,
+    /// 95th percentile of the same, milliseconds.
+    P95,
+}
+
+impl AlertMetric {
+    /// Every metric with its name as written in a flow.
+    pub const ALL: [(AlertMetric, &'static str); 6] = [
+        (AlertMetric::SuccessRate, "success_rate"),
+        (AlertMetric::EscalationRate, "escalation_rate"),
+        (AlertMetric::CostUsd, "cost_usd"),
+        (AlertMetric::Visits, "visits"),
+        (AlertMetric::P50, "p50"),
+        (AlertMetric::P95, "p95"),
+    ];
+
+    /// The metric named `name`, if any.
+    pub fn named(name: &str) -> Option<AlertMetric> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(m, _)| *m)
+    }
+
+    /// Its name as written in a flow (`success_rate`).
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    /// True when it is measured per stage (`p95(build)`).
+    pub fn per_stage(self) -> bool {
+        matches!(
+            self,
+            AlertMetric::Visits | AlertMetric::P50 | AlertMetric::P95
+        )
+    }
+
+    /// True when its threshold is a duration (`10m`).
+    pub fn is_duration(self) -> bool {
+        matches!(self, AlertMetric::P50 | AlertMetric::P95)
+    }
+}
+
+/// The comparison of an [`Alert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AlertOp {
+    /// `<`
+    #[serde(rename = "<")]
+    Lt,
+    /// `<=`
+    #[serde(rename = "<=")]
+    Le,
+    /// `>`
+    #[serde(rename = ">")]
+    Gt,
+    /// `>=`
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+impl AlertOp {
+    /// The operator written `text`, if any.
+    pub fn parse(text: &str) -> Option<AlertOp> {
+        Some(match text {
+            "<" => AlertOp::Lt,
+            "<=" => AlertOp::Le,
+            ">" => AlertOp::Gt,
+            ">=" => AlertOp::Ge,
+            _ => return None,
+        })
+    }
+
+    /// True when `value OP threshold` holds: the alert is crossed.
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            AlertOp::Lt => value < threshold,
+            AlertOp::Le => value <= threshold,
+            AlertOp::Gt => value > threshold,
+            AlertOp::Ge => value >= threshold,
+        }
+    }
 }
 
 /// Limits on usage (`budget 5 usd, 200000 tokens`), as attempts report it

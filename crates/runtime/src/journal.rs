@@ -64,6 +64,10 @@ pub enum JournalEvent {
         /// the library files it uses) → SHA-256 of its bytes, lowercase
         /// hex. `flow resume` refuses a run whose sources changed.
         sources: BTreeMap<String, String>,
+        /// The flow's `alert` thresholds (absent when it has none): `flow
+        /// stats` reports those of a flow's latest run.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        alerts: Vec<flow_dsl::ir::Alert>,
     },
     /// `flow resume` took the run over: what follows continues it.
     RunResumed {

@@ -3,7 +3,7 @@
 //! project's finished runs (computed by `flow_runtime::store::stats`).
 
 use super::history::{now_ms, span, Base, Out};
-use flow_runtime::store::stats::{self, FlowStats};
+use flow_runtime::store::stats::{self, AlertReport, FlowStats};
 use flow_runtime::store::{RunDirStore, RunHistory};
 use std::time::Duration;
 
@@ -118,5 +118,35 @@ fn render(s: &FlowStats) -> Vec<String> {
             span(st.p95_ms),
         ));
     }
+    if !s.alerts.is_empty() {
+        let crossed = s.alerts.iter().filter(|a| a.crossed).count();
+        lines.push(format!("alerts: {crossed} of {} crossed", s.alerts.len()));
+        let width = s.alerts.iter().map(|a| a.alert.len()).max().unwrap_or(0);
+        for a in &s.alerts {
+            let mark = if a.crossed {
+                "⚠ crossed"
+            } else if a.value.is_some() {
+                "✓ ok     "
+            } else {
+                "- no data"
+            };
+            let value = a
+                .value
+                .map(|v| value_text(a, v))
+                .unwrap_or_else(|| "not measured".into());
+            lines.push(format!("  {mark}  {:<width$}  (now {value})", a.alert));
+        }
+    }
     lines
+}
+
+/// An alert's value in its unit, as a person reads it.
+fn value_text(a: &AlertReport, v: f64) -> String {
+    match a.unit {
+        "share" => percent(v),
+        "usd" => format!("${v:.3}"),
+        // Milliseconds of a stage's time: whole, never negative.
+        "ms" => span(v.max(0.0) as u64),
+        _ => format!("{v:.1}"),
+    }
 }

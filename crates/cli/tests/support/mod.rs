@@ -40,6 +40,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "FAKE_ACLI_DIR",
     "JIRA_PROJECT",
     "FAKE_AGENT_ENV_LOG",
+    "FAKE_TOOL_LOG",
+    "AGENT_CONTEXT",
     "FLOW_REPO_DIR",
     "FLOW_OUTPUT_DIR",
     "FLOW_PROMPT_FILE",
@@ -112,7 +114,7 @@ impl Sandbox {
     }
 
     /// [`Sandbox::run_with`] with more arguments after the others
-    /// (`--tracker github`, `--pr_poll 1s` …).
+    /// (`--tracker github`, `--pr_poll 1s`, `--setup_command "…"` …).
     pub fn run_full(
         &self,
         flow: &Path,
@@ -122,37 +124,44 @@ impl Sandbox {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
-        cmd.current_dir(&self.cwd)
-            .arg("run")
+        let mut cmd = self.flow_command(scenario);
+        cmd.arg("run")
             .arg(flow)
             .arg("--repo")
             .arg(&self.repo)
             .args(["--issue", issue, "--agent", agent, "--quiet"])
             .args(args);
-        for name in SCRUBBED_ENV {
-            cmd.env_remove(name);
-        }
-        // Commits must work on a machine without a git identity.
-        cmd.env("GIT_AUTHOR_NAME", "flow e2e")
-            .env("GIT_AUTHOR_EMAIL", "flow-e2e@example.invalid")
-            .env("GIT_COMMITTER_NAME", "flow e2e")
-            .env("GIT_COMMITTER_EMAIL", "flow-e2e@example.invalid")
-            .env("NO_COLOR", "1")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("FAKE_AGENT_SCRIPT", scenario);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        self.run_command(&mut cmd)
+        self.finish(cmd)
     }
 
-    /// Runs a `flow run …` command (e.g. from [`Sandbox::flow_command`]) to
-    /// its end and reads the run it made in `cwd`.
-    pub fn run_command(&self, cmd: &mut Command) -> Run {
+    /// `flow run FLOW --repo <sample> --issue 1 --agent <fake-agent> --quiet
+    /// ARGS…` with the fake agent's `scenario`, not started: a test adds
+    /// its environment, then runs it with [`Sandbox::finish`] or spawns it.
+    pub fn run_command(&self, flow: &Path, scenario: &str, args: &[&str]) -> Command {
+        let agent = root_file("tests/fixtures/fake-agent");
+        let mut cmd = self.flow_command(scenario);
+        cmd.arg("run")
+            .arg(flow)
+            .arg("--repo")
+            .arg(&self.repo)
+            .args(["--issue", "1", "--quiet", "--agent"])
+            .arg(agent)
+            .args(args);
+        cmd
+    }
+
+    /// Runs `cmd` (a `flow run` in `cwd`) to its end and reads the run.
+    pub fn finish(&self, mut cmd: Command) -> Run {
         let started = Instant::now();
         let output = cmd.output().expect("spawn flow");
-        let elapsed = started.elapsed();
+        self.read_run(output, started.elapsed())
+    }
+
+    /// The run of `cwd` after `flow` ended with `output`.
+    pub fn read_run(&self, output: Output, elapsed: Duration) -> Run {
         let run_dir = self.only_run_dir();
         let journal = match &run_dir {
             Some(dir) => read_journal(&dir.join("journal.jsonl")),

@@ -50,6 +50,8 @@ pub(crate) struct Input<'a> {
     pub stages: &'a [Expanded<'a>],
     /// Their resolved edges.
     pub edges: &'a Edges,
+    /// The flow's checked `alert`s.
+    pub alerts: Vec<ir::Alert>,
 }
 
 /// Builds the pipeline; expression problems go to `diags`.
@@ -118,7 +120,11 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             }
             FlowItem::Secret(name) => secrets.push(name.node.clone()),
             FlowItem::Shell(text) => flow_shell = flow_shell.or(Some(shell_argv(&text.node))),
-            FlowItem::Param(_) | FlowItem::Let(..) | FlowItem::Stage(_) | FlowItem::Finally(_) => {}
+            FlowItem::Param(_)
+            | FlowItem::Let(..)
+            | FlowItem::Alert(_)
+            | FlowItem::Stage(_)
+            | FlowItem::Finally(_) => {}
         }
     }
 
@@ -298,6 +304,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         graph,
         libraries,
         param_settings,
+        alerts: input.alerts.clone(),
     }
 }
 

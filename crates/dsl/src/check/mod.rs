@@ -9,9 +9,11 @@
 //! `routes` (dead routes, unusable retries), `visits` (`max` that never
 //! applies), `absent_needs` (needs a route target may start without),
 //! `outputs`, `durations`, `shell`, `reserved` (names that would replace
-//! `$PATH` & co.), `exprs` and `build` (AST → IR).
+//! `$PATH` & co.), `alerts` (thresholds for `flow stats`), `exprs` and
+//! `build` (AST → IR).
 
 mod absent_needs;
+mod alerts;
 mod bounds;
 mod budget;
 mod build;
@@ -153,7 +155,10 @@ fn check_flow(
     absent_needs::check(&stages, &edges, can_run, diags);
     visits::max_off_cycle(&stages, &edges, diags);
     outputs::check_clashes(&stages, &edges.needs, diags);
+    let stage_names: Vec<&str> = stages.iter().map(|s| s.decl.name.node.as_str()).collect();
+    let alerts = alerts::check(&flow.items, &stage_names, src, diags);
     let input = build::Input {
+        alerts,
         flow,
         src,
         loaded,

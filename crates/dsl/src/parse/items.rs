@@ -3,8 +3,8 @@
 use super::build::{parts, span, Builder, P};
 use super::grammar::Rule;
 use crate::ast::{
-    BudgetDecl, BudgetLimit, FlowItem, ParamDecl, ParamOr, RetryDecl, RouteDecl, RouteOn,
-    RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
+    AlertDecl, AlertValue, BudgetDecl, BudgetLimit, FlowItem, ParamDecl, ParamOr, RetryDecl,
+    RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
 };
 
 impl<'t> Builder<'t> {
@@ -21,6 +21,9 @@ impl<'t> Builder<'t> {
         }
         if rule == Rule::param {
             return Some(FlowItem::Param(self.param_decl(pair)));
+        }
+        if rule == Rule::alert {
+            return self.alert(pair).map(FlowItem::Alert);
         }
         if rule == Rule::budget {
             return self.budget(pair).map(FlowItem::Budget);
@@ -134,6 +137,35 @@ impl<'t> Builder<'t> {
             args,
             span: whole,
         }
+    }
+
+    /// `alert METRIC[(STAGE)] OP VALUE`.
+    fn alert(&mut self, pair: P<'t>) -> Option<AlertDecl> {
+        let whole = span(&pair);
+        let mut ps = parts(pair);
+        let mut names = parts(ps.next()?).map(|p| self.ident(&p));
+        let metric = names.next()?;
+        let stage = names.next();
+        let op = ps.next()?;
+        let op = Spanned::new(op.as_str().to_string(), span(&op));
+        let v = ps.next()?;
+        let value = match v.as_rule() {
+            Rule::number => {
+                let n = self.number(&v)?;
+                Spanned::new(AlertValue::Number(n.node), n.span)
+            }
+            _ => {
+                let d = self.duration(&v);
+                Spanned::new(AlertValue::Duration(d.node), d.span)
+            }
+        };
+        Some(AlertDecl {
+            metric,
+            stage,
+            op,
+            value,
+            span: whole,
+        })
     }
 
     fn retry(&mut self, pair: P<'t>) -> Option<RetryDecl> {

@@ -43,6 +43,7 @@ pub(super) fn keyword(rule: Rule) -> Option<&'static str> {
         Rule::kw_exit => "exit",
         Rule::kw_shell => "shell",
         Rule::kw_optional => "optional",
+        Rule::kw_alert => "alert",
         _ => return None,
     })
 }
@@ -97,6 +98,7 @@ pub(super) const FLOW_STARTS: &[&str] = &[
     "secret",
     "stage",
     "finally",
+    "alert",
 ];
 /// Keywords that start an item both in a flow and in a stage.
 pub(super) const SHARED_STARTS: &[&str] = &["timeout", "env", "shell", "budget"];
@@ -136,6 +138,8 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::targ => "an argument `name: value`",
         Rule::tparam => "a parameter `name: type`",
         Rule::EOI => "the end of the file",
+        Rule::alert_op => "a comparison (`<`, `<=`, `>` or `>=`)",
+        Rule::alert_metric => "a metric such as `success_rate` or `p95(STAGE)`",
         _ => return None,
     })
 }

@@ -212,6 +212,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             file: opts.file.clone(),
             pid: std::process::id(),
             sources: opts.sources.clone(),
+            alerts: pipeline.alerts.clone(),
         })
         .map_err(io("writing the journal"))?;
     let id = dir.id.clone();

@@ -42,6 +42,10 @@ pub struct RunHistory {
     /// (absent when none reported it; see [`crate::usage`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// The flow's `alert`s as the run recorded them (`run_started`); one
+    /// that a newer flow cannot read is left out.
+    #[serde(skip)]
+    pub alerts: Vec<flow_dsl::ir::Alert>,
 }
 
 /// One stage of a run.
@@ -168,6 +172,14 @@ impl RunHistory {
             dir: run_root.to_path_buf(),
             stages: Vec::new(),
             usage: None,
+            alerts: start["alerts"]
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|a| serde_json::from_value(a.clone()).ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         let mut recorded = RunState::Starting;
         for e in &events[1..] {

@@ -3,12 +3,15 @@
 //! escalation, such as `blocked`), how many visits its loops take, how long
 //! its stages last (p50/p95), and what its agents cost. Read from each
 //! run's journal ([`RunHistory`]); runs still going are counted apart.
+//! The flow's `alert`s (those its newest run recorded) are evaluated on
+//! these numbers and reported, crossed or not.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::history::RunHistory;
 use crate::usage::Usage;
+use flow_dsl::ir::{Alert, AlertMetric};
 
 /// Outcome words that are not an `ends run` name.
 const PLAIN: &[&str] = &["succeeded", "failed", "skipped", "timed_out", "cancelled"];
@@ -37,6 +40,26 @@ pub struct FlowStats {
     /// Mean cost of a counted run in US dollars, when any run reported one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_per_run_usd: Option<f64>,
+    /// The flow's `alert`s (as its newest run recorded them), each with
+    /// its value and whether it is crossed; empty when it declares none.
+    pub alerts: Vec<AlertReport>,
+}
+
+/// One `alert` of the flow, evaluated.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertReport {
+    /// The alert as written (`p95(build) > 10m`).
+    pub alert: String,
+    /// The unit of `value` and `threshold`: `share` (0 to 1), `usd`,
+    /// `visits` or `ms`.
+    pub unit: &'static str,
+    /// The metric's value over the counted runs; `None` when nothing
+    /// measured it (no finished run, no cost reported, the stage never ran).
+    pub value: Option<f64>,
+    /// The threshold, in `unit`.
+    pub threshold: f64,
+    /// True when `value OP threshold` holds.
+    pub crossed: bool,
 }
 
 /// One stage over the counted runs.
@@ -138,7 +161,33 @@ fn flow_stats(flow: &str, runs: &[&RunHistory]) -> FlowStats {
     if !costs.is_empty() {
         stats.cost_per_run_usd = Some(costs.iter().sum::<f64>() / costs.len() as f64);
     }
+    // The newest run says which alerts the flow declares now.
+    let newest = runs.iter().max_by(|a, b| a.started.cmp(&b.started));
+    if let Some(newest) = newest {
+        stats.alerts = newest.alerts.iter().map(|a| evaluate(a, &stats)).collect();
+    }
     stats
+}
+
+/// The value of `alert`'s metric in `stats`, and whether it is crossed.
+fn evaluate(alert: &Alert, stats: &FlowStats) -> AlertReport {
+    let counted = stats.runs > 0;
+    let stage = alert.stage.as_deref().and_then(|s| stats.stages.get(s));
+    let (unit, value) = match alert.metric {
+        AlertMetric::SuccessRate => ("share", counted.then_some(stats.success_rate)),
+        AlertMetric::EscalationRate => ("share", counted.then_some(stats.escalation_rate)),
+        AlertMetric::CostUsd => ("usd", stats.cost_per_run_usd),
+        AlertMetric::Visits => ("visits", stage.map(|s| s.mean_visits)),
+        AlertMetric::P50 => ("ms", stage.map(|s| s.p50_ms as f64)),
+        AlertMetric::P95 => ("ms", stage.map(|s| s.p95_ms as f64)),
+    };
+    AlertReport {
+        alert: alert.text.clone(),
+        unit,
+        value,
+        threshold: alert.threshold,
+        crossed: value.is_some_and(|v| alert.op.holds(v, alert.threshold)),
+    }
 }
 
 /// The `p`th percentile of sorted `values` (nearest rank); 0 when empty.
@@ -153,6 +202,103 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use flow_dsl::ir::AlertOp;
+
+    fn alert(metric: AlertMetric, stage: Option<&str>, op: AlertOp, threshold: f64) -> Alert {
+        Alert {
+            metric,
+            stage: stage.map(str::to_string),
+            op,
+            threshold,
+            text: format!("{} {op:?} {threshold}", metric.name()),
+        }
+    }
+
+    /// An alert is crossed exactly when its comparison holds on the value;
+    /// an unmeasured value (no finished run, no cost, a stage that never
+    /// ran) is never crossed, however the comparison reads.
+    #[test]
+    fn alerts_are_crossed_by_their_value_and_never_without_one() {
+        let mut stats = FlowStats {
+            runs: 4,
+            success_rate: 0.5,
+            escalation_rate: 0.25,
+            ..FlowStats::default()
+        };
+        stats.stages.insert(
+            "build".into(),
+            StageStats {
+                runs: 4,
+                mean_visits: 2.5,
+                p50_ms: 1_000,
+                p95_ms: 700_000,
+                ..StageStats::default()
+            },
+        );
+        let crossed = |a: Alert| evaluate(&a, &stats).crossed;
+        assert!(crossed(alert(
+            AlertMetric::SuccessRate,
+            None,
+            AlertOp::Lt,
+            0.8
+        )));
+        assert!(!crossed(alert(
+            AlertMetric::SuccessRate,
+            None,
+            AlertOp::Lt,
+            0.5
+        )));
+        assert!(crossed(alert(
+            AlertMetric::SuccessRate,
+            None,
+            AlertOp::Le,
+            0.5
+        )));
+        assert!(crossed(alert(
+            AlertMetric::EscalationRate,
+            None,
+            AlertOp::Gt,
+            0.2
+        )));
+        assert!(crossed(alert(
+            AlertMetric::P95,
+            Some("build"),
+            AlertOp::Gt,
+            600_000.0
+        )));
+        assert!(!crossed(alert(
+            AlertMetric::P50,
+            Some("build"),
+            AlertOp::Gt,
+            600_000.0
+        )));
+        assert!(crossed(alert(
+            AlertMetric::Visits,
+            Some("build"),
+            AlertOp::Ge,
+            2.5
+        )));
+        // Not measured: no cost reported, a stage that never ran.
+        let cost = evaluate(&alert(AlertMetric::CostUsd, None, AlertOp::Ge, 0.0), &stats);
+        assert_eq!((cost.value, cost.crossed), (None, false));
+        assert!(!crossed(alert(
+            AlertMetric::P95,
+            Some("deploy"),
+            AlertOp::Ge,
+            0.0
+        )));
+        stats.cost_per_run_usd = Some(6.0);
+        let cost = alert(AlertMetric::CostUsd, None, AlertOp::Gt, 5.0);
+        assert!(evaluate(&cost, &stats).crossed);
+        // No finished run: the rates are not 0, they are unknown.
+        let none = FlowStats::default();
+        let r = evaluate(
+            &alert(AlertMetric::SuccessRate, None, AlertOp::Lt, 0.8),
+            &none,
+        );
+        assert_eq!((r.value, r.crossed), (None, false));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

@@ -149,6 +149,7 @@ impl Flow {
                 graph: DiGraph::new(),
                 libraries: vec![],
                 param_settings: vec![],
+                alerts: vec![],
             },
             defs: vec![],
         }

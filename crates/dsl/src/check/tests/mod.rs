@@ -1,6 +1,7 @@
 //! Checker tests: small `.flow` texts through [`crate::check_source`], each
 //! asserting the exact code, the text under the primary span, and the message.
 
+mod alerts;
 mod example;
 mod graph;
 mod names;

@@ -164,6 +164,7 @@ impl Flow {
             graph: Default::default(),
             libraries: vec![],
             param_settings: vec![],
+            alerts: vec![],
         };
         // The graph, consistent with the stages (the scheduler reads the
         // stages' fields; the executor may read the graph).
