@@ -16,6 +16,7 @@ mod bounds;
 mod build;
 mod durations;
 mod expand;
+mod front_matter;
 mod exprs;
 mod graph;
 mod names;
@@ -27,6 +28,7 @@ mod routes;
 mod settings;
 mod shell;
 mod stage;
+mod skills;
 mod suggest;
 mod templates;
 mod visits;
@@ -140,6 +142,7 @@ fn check_flow(
         stage::check(s, flow_timeout, diags);
         routes::check(s, diags);
         bounds::stage(s, &decls, diags);
+        skills::check_stage(s, loaded, diags);
     }
     let edges = graph::resolve(&stages, diags);
     let on_cycle = graph::needs_cycles(&stages, &edges, diags);

@@ -1,17 +1,21 @@
 //! Loading: read a `.flow` file, parse it, and load the libraries it `use`s
-//! (the embedded `std`, or folders of `*.flow` templates and `skills/*.md`).
-//! This is the only module of the crate that touches the file system.
+//! (the embedded `std`, folders of `*.flow` templates and `skills/*.md`, or
+//! git repositories through a [`git::Fetcher`]). Skill files are read too
+//! (they become sources, so their front matter can be checked with spans
+//! and `flow resume` sees them change). This is the only module of the crate
+//! that touches the file system.
 //!
 //! The parser is passed in ([`ParseFn`]) so loading can be tested with any
 //! front end; [`crate::check_file`] passes [`crate::parse::parse`].
 
 mod folder;
+pub mod git;
 pub mod std_lib;
 
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, SourceMap, Span};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A parser: text and its source id → syntax tree and syntax diagnostics.
@@ -30,8 +34,9 @@ pub struct Loaded {
     pub file: ast::File,
     /// The folder relative `use` paths (and the file's own `skills/`) resolve from.
     pub base_dir: PathBuf,
-    /// Names of `skills/*.md` next to the main file (for its own templates).
-    pub local_skills: BTreeSet<String>,
+    /// `skills/NAME.md` next to the main file (for its own templates and
+    /// `"./NAME"` skill arguments): `NAME` → the file, read into `sources`.
+    pub local_skills: BTreeMap<String, SourceId>,
     /// Imported libraries, in `use` order (a failed import is left out).
     pub libraries: Vec<LoadedLibrary>,
     /// The comments of every file parsed (the main file and library
@@ -50,8 +55,8 @@ pub struct LoadedLibrary {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Its templates, each with the file it is defined in.
     pub templates: Vec<LibTemplate>,
-    /// Names of its `skills/NAME.md` files (`NAME`).
-    pub skills: BTreeSet<String>,
+    /// Its `skills/NAME.md` files: `NAME` → the file, read into `sources`.
+    pub skills: BTreeMap<String, SourceId>,
 }
 
 /// A template of a library with the source file it comes from.
@@ -66,10 +71,16 @@ pub struct LibTemplate {
 /// Reads and loads `path`. An unreadable file gives one [`Code::Import`]
 /// diagnostic on an empty source named after the path.
 pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
+    load_file_with(path, parse, None)
+}
+
+/// [`load_file`], with git libraries given by `fetcher` (without one, a
+/// `use "git+…"` is an import error).
+pub fn load_file_with(path: &Path, parse: ParseFn, fetcher: Option<&dyn git::Fetcher>) -> Loaded {
     let name = path.display().to_string();
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_source(&name, &text, &base_dir, parse),
+        Ok(text) => load_source_with(&name, &text, &base_dir, parse, fetcher),
         Err(e) => {
             let mut sources = SourceMap::default();
             let main = sources.add(name.clone(), "");
@@ -86,7 +97,7 @@ pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
                 main,
                 file: ast::File::default(),
                 base_dir,
-                local_skills: BTreeSet::new(),
+                local_skills: BTreeMap::new(),
                 libraries: Vec::new(),
                 comments: BTreeMap::new(),
             }
@@ -97,6 +108,17 @@ pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
 /// Loads `text` (shown as `name` in diagnostics); relative `use` paths and
 /// the file's own `skills/` resolve from `base_dir`.
 pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> Loaded {
+    load_source_with(name, text, base_dir, parse, None)
+}
+
+/// [`load_source`], with git libraries given by `fetcher`.
+pub fn load_source_with(
+    name: &str,
+    text: &str,
+    base_dir: &Path,
+    parse: ParseFn,
+    fetcher: Option<&dyn git::Fetcher>,
+) -> Loaded {
     // An absolute folder: it becomes the `local` library's `$FLOW_LIB`.
     let base = if base_dir.as_os_str().is_empty() {
         Path::new(".")
@@ -118,7 +140,7 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
     let mut sources = SourceMap::default();
     let main = sources.add(name, text);
     let (file, mut diagnostics) = parse(text, main);
-    let local_skills = folder::skill_names(&base_dir.join("skills"));
+    let local_skills = folder::skills(&base_dir.join("skills"), &mut sources);
     let mut libraries: Vec<LoadedLibrary> = Vec::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     for u in &file.uses {
@@ -144,15 +166,39 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
                 &mut diagnostics,
                 parse,
             )),
-            Some(path) => folder::load(
-                &u.alias.node,
-                path,
-                main,
-                base_dir,
-                &mut sources,
-                &mut diagnostics,
-                parse,
-            ),
+            Some(path) => match git::GitSource::parse(&path.node) {
+                None => folder::load(
+                    &u.alias.node,
+                    path,
+                    main,
+                    base_dir,
+                    &mut sources,
+                    &mut diagnostics,
+                    parse,
+                ),
+                Some(source) => {
+                    let fetched = fetch(&u.alias.node, path, source, fetcher)
+                        .map_err(|e| git_error(e, main, path.span));
+                    match fetched {
+                        Ok(dir) => {
+                            let at = ast::Spanned::new(dir.display().to_string(), path.span);
+                            folder::load(
+                                &u.alias.node,
+                                &at,
+                                main,
+                                base_dir,
+                                &mut sources,
+                                &mut diagnostics,
+                                parse,
+                            )
+                        }
+                        Err(d) => {
+                            diagnostics.push(d);
+                            None
+                        }
+                    }
+                }
+            },
         };
         libraries.extend(lib);
     }
@@ -168,6 +214,35 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
     }
 }
 
+/// The folder of the git library `alias` at `path`, from `fetcher`.
+fn fetch(
+    alias: &str,
+    path: &ast::Spanned<String>,
+    source: Result<git::GitSource, String>,
+    fetcher: Option<&dyn git::Fetcher>,
+) -> Result<PathBuf, git::FetchError> {
+    let source = source.map_err(|why| git::FetchError {
+        code: Code::Import,
+        message: format!("cannot load library `{alias}` from `{}`: {why}", path.node),
+        help: "write `use \"git+https://host/org/repo@v1.2\" as name` (a tag, branch or commit after `@`)".into(),
+    })?;
+    let Some(fetcher) = fetcher else {
+        return Err(git::FetchError {
+            code: Code::Import,
+            message: format!("library `{alias}` comes from git, and nothing here fetches it"),
+            help: "check or run the flow with the `flow` command, which fetches git libraries".into(),
+        });
+    };
+    fetcher.fetch(alias, &source)
+}
+
+/// A [`git::FetchError`] as a diagnostic on the `use` path.
+fn git_error(e: git::FetchError, main: SourceId, span: Span) -> Diagnostic {
+    Diagnostic::new(e.code, main, span, e.message)
+        .label("this library")
+        .help(e.help)
+}
+
 /// The embedded `std` library under the alias `name`.
 fn load_std(
     name: &str,
@@ -177,14 +252,16 @@ fn load_std(
 ) -> LoadedLibrary {
     let files = std_lib::files();
     let mut templates = Vec::new();
-    let mut skills = BTreeSet::new();
+    let mut skills = BTreeMap::new();
     for (path, bytes) in &files {
         if let Some(skill) = path
             .strip_prefix("skills/")
             .and_then(|p| p.strip_suffix(".md"))
         {
             if !skill.contains('/') {
-                skills.insert(skill.to_string());
+                let text = String::from_utf8_lossy(bytes);
+                let id = sources.add(format!("std/{path}"), text.as_ref());
+                skills.insert(skill.to_string(), id);
             }
         } else if path.ends_with(".flow") && !path.contains('/') {
             let text = String::from_utf8_lossy(bytes);

@@ -70,9 +70,10 @@ fn folder_library_gives_templates_skills_and_sources() {
         .map(|t| t.template.name.node.as_str())
         .collect();
     assert_eq!(names, ["one", "two", "three"]);
-    assert_eq!(mine.skills.iter().collect::<Vec<_>>(), ["plan"]);
-    // The main file, then a.flow and b.flow.
-    assert_eq!(loaded.sources.files().count(), 3);
+    assert_eq!(mine.skills.keys().collect::<Vec<_>>(), ["plan"]);
+    assert_eq!(&*loaded.sources.get(mine.skills["plan"]).text, "# plan");
+    // The main file, then a.flow and b.flow, then the skill.
+    assert_eq!(loaded.sources.files().count(), 4);
     assert!(loaded
         .sources
         .get(mine.templates[2].source)
@@ -119,7 +120,7 @@ fn std_library_is_embedded() {
     let loaded = load_source("main.flow", "use std\n", dir.path(), &fake_parse);
     let std = &loaded.libraries[0];
     assert_eq!(std.files.len(), std_lib::STD_FILES.len());
-    for skill in &std.skills {
+    for skill in std.skills.keys() {
         assert!(std.files.contains_key(&format!("skills/{skill}.md")));
     }
 }
