@@ -113,7 +113,10 @@ pub(crate) fn check(
                     Code::SkillFrontMatter,
                     source,
                     line_span,
-                    format!("skill `{skill}`: `{}` is not a front matter key", key.trim()),
+                    format!(
+                        "skill `{skill}`: `{}` is not a front matter key",
+                        key.trim()
+                    ),
                 )
                 .label("not read")
                 .help("write the key at the start of the line, without blanks: `statuses: DONE`"),
@@ -387,7 +390,10 @@ mod tests {
     #[test]
     fn every_std_skill_has_a_clean_front_matter() {
         for (path, bytes) in crate::load::std_lib::files() {
-            if let Some(name) = path.strip_prefix("skills/").and_then(|p| p.strip_suffix(".md")) {
+            if let Some(name) = path
+                .strip_prefix("skills/")
+                .and_then(|p| p.strip_suffix(".md"))
+            {
                 let (fm, found) = run(&String::from_utf8_lossy(&bytes));
                 assert!(found.is_empty(), "{path}: {found:?}");
                 assert_eq!(fm.get("name").map(|e| e.value.as_str()), Some(name));

@@ -50,19 +50,20 @@ pub(crate) fn resolve(
     loaded: &Loaded,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<SkillRef> {
-    let missing = |message: String, skills: &BTreeMap<String, SourceId>, prefix: &str, add: &str| {
-        let names: Vec<String> = skills.keys().map(|k| format!("{prefix}{k}")).collect();
-        let known = if names.is_empty() {
-            "it has no skills".to_string()
-        } else {
-            format!("skills: {}", names.join(", "))
+    let missing =
+        |message: String, skills: &BTreeMap<String, SourceId>, prefix: &str, add: &str| {
+            let names: Vec<String> = skills.keys().map(|k| format!("{prefix}{k}")).collect();
+            let known = if names.is_empty() {
+                "it has no skills".to_string()
+            } else {
+                format!("skills: {}", names.join(", "))
+            };
+            let d = Diagnostic::new(Code::MissingSkill, src, span, message).label("unknown skill");
+            match suggest::did_you_mean(value, names.iter().map(String::as_str)) {
+                Some(s) => d.help(format!("{s} ({known})")),
+                None => d.help(format!("name an existing skill ({known}), or add {add}")),
+            }
         };
-        let d = Diagnostic::new(Code::MissingSkill, src, span, message).label("unknown skill");
-        match suggest::did_you_mean(value, names.iter().map(String::as_str)) {
-            Some(s) => d.help(format!("{s} ({known})")),
-            None => d.help(format!("name an existing skill ({known}), or add {add}")),
-        }
-    };
     if let Some(name) = value.strip_prefix("./") {
         return match loaded.local_skills.get(name) {
             Some(&source) => Some(SkillRef {
@@ -72,7 +73,9 @@ pub(crate) fn resolve(
             }),
             None => {
                 diags.push(missing(
-                    format!("no skill `{value}`: there is no `skills/{name}.md` beside the flow file"),
+                    format!(
+                        "no skill `{value}`: there is no `skills/{name}.md` beside the flow file"
+                    ),
                     &loaded.local_skills,
                     "./",
                     &format!("skills/{name}.md beside the flow file"),
@@ -89,6 +92,9 @@ pub(crate) fn resolve(
                 .enumerate()
                 .find(|(_, l)| l.name == alias)
             else {
+                if loaded.failed.contains(alias) {
+                    return None; // its import was reported
+                }
                 let names: Vec<&str> = loaded.libraries.iter().map(|l| l.name.as_str()).collect();
                 let list = if names.is_empty() {
                     "none is imported".to_string()
@@ -113,7 +119,12 @@ pub(crate) fn resolve(
                 );
                 return None;
             };
-            (LibRef::Library(index), name, &lib.skills, format!("{alias}."))
+            (
+                LibRef::Library(index),
+                name,
+                &lib.skills,
+                format!("{alias}."),
+            )
         }
         None => (found.lib, value, found.skills, String::new()),
     };
@@ -149,8 +160,7 @@ pub(crate) fn check_stage(stage: &Expanded, loaded: &Loaded, diags: &mut Vec<Dia
         let fm = front_matter::check(&u.skill.name, text, u.skill.source, diags);
         for out in fm.outputs() {
             let collected = stage.all_outputs().any(|p| {
-                p.node.node == out
-                    || glob::Pattern::new(&p.node.node).is_ok_and(|g| g.matches(out))
+                p.node.node == out || glob::Pattern::new(&p.node.node).is_ok_and(|g| g.matches(out))
             });
             if !collected {
                 diags.push(

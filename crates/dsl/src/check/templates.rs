@@ -210,6 +210,9 @@ pub(crate) fn resolve<'a>(
         .enumerate()
         .find(|(_, l)| l.name == lib_name.node)
     else {
+        if loaded.failed.contains(&lib_name.node) {
+            return None; // its import was reported
+        }
         let candidates: Vec<&str> = loaded.libraries.iter().map(|l| l.name.as_str()).collect();
         let help = match suggest::did_you_mean(&lib_name.node, candidates.iter().copied()) {
             Some(s) => s,

@@ -116,12 +116,18 @@ mod tests {
     #[test]
     fn url_and_revision_are_split_at_the_last_at_of_the_path() {
         let s = ok("git+https://host/org/skills@v1.2");
-        assert_eq!((s.url.as_str(), s.rev.as_deref()), ("https://host/org/skills", Some("v1.2")));
+        assert_eq!(
+            (s.url.as_str(), s.rev.as_deref()),
+            ("https://host/org/skills", Some("v1.2"))
+        );
         let s = ok("git+ssh://git@host/org/repo@release/1.0");
         assert_eq!(s.url, "ssh://git@host/org/repo");
         assert_eq!(s.rev.as_deref(), Some("release/1.0"));
         let s = ok("git+file:///srv/skills.git");
-        assert_eq!((s.url.as_str(), s.rev.as_deref()), ("file:///srv/skills.git", None));
+        assert_eq!(
+            (s.url.as_str(), s.rev.as_deref()),
+            ("file:///srv/skills.git", None)
+        );
         assert_eq!(s.spec(), "git+file:///srv/skills.git");
         assert_eq!(ok("git+file:///a/b@v1").spec(), "git+file:///a/b@v1");
     }

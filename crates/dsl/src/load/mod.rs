@@ -15,7 +15,7 @@ pub mod std_lib;
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, SourceMap, Span};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A parser: text and its source id → syntax tree and syntax diagnostics.
@@ -39,6 +39,9 @@ pub struct Loaded {
     pub local_skills: BTreeMap<String, SourceId>,
     /// Imported libraries, in `use` order (a failed import is left out).
     pub libraries: Vec<LoadedLibrary>,
+    /// Aliases whose import failed (already reported): uses of them are not
+    /// reported again as unknown.
+    pub failed: BTreeSet<String>,
     /// The comments of every file parsed (the main file and library
     /// files), for [`crate::suppress`]; a file without comments may be absent.
     pub comments: BTreeMap<SourceId, Vec<ast::Spanned<String>>>,
@@ -99,6 +102,7 @@ pub fn load_file_with(path: &Path, parse: ParseFn, fetcher: Option<&dyn git::Fet
                 base_dir,
                 local_skills: BTreeMap::new(),
                 libraries: Vec::new(),
+                failed: BTreeSet::new(),
                 comments: BTreeMap::new(),
             }
         }
@@ -142,6 +146,7 @@ pub fn load_source_with(
     let (file, mut diagnostics) = parse(text, main);
     let local_skills = folder::skills(&base_dir.join("skills"), &mut sources);
     let mut libraries: Vec<LoadedLibrary> = Vec::new();
+    let mut failed = BTreeSet::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     for u in &file.uses {
         if let Some(first) = seen.get(&u.alias.node) {
@@ -200,7 +205,12 @@ pub fn load_source_with(
                 }
             },
         };
-        libraries.extend(lib);
+        match lib {
+            Some(lib) => libraries.push(lib),
+            None => {
+                failed.insert(u.alias.node.clone());
+            }
+        }
     }
     Loaded {
         sources,
@@ -210,6 +220,7 @@ pub fn load_source_with(
         base_dir: base_dir.to_path_buf(),
         local_skills,
         libraries,
+        failed,
         comments: comments.into_inner(),
     }
 }
@@ -230,7 +241,8 @@ fn fetch(
         return Err(git::FetchError {
             code: Code::Import,
             message: format!("library `{alias}` comes from git, and nothing here fetches it"),
-            help: "check or run the flow with the `flow` command, which fetches git libraries".into(),
+            help: "check or run the flow with the `flow` command, which fetches git libraries"
+                .into(),
         });
     };
     fetcher.fetch(alias, &source)
