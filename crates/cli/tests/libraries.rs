@@ -399,3 +399,24 @@ fn a_locked_commit_the_repository_lost_is_f0035_not_a_switch() {
     assert!(diags[0]["help"].as_str().unwrap().contains("flow update"));
     assert_eq!(s.pinned("v1"), Some(v1));
 }
+
+#[test]
+fn resume_refuses_a_run_whose_project_skill_changed() {
+    let s = Setup::new();
+    std::fs::create_dir_all(s.path("proj/skills")).unwrap();
+    let skill = s.path("proj/skills/triage.md");
+    std::fs::write(&skill, "---\nname: triage\n---\n# Triage v1\n").unwrap();
+    std::fs::write(
+        s.path("proj/f.flow"),
+        "use std\nflow f {\n  timeout 5m\n  param agent: str = \"claude\"\n  stage triage: std.agent(skill: \"./triage\") { }\n}\n",
+    )
+    .unwrap();
+    // The agent fails without a status: the run fails and can be resumed.
+    let out = s.flow(&["run", "f.flow", "--agent", "exit 9"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    std::fs::write(&skill, "---\nname: triage\n---\n# Triage v2\n").unwrap();
+    let out = s.flow(&["resume", "last"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skills/triage.md"), "{err}");
+}
