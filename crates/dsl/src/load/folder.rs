@@ -109,6 +109,34 @@ pub(super) fn skills(dir: &Path, sources: &mut SourceMap) -> BTreeMap<String, So
     skills
 }
 
+/// The `#` comment lines of a skill's front matter (between a first line
+/// `---` and the next `---`): their text from the `#` to the end of the
+/// line, without a `\r`.
+pub(super) fn front_matter_comments(text: &str) -> Vec<Spanned<String>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
+        let line = raw.trim_end_matches('\n').trim_end_matches('\r');
+        let start = at;
+        at += raw.len();
+        if n == 0 {
+            if line != "---" {
+                break;
+            }
+            continue;
+        }
+        if line == "---" {
+            break;
+        }
+        let blanks = line.len() - line.trim_start().len();
+        if line.trim_start().starts_with('#') {
+            let span = crate::span::Span::new(start + blanks, start + line.len());
+            found.push(Spanned::new(line[blanks..].to_string(), span));
+        }
+    }
+    found
+}
+
 /// How a library path is shown in diagnostics: lexically normalised (no
 /// `.`, `a/..` folded) and relative to the current folder when it is below
 /// it, so reports and snapshots do not depend on where the project lives.

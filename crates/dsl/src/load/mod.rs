@@ -212,6 +212,17 @@ pub fn load_source_with(
             }
         }
     }
+    // A skill's front matter may hold `# flow: allow(F0115)` lines: they
+    // silence warnings about the skill like comments of a .flow file.
+    let skill_files = local_skills
+        .values()
+        .chain(libraries.iter().flat_map(|l| l.skills.values()));
+    for &id in skill_files {
+        let found = folder::front_matter_comments(&sources.get(id).text);
+        if !found.is_empty() {
+            comments.borrow_mut().insert(id, found);
+        }
+    }
     Loaded {
         sources,
         diagnostics,

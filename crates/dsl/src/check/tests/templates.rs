@@ -537,3 +537,30 @@ fn a_skill_output_the_stage_does_not_collect_is_f0116_at_the_reference() {
         assert!(c.diagnostics.is_empty(), "{outputs}: {:#?}", c.diagnostics);
     }
 }
+
+#[test]
+fn a_warning_about_a_skill_is_silenced_by_an_allow_in_its_front_matter() {
+    let dir = skill_project();
+    std::fs::write(
+        dir.path().join("skills/odd.md"),
+        "---\nname: odd\n# flow: allow(F0115) read by our own wrapper\nmodel: opus\n---\n",
+    )
+    .unwrap();
+    let c = check_in(
+        dir.path(),
+        &skill_flow("  stage a: mine.agent(skill: \"./odd\") { }"),
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    // Errors are not silenced.
+    std::fs::write(
+        dir.path().join("skills/odd.md"),
+        "---\nname: odd\n# flow: allow(F0036)\ncommits: maybe\n---\n",
+    )
+    .unwrap();
+    let c = check_in(
+        dir.path(),
+        &skill_flow("  stage a: mine.agent(skill: \"./odd\") { }"),
+    );
+    // (and allowing an error is itself reported, at the comment, line 3)
+    assert_eq!(codes(&c), [Code::UnusedSuppression, Code::SkillFrontMatter]);
+}
