@@ -85,15 +85,19 @@ impl Setup {
 
     /// `flow ARGS…` in the project folder.
     fn flow(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_flow"))
-            .args(args)
+        self.command(args).output().expect("flow runs")
+    }
+
+    /// The command `flow ARGS…` in the project folder, with the cache.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flow"));
+        c.args(args)
             .current_dir(self.path("proj"))
             .env("FLOW_CACHE_DIR", self.path("cache"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env_remove("FLOW_LIB")
-            .output()
-            .expect("flow runs")
+            .env_remove("FLOW_LIB");
+        c
     }
 
     fn check(&self) -> (Option<i32>, Vec<Value>, String) {
@@ -212,6 +216,43 @@ fn first_check_fetches_and_pins_then_loads_offline_with_the_repository_gone() {
     );
     let out = s.run();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Not even `git` is run: a PATH without it changes nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let out = s
+        .command(&["check", "f.flow", "--shellcheck", "off"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn processes_fetching_one_library_at_once_share_the_cache() {
+    let s = Setup::new();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            s.command(&["check", "f.flow", "--shellcheck", "off"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert_eq!(s.trees().len(), 1, "{:?}", s.trees());
+    let leftovers: Vec<_> = std::fs::read_dir(s.path("cache/libs/trees"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary exports left: {leftovers:?}"
+    );
+    assert_eq!(s.check().0, Some(0));
 }
 
 #[test]
