@@ -200,10 +200,24 @@ impl GitLibraries {
                 }
                 export_into(&repo, &pin.commit, &tree)
                     .map_err(|e| fetch_failed(alias, &spec, e))?;
-                self.state.borrow_mut().fetched.push(format!(
+                let mut state = self.state.borrow_mut();
+                state.fetched.push(format!(
                     "fetched library `{alias}` ({spec}) at {}",
                     short(&pin.commit)
                 ));
+                // A moved tag or a branch that went on: said, never followed.
+                if let (Some(rev), Ok(now)) = (
+                    source.rev.as_deref(),
+                    git::resolve(&repo, source.rev.as_deref()),
+                ) {
+                    if now != pin.commit {
+                        state.fetched.push(format!(
+                            "note: `{rev}` now names {}; the lock keeps {} (`flow update` moves it)",
+                            short(&now),
+                            short(&pin.commit)
+                        ));
+                    }
+                }
             }
         }
         let hash = tree::hash(&tree).map_err(|e| cache_error(&tree, &e))?;
