@@ -463,3 +463,45 @@ fn resume_refuses_a_run_whose_project_skill_changed() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("skills/triage.md"), "{err}");
 }
+
+#[test]
+fn a_library_in_a_folder_of_the_repository_is_named_after_a_hash() {
+    let s = Setup::new();
+    let src = s.path("src");
+    std::fs::create_dir_all(src.join("libs/extra/skills")).unwrap();
+    std::fs::write(
+        src.join("libs/extra/skills/extra.md"),
+        "---\nname: extra\noutputs: review.md\n---\nSay TEAM-REVIEW-V7.\n",
+    )
+    .unwrap();
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "-qm", "extra"]);
+    git(&src, &["tag", "v7"]);
+    let bare = s.path("skills.git");
+    git(
+        &src,
+        &["push", "-q", bare.to_str().unwrap(), "refs/tags/v7"],
+    );
+    let flow = format!(
+        "use std\nuse \"{}@v7#libs/extra\" as extra\nflow f {{\n  timeout 5m\n  param agent: str = \"claude\"\n  stage review: std.agent(skill: \"extra.extra\") {{ outputs review.md }}\n}}\n",
+        s.url()
+    );
+    std::fs::write(s.path("proj/f.flow"), flow).unwrap();
+    let (code, diags, err) = s.check();
+    assert_eq!((code, codes(&diags)), (Some(0), vec![]), "{diags:?}\n{err}");
+    assert!(s.lock()["libraries"][format!("{}@v7#libs/extra", s.url())]["commit"].is_string());
+    let out = s.run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A folder the repository does not have.
+    std::fs::write(
+        s.path("proj/f.flow"),
+        format!("use \"{}@v7#libs/nope\" as extra\n", s.url()),
+    )
+    .unwrap();
+    let (code, diags, _) = s.check();
+    assert_eq!((code, codes(&diags)), (Some(1), vec!["F0019"]), "{diags:?}");
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no folder `libs/nope`"));
+}

@@ -306,8 +306,15 @@ impl Fetcher for GitLibraries {
             (Mode::Locked, Some(pin)) => (self.locked(alias, source, pin)?, pin.clone()),
             _ => self.fresh(alias, source, old)?,
         };
-        self.state.borrow_mut().pins.insert(spec, pin);
-        Ok(tree)
+        self.state.borrow_mut().pins.insert(spec.clone(), pin);
+        match &source.subdir {
+            None => Ok(tree),
+            Some(dir) if tree.join(dir).is_dir() => Ok(tree.join(dir)),
+            Some(dir) => Err(import(
+                format!("library `{alias}` ({spec}): the repository has no folder `{dir}` at that revision"),
+                "name a folder of the repository after `#`, relative to its root",
+            )),
+        }
     }
 }
 

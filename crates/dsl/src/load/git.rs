@@ -20,6 +20,9 @@ pub struct GitSource {
     /// The revision asked for (a tag, branch or commit); `None` means the
     /// repository's default branch (`HEAD`).
     pub rev: Option<String>,
+    /// `#DIR` after the revision: the library is that folder of the
+    /// repository (relative, without `..`); `None`: its root.
+    pub subdir: Option<String>,
 }
 
 impl GitSource {
@@ -36,6 +39,23 @@ impl GitSource {
     }
 
     fn parse_url(rest: &str) -> Result<GitSource, String> {
+        let (rest, subdir) = match rest.split_once('#') {
+            Some((rest, dir)) => {
+                let clean = dir.trim_end_matches('/');
+                let bad = clean.is_empty()
+                    || clean.starts_with('/')
+                    || clean
+                        .split('/')
+                        .any(|p| p.is_empty() || p == "." || p == "..");
+                if bad {
+                    return Err(format!(
+                        "`#{dir}` is not a folder of the repository: write a relative path such as `#libs/review`"
+                    ));
+                }
+                (rest, Some(clean.to_string()))
+            }
+            None => (rest, None),
+        };
         let Some((scheme, after)) = rest.split_once("://") else {
             return Err(format!(
                 "`{rest}` is not a URL: write `git+https://host/org/repo@REV` or `git+file:///path/to/repo@REV`"
@@ -68,16 +88,21 @@ impl GitSource {
         Ok(GitSource {
             url: format!("{scheme}://{host}{path}"),
             rev,
+            subdir,
         })
     }
 
-    /// The source as written in a `use`: `git+URL@REV` (without `@` when no
-    /// revision was given). Lock files are keyed by it.
+    /// The source as written in a `use`: `git+URL@REV#DIR` (without `@` or
+    /// `#` when not given). Lock files are keyed by it.
     pub fn spec(&self) -> String {
-        match &self.rev {
-            Some(rev) => format!("{PREFIX}{}@{rev}", self.url),
-            None => format!("{PREFIX}{}", self.url),
+        let mut spec = format!("{PREFIX}{}", self.url);
+        if let Some(rev) = &self.rev {
+            spec = format!("{spec}@{rev}");
         }
+        if let Some(dir) = &self.subdir {
+            spec = format!("{spec}#{dir}");
+        }
+        spec
     }
 }
 
@@ -130,6 +155,10 @@ mod tests {
         );
         assert_eq!(s.spec(), "git+file:///srv/skills.git");
         assert_eq!(ok("git+file:///a/b@v1").spec(), "git+file:///a/b@v1");
+        let s = ok("git+https://host/org/mono@v2#libs/review/");
+        assert_eq!(s.subdir.as_deref(), Some("libs/review"));
+        assert_eq!(s.rev.as_deref(), Some("v2"));
+        assert_eq!(s.spec(), "git+https://host/org/mono@v2#libs/review");
     }
 
     #[test]
@@ -141,6 +170,9 @@ mod tests {
             "git+https://host",
             "git+https://host/repo@",
             "git+https://host/repo@--upload-pack=x",
+            "git+https://host/repo@v1#../up",
+            "git+https://host/repo@v1#/abs",
+            "git+https://host/repo@v1#",
         ] {
             assert!(GitSource::parse(bad).unwrap().is_err(), "{bad}");
         }
