@@ -465,7 +465,7 @@ fn resume_refuses_a_run_whose_project_skill_changed() {
 }
 
 #[test]
-fn a_library_in_a_folder_of_the_repository_is_named_after_a_hash() {
+fn a_library_in_a_folder_of_the_repository_is_named_after_a_hash_sign() {
     let s = Setup::new();
     let src = s.path("src");
     std::fs::create_dir_all(src.join("libs/extra/skills")).unwrap();
@@ -504,4 +504,24 @@ fn a_library_in_a_folder_of_the_repository_is_named_after_a_hash() {
         .as_str()
         .unwrap()
         .contains("no folder `libs/nope`"));
+}
+
+#[test]
+fn an_unreadable_lock_is_f0035_and_left_alone_until_flow_update() {
+    let s = Setup::new();
+    let lock = s.path("proj/f.flow.lock");
+    std::fs::write(&lock, "{ \"version\": 1, \"libraries\": ").unwrap();
+    for _ in 0..2 {
+        let (code, diags, _) = s.check();
+        assert_eq!((code, codes(&diags)), (Some(1), vec!["F0035"]), "{diags:?}");
+        assert_eq!(
+            std::fs::read_to_string(&lock).unwrap(),
+            "{ \"version\": 1, \"libraries\": ",
+            "a check never overwrites a lock it cannot read"
+        );
+    }
+    let out = s.flow(&["update"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(s.pinned("v1").is_some());
+    assert_eq!(s.check().0, Some(0));
 }

@@ -27,8 +27,13 @@ fn output(mut cmd: Command, what: &str) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-        Err(format!("{what} failed: {}", last.trim()))
+        // git's own line (`fatal: …`), not the advice it prints after it.
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+            .or_else(|| err.lines().rfind(|l| !l.trim().is_empty()))
+            .unwrap_or("");
+        Err(format!("{what} failed: {}", line.trim()))
     }
 }
 

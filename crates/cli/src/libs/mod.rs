@@ -127,7 +127,13 @@ impl GitLibraries {
         if state.asked.is_empty() {
             return Ok((state.changes, state.fetched));
         }
-        let old = self.lock.unwrap_or_default();
+        let old = match self.lock {
+            Ok(lock) => lock,
+            // Unreadable: every git library was refused (F0035); the file
+            // is the user's to fix, never overwritten by a check or a run.
+            Err(_) if self.mode == Mode::Locked => return Ok((state.changes, state.fetched)),
+            Err(_) => Lock::default(),
+        };
         let mut new = Lock {
             version: 1,
             libraries: old.libraries.clone(),
