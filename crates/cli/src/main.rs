@@ -6,6 +6,7 @@
 
 mod cmd;
 mod files;
+mod libs;
 mod params;
 mod report;
 mod secrets;
@@ -76,6 +77,8 @@ enum Command {
     Stats(cmd::stats::Args),
     /// Remove old runs (never an active one).
     Prune(cmd::prune::Args),
+    /// Fetch the git libraries of flows and pin what their revisions name now (`FLOW.flow.lock`).
+    Update(cmd::update::Args),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => cmd::approve::run(&args),
         Command::Stats(args) => with_logging(|| cmd::stats::run(&args)),
         Command::Prune(args) => with_logging(|| cmd::prune::run(&args)),
+        Command::Update(args) => cmd::update::run(&args),
     };
     ExitCode::from(code)
 }

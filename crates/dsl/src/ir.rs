@@ -494,6 +494,16 @@ pub enum EnvValue {
     /// `NAME_FILE` of a `skill` argument); the runtime exports it absolute,
     /// joined to the folder the library is materialised in.
     LibraryFile(String),
+    /// A file of another library of the pipeline (a skill of a library the
+    /// flow uses, `"team.review"`, or of the flow's folder, `"./review"`):
+    /// `file` relative to [`Pipeline::libraries`]`[library]`'s folder; the
+    /// runtime exports it absolute, as for [`EnvValue::LibraryFile`].
+    FileOf {
+        /// Index into [`Pipeline::libraries`].
+        library: usize,
+        /// The path relative to that library's folder (`skills/review.md`).
+        file: String,
+    },
     /// A rhai expression evaluated when the attempt starts.
     Expr(CompiledExpr),
 }

@@ -64,7 +64,7 @@ impl Checked {
 /// `pipeline` is `Some` only without errors and when the file has exactly
 /// one flow; a file of templates only checks clean with no pipeline.
 pub fn check_file(path: &std::path::Path) -> Checked {
-    finish(
+    check_loaded(
         load::load_file(path, &parse::parse),
         CheckOptions::default(),
     )
@@ -98,13 +98,16 @@ pub fn check_source_with(
     base_dir: &std::path::Path,
     options: CheckOptions,
 ) -> Checked {
-    finish(
+    check_loaded(
         load::load_source(name, text, base_dir, &parse::parse),
         options,
     )
 }
 
-fn finish(loaded: load::Loaded, options: CheckOptions) -> Checked {
+/// Checks what [`load::load_file_with`] (or [`load::load_source_with`])
+/// loaded: how the `flow` command checks a file whose git libraries it
+/// fetches itself.
+pub fn check_loaded(loaded: load::Loaded, options: CheckOptions) -> Checked {
     // After a syntax error the tree is partial: checking it would report
     // cascades (a stage "without run" whose `run` did not parse). Report the
     // syntax errors alone, as rustc stops before type checking. Suppressions

@@ -117,6 +117,9 @@ pub struct AttemptPlace<'a> {
     pub attempt: u32,
     /// The stage's library folder, for template stages.
     pub lib: Option<&'a Path>,
+    /// Every library's folder, by index into `Pipeline::libraries` (for
+    /// [`EnvValue::FileOf`]: a skill of another library).
+    pub libs: &'a [std::path::PathBuf],
 }
 
 /// The variables of one attempt (see the module docs for the order).
@@ -149,6 +152,10 @@ pub fn attempt_env(
                         "env {name}: `{file}` is a library file, but the stage has no library"
                     ))
                 }
+            },
+            EnvValue::FileOf { library, file } => match place.libs.get(*library) {
+                Some(lib) => path(&lib.join(file)),
+                None => return Err(format!("env {name}: `{file}` names no library of the run")),
             },
             EnvValue::Expr(e) => exprs
                 .eval_string(e, stages)

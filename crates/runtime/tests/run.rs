@@ -471,7 +471,9 @@ async fn every_skill_param_exports_an_absolute_file() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("project");
     std::fs::create_dir_all(project.join("skills")).unwrap();
-    std::fs::write(project.join("skills/tdd.md"), "# TDD\n").unwrap();
+    // A front matter: without one `flow check` warns (F0117).
+    let skill = "---\nname: tdd\n---\n# TDD\n";
+    std::fs::write(project.join("skills/tdd.md"), skill).unwrap();
     let text = r#"
 template coder(method: skill) {
   run """
@@ -489,7 +491,7 @@ flow f {
     let r = go(&p, &tmp.path().join("base")).await;
     let log = read(r.run_dir.join("logs/code.1.1.log"));
     assert_eq!(r.outcome, RunOutcome::Succeeded, "{log}");
-    assert_eq!(log, "tdd\n# TDD\n");
+    assert_eq!(log, format!("tdd\n{skill}"));
 }
 
 /// Issue 7 §2: an attempt ended by `idle` is a timeout for routing (`on

@@ -142,17 +142,9 @@ pub fn run(args: Args) -> u8 {
 fn check_one(path: &Path, options: flow_dsl::CheckOptions) -> Result<Checked, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     match String::from_utf8(bytes) {
-        Ok(text) => {
-            let base = path.parent().unwrap_or(Path::new(""));
-            Ok(flow_dsl::check_source_with(
-                &path.display().to_string(),
-                &text,
-                base,
-                options,
-            ))
-        }
+        Ok(text) => Ok(crate::libs::check_file(path, Some(&text), options)),
         // The loader words the encoding problem as a diagnostic on the file.
-        Err(_) => Ok(flow_dsl::check_file(path)),
+        Err(_) => Ok(crate::libs::check_file(path, None, options)),
     }
 }
 

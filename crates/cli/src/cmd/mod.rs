@@ -14,3 +14,4 @@ pub mod run;
 pub mod runs;
 pub mod show;
 pub mod stats;
+pub mod update;

@@ -40,7 +40,7 @@ pub fn load_pipeline(file: &Path) -> Option<Pipeline> {
 /// [`load_pipeline`], with the hash of every source file it was checked
 /// from (`crate::sources::hashes`), for the journal.
 pub fn load_checked(file: &Path) -> Option<(Pipeline, BTreeMap<String, String>)> {
-    let mut checked = flow_dsl::check_file(file);
+    let mut checked = crate::libs::check_file(file, None, flow_dsl::CheckOptions::default());
     let errors: Vec<&Diagnostic> = checked
         .diagnostics
         .iter()

@@ -9,9 +9,11 @@
 //! argument also gives `NAME_FILE` (`SKILL_FILE`, `METHOD_FILE`) =
 //! [`EnvValue::LibraryFile`], the skill file's path **relative to the
 //! library** (`skills/plan.md`). The runtime makes it absolute against the
-//! library's folder (`$FLOW_LIB`, from [`Stage::library`]). A template of
-//! the flow's own file gets a library named `local` whose folder is the
-//! file's folder.
+//! library's folder (`$FLOW_LIB`, from [`Stage::library`]). A skill of
+//! another library (`"team.review"`, or `"./review"` beside the flow) is an
+//! [`EnvValue::FileOf`] naming that library's index instead. A template of
+//! the flow's own file, or a `"./NAME"` skill, gets a library named `local`
+//! whose folder is the file's folder.
 
 use super::bounds::{self, Resolved, Setting};
 use super::durations;
@@ -19,7 +21,7 @@ use super::expand::Expanded;
 use super::exprs::Compiler;
 use super::graph::Edges;
 use super::params;
-use super::templates::LibRef;
+use super::templates::{ArgEnv, LibRef};
 use crate::ast::{self, FlowItem, ParamOr, RouteTargetDecl};
 use crate::diagnostic::Diagnostic;
 use crate::expr::Want;
@@ -142,7 +144,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
     let mut built = Vec::new();
     let mut param_settings = Vec::new();
     for (i, s) in stages.iter().enumerate() {
-        let library = s.library.map(|lib| match lib {
+        let mut index_of = |lib: LibRef| match lib {
             LibRef::Library(index) => index,
             LibRef::Local => *local.get_or_insert_with(|| {
                 libraries.push(Library {
@@ -152,8 +154,25 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
                 });
                 libraries.len() - 1
             }),
-        });
-        let mut stage_env: Vec<(String, EnvValue)> = s.args_env.clone();
+        };
+        let library = s.library.map(&mut index_of);
+        let mut stage_env: Vec<(String, EnvValue)> = s
+            .args_env
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    ArgEnv::Text(text) => EnvValue::Literal(text.clone()),
+                    ArgEnv::File(lib, file) if Some(*lib) == s.library => {
+                        EnvValue::LibraryFile(file.clone())
+                    }
+                    ArgEnv::File(lib, file) => EnvValue::FileOf {
+                        library: index_of(*lib),
+                        file: file.clone(),
+                    },
+                };
+                (name.clone(), value)
+            })
+            .collect();
         for e in &s.env {
             let setting = format!("env {}", e.name.node);
             let want = Want::Text(&setting);

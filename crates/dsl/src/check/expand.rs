@@ -5,13 +5,13 @@
 //! diagnostic about a template's item points into the library file.
 
 use super::exprs::TemplateScope;
-use super::templates::{self, LibRef};
+use super::skills::SkillUse;
+use super::templates::{self, ArgEnv, LibRef};
 use crate::ast::{
     BudgetDecl, DurationLit, Expr, Ident, ParamOr, RetryDecl, RouteDecl, Spanned, StageDecl,
     StageItem,
 };
 use crate::diagnostic::Diagnostic;
-use crate::ir::EnvValue;
 use crate::load::Loaded;
 use crate::span::{SourceId, Span};
 
@@ -58,7 +58,9 @@ pub(crate) struct Expanded<'a> {
     pub library: Option<LibRef>,
     /// Template arguments (defaults included) as env: upper-cased name →
     /// text, and `NAME_FILE` → library file for `skill` parameters.
-    pub args_env: Vec<(String, EnvValue)>,
+    pub args_env: Vec<(String, ArgEnv)>,
+    /// The skills its `skill` arguments name.
+    pub skills: Vec<SkillUse>,
     /// What the template's expressions see: its parameters with the
     /// arguments of this stage (defaults included).
     pub template: TemplateScope,
@@ -255,6 +257,7 @@ pub(crate) fn expand<'a>(
         src,
         library: None,
         args_env: Vec::new(),
+        skills: Vec::new(),
         template: TemplateScope::default(),
         needs: Vec::new(),
         run: None,
@@ -277,10 +280,11 @@ pub(crate) fn expand<'a>(
     };
     if let Some(call) = &decl.template {
         if let Some(found) = templates::resolve(call, src, loaded, diags) {
-            let (env, values) = templates::args(call, &found, src, diags);
-            stage.args_env = env;
+            let args = templates::args(call, &found, src, loaded, diags);
+            stage.args_env = args.env;
+            stage.skills = args.skills;
             stage.template = TemplateScope {
-                values,
+                values: args.values,
                 ..templates::scope(found.template)
             };
             stage.library = Some(found.lib);

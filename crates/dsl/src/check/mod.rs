@@ -20,6 +20,7 @@ mod build;
 mod durations;
 mod expand;
 mod exprs;
+mod front_matter;
 mod graph;
 mod names;
 mod outputs;
@@ -29,6 +30,7 @@ mod reserved;
 mod routes;
 mod settings;
 mod shell;
+mod skills;
 mod stage;
 mod suggest;
 mod templates;
@@ -145,6 +147,7 @@ fn check_flow(
         stage::check(s, flow_timeout, diags);
         routes::check(s, flow_budget, diags);
         bounds::stage(s, &decls, diags);
+        skills::check_stage(s, loaded, diags);
     }
     let edges = graph::resolve(&stages, diags);
     let on_cycle = graph::needs_cycles(&stages, &edges, diags);

@@ -3,14 +3,15 @@
 
 use super::exprs::{self, Compiler, TemplateScope};
 use super::reserved::{self, Kind};
+use super::skills::{self, SkillUse};
 use super::{names, params, settings, suggest};
 use crate::ast::{ParamDecl, Template, TemplateCall};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Ty;
-use crate::ir::{EnvValue, ParamType, Value};
+use crate::ir::{ParamType, Value};
 use crate::load::Loaded;
 use crate::span::{SourceId, Span};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Where a stage's template comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,17 @@ pub(crate) struct Found<'a> {
     /// How to name it in messages (`std.agent`).
     pub display: String,
     /// The skills of its library.
-    pub skills: &'a BTreeSet<String>,
+    pub skills: &'a BTreeMap<String, SourceId>,
+}
+
+/// The value of a template argument's env variable, before the pipeline's
+/// library indexes are known.
+#[derive(Debug, Clone)]
+pub(crate) enum ArgEnv {
+    /// Fixed text (the argument's value).
+    Text(String),
+    /// `skills/NAME.md` of a library (a `skill` argument's `NAME_FILE`).
+    File(LibRef, String),
 }
 
 /// Checks every template definition: of the main file and of each library.
@@ -79,7 +90,7 @@ pub(crate) fn check_definitions(loaded: &Loaded, diags: &mut Vec<Diagnostic>) {
 fn definition(
     t: &Template,
     source: SourceId,
-    skills: &BTreeSet<String>,
+    skills: &BTreeMap<String, SourceId>,
     compiler: &Compiler,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -122,15 +133,16 @@ pub(crate) fn scope(t: &Template) -> TemplateScope {
     }
 }
 
-/// Reports a skill name with no `skills/NAME.md` in `skills`.
+/// Reports a default skill name with no `skills/NAME.md` in `skills` (a
+/// default names a skill of the template's own library).
 fn check_skill(
     skill: &str,
     span: Span,
-    skills: &BTreeSet<String>,
+    skills: &BTreeMap<String, SourceId>,
     source: SourceId,
     diags: &mut Vec<Diagnostic>,
 ) {
-    if skills.contains(skill) {
+    if skills.contains_key(skill) {
         return;
     }
     let mut d = Diagnostic::new(
@@ -140,7 +152,7 @@ fn check_skill(
         format!("no skill `{skill}`: the library has no `skills/{skill}.md`"),
     )
     .label("unknown skill");
-    let list: Vec<&str> = skills.iter().map(String::as_str).collect();
+    let list: Vec<&str> = skills.keys().map(String::as_str).collect();
     let known = if list.is_empty() {
         "it has no skills".to_string()
     } else {
@@ -198,6 +210,9 @@ pub(crate) fn resolve<'a>(
         .enumerate()
         .find(|(_, l)| l.name == lib_name.node)
     else {
+        if loaded.failed.contains(&lib_name.node) {
+            return None; // its import was reported
+        }
         let candidates: Vec<&str> = loaded.libraries.iter().map(|l| l.name.as_str()).collect();
         let help = match suggest::did_you_mean(&lib_name.node, candidates.iter().copied()) {
             Some(s) => s,
@@ -262,20 +277,29 @@ pub(crate) fn resolve<'a>(
 /// A template parameter's name and the value a stage passes it.
 pub(crate) type Bound = (String, Value);
 
+/// The arguments of one call, checked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Args {
+    /// Env entries: the upper-cased parameter name → the value's text, and
+    /// for every `skill`-typed parameter, whatever its name, also
+    /// `NAME_FILE` → the skill file (`skills/plan.md` of its library).
+    pub env: Vec<(String, ArgEnv)>,
+    /// Typed values by parameter name (what the template's expressions see).
+    pub values: Vec<Bound>,
+    /// The skills the `skill` arguments (and defaults) name.
+    pub skills: Vec<SkillUse>,
+}
+
 /// Checks the arguments of `call` against `found`'s parameters and returns
-/// them (defaults included) as env entries: the upper-cased parameter name →
-/// the value's text ([`EnvValue::Literal`]), and for every `skill`-typed
-/// parameter, whatever its name, also `NAME_FILE` → the skill file's path
-/// relative to the library ([`EnvValue::LibraryFile`] `skills/plan.md`);
-/// and as typed values by parameter name (what the template's expressions
-/// see). A parameter whose argument is missing or invalid is left out of
-/// both (it is reported).
+/// them, defaults included. A parameter whose argument is missing or
+/// invalid is left out (it is reported).
 pub(crate) fn args(
     call: &TemplateCall,
     found: &Found,
     src: SourceId,
+    loaded: &Loaded,
     diags: &mut Vec<Diagnostic>,
-) -> (Vec<(String, EnvValue)>, Vec<Bound>) {
+) -> Args {
     let params = &found.template.params;
     let signature = || {
         let list: Vec<String> = params
@@ -293,6 +317,7 @@ pub(crate) fn args(
     };
     let mut given: HashMap<&str, Span> = HashMap::new();
     let mut values: HashMap<&str, Value> = HashMap::new();
+    let mut refs: HashMap<&str, SkillUse> = HashMap::new();
     for arg in &call.args {
         let name = arg.name.node.as_str();
         if let Some(first) = given.get(name) {
@@ -333,13 +358,18 @@ pub(crate) fn args(
         };
         if let Some(value) = params::typed(&arg.value, ty, src, diags) {
             if let (ParamType::Skill, Value::Str(skill)) = (ty, &value) {
-                check_skill(skill, arg.value.span, found.skills, src, diags);
+                let span = arg.value.span;
+                match skills::resolve(skill, span, src, found, loaded, diags) {
+                    Some(skill) => {
+                        refs.insert(name, SkillUse { src, span, skill });
+                    }
+                    None => continue,
+                }
             }
             values.insert(name, value);
         }
     }
-    let mut env = Vec::new();
-    let mut typed = Vec::new();
+    let mut out = Args::default();
     for p in params {
         let name = p.name.node.as_str();
         let value = match (values.remove(name), &p.default) {
@@ -373,16 +403,34 @@ pub(crate) fn args(
             _ => continue,
         };
         let upper = name.to_uppercase();
-        let skill_file = match (params::param_type(&p.ty.node), &value) {
-            (Some(ParamType::Skill), Value::Str(skill)) => Some((
-                format!("{upper}_FILE"),
-                EnvValue::LibraryFile(format!("skills/{skill}.md")),
-            )),
+        let skill_use = match (params::param_type(&p.ty.node), &value) {
+            (Some(ParamType::Skill), Value::Str(skill)) => match refs.remove(name) {
+                Some(u) => Some(u),
+                // A default: a skill of the template's library, checked at
+                // the definition (left out here when it is missing).
+                None => match found.skills.get(skill.as_str()) {
+                    Some(&source) => Some(SkillUse {
+                        src: found.source,
+                        span: p.default.as_ref().map_or(p.name.span, |d| d.span),
+                        skill: skills::SkillRef {
+                            lib: found.lib,
+                            name: skill.clone(),
+                            source,
+                        },
+                    }),
+                    None => continue,
+                },
+            },
             _ => None,
         };
-        env.push((upper, EnvValue::Literal(value.to_env())));
-        env.extend(skill_file);
-        typed.push((name.to_string(), value));
+        out.env.push((upper.clone(), ArgEnv::Text(value.to_env())));
+        if let Some(u) = skill_use {
+            let file = format!("skills/{}.md", u.skill.name);
+            out.env
+                .push((format!("{upper}_FILE"), ArgEnv::File(u.skill.lib, file)));
+            out.skills.push(u);
+        }
+        out.values.push((name.to_string(), value));
     }
-    (env, typed)
+    out
 }

@@ -4,7 +4,7 @@ use super::{parse_library_file, LoadedLibrary, ParseFn};
 use crate::ast::Spanned;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, SourceMap};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 /// Loads the folder `path` (relative to `base_dir`) as library `alias`:
@@ -60,7 +60,7 @@ pub(super) fn load(
         }
     }
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    let skills = skill_names(&dir.join("skills"));
+    let skills = skills(&dir.join("skills"), sources);
     Some(LoadedLibrary {
         name: alias.to_string(),
         dir: Some(dir),
@@ -84,16 +84,57 @@ fn flow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// `NAME` of every `NAME.md` file in `dir` (empty when it does not exist).
-pub(super) fn skill_names(dir: &Path) -> BTreeSet<String> {
+/// Every `NAME.md` file in `dir` (none when it does not exist), read into
+/// `sources` (lossily: a skill is prose): `NAME` → its id. Only regular
+/// files are opened (a FIFO would block), in name order.
+pub(super) fn skills(dir: &Path, sources: &mut SourceMap) -> BTreeMap<String, SourceId> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return BTreeSet::new();
+        return BTreeMap::new();
     };
-    entries
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "md"))
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .collect();
+    paths.sort();
+    let mut skills = BTreeMap::new();
+    for path in paths {
+        let (Some(stem), Ok(bytes)) = (path.file_stem(), std::fs::read(&path)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let id = sources.add(shown(&path), text.as_ref());
+        skills.insert(stem.to_string_lossy().into_owned(), id);
+    }
+    skills
+}
+
+/// The `#` comment lines of a skill's front matter (between a first line
+/// `---` and the next `---`): their text from the `#` to the end of the
+/// line, without a `\r`.
+pub(super) fn front_matter_comments(text: &str) -> Vec<Spanned<String>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
+        let line = raw.trim_end_matches('\n').trim_end_matches('\r');
+        let start = at;
+        at += raw.len();
+        if n == 0 {
+            if line != "---" {
+                break;
+            }
+            continue;
+        }
+        if line == "---" {
+            break;
+        }
+        let blanks = line.len() - line.trim_start().len();
+        if line.trim_start().starts_with('#') {
+            let span = crate::span::Span::new(start + blanks, start + line.len());
+            found.push(Spanned::new(line[blanks..].to_string(), span));
+        }
+    }
+    found
 }
 
 /// How a library path is shown in diagnostics: lexically normalised (no

@@ -1,11 +1,15 @@
 //! Loading: read a `.flow` file, parse it, and load the libraries it `use`s
-//! (the embedded `std`, or folders of `*.flow` templates and `skills/*.md`).
-//! This is the only module of the crate that touches the file system.
+//! (the embedded `std`, folders of `*.flow` templates and `skills/*.md`, or
+//! git repositories through a [`git::Fetcher`]). Skill files are read too
+//! (they become sources, so their front matter can be checked with spans
+//! and `flow resume` sees them change). This is the only module of the crate
+//! that touches the file system.
 //!
 //! The parser is passed in ([`ParseFn`]) so loading can be tested with any
 //! front end; [`crate::check_file`] passes [`crate::parse::parse`].
 
 mod folder;
+pub mod git;
 pub mod std_lib;
 
 use crate::ast;
@@ -30,10 +34,14 @@ pub struct Loaded {
     pub file: ast::File,
     /// The folder relative `use` paths (and the file's own `skills/`) resolve from.
     pub base_dir: PathBuf,
-    /// Names of `skills/*.md` next to the main file (for its own templates).
-    pub local_skills: BTreeSet<String>,
+    /// `skills/NAME.md` next to the main file (for its own templates and
+    /// `"./NAME"` skill arguments): `NAME` → the file, read into `sources`.
+    pub local_skills: BTreeMap<String, SourceId>,
     /// Imported libraries, in `use` order (a failed import is left out).
     pub libraries: Vec<LoadedLibrary>,
+    /// Aliases whose import failed (already reported): uses of them are not
+    /// reported again as unknown.
+    pub failed: BTreeSet<String>,
     /// The comments of every file parsed (the main file and library
     /// files), for [`crate::suppress`]; a file without comments may be absent.
     pub comments: BTreeMap<SourceId, Vec<ast::Spanned<String>>>,
@@ -50,8 +58,8 @@ pub struct LoadedLibrary {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Its templates, each with the file it is defined in.
     pub templates: Vec<LibTemplate>,
-    /// Names of its `skills/NAME.md` files (`NAME`).
-    pub skills: BTreeSet<String>,
+    /// Its `skills/NAME.md` files: `NAME` → the file, read into `sources`.
+    pub skills: BTreeMap<String, SourceId>,
 }
 
 /// A template of a library with the source file it comes from.
@@ -66,10 +74,16 @@ pub struct LibTemplate {
 /// Reads and loads `path`. An unreadable file gives one [`Code::Import`]
 /// diagnostic on an empty source named after the path.
 pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
+    load_file_with(path, parse, None)
+}
+
+/// [`load_file`], with git libraries given by `fetcher` (without one, a
+/// `use "git+…"` is an import error).
+pub fn load_file_with(path: &Path, parse: ParseFn, fetcher: Option<&dyn git::Fetcher>) -> Loaded {
     let name = path.display().to_string();
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_source(&name, &text, &base_dir, parse),
+        Ok(text) => load_source_with(&name, &text, &base_dir, parse, fetcher),
         Err(e) => {
             let mut sources = SourceMap::default();
             let main = sources.add(name.clone(), "");
@@ -86,8 +100,9 @@ pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
                 main,
                 file: ast::File::default(),
                 base_dir,
-                local_skills: BTreeSet::new(),
+                local_skills: BTreeMap::new(),
                 libraries: Vec::new(),
+                failed: BTreeSet::new(),
                 comments: BTreeMap::new(),
             }
         }
@@ -97,6 +112,17 @@ pub fn load_file(path: &Path, parse: ParseFn) -> Loaded {
 /// Loads `text` (shown as `name` in diagnostics); relative `use` paths and
 /// the file's own `skills/` resolve from `base_dir`.
 pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> Loaded {
+    load_source_with(name, text, base_dir, parse, None)
+}
+
+/// [`load_source`], with git libraries given by `fetcher`.
+pub fn load_source_with(
+    name: &str,
+    text: &str,
+    base_dir: &Path,
+    parse: ParseFn,
+    fetcher: Option<&dyn git::Fetcher>,
+) -> Loaded {
     // An absolute folder: it becomes the `local` library's `$FLOW_LIB`.
     let base = if base_dir.as_os_str().is_empty() {
         Path::new(".")
@@ -118,8 +144,9 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
     let mut sources = SourceMap::default();
     let main = sources.add(name, text);
     let (file, mut diagnostics) = parse(text, main);
-    let local_skills = folder::skill_names(&base_dir.join("skills"));
+    let local_skills = folder::skills(&base_dir.join("skills"), &mut sources);
     let mut libraries: Vec<LoadedLibrary> = Vec::new();
+    let mut failed = BTreeSet::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     for u in &file.uses {
         if let Some(first) = seen.get(&u.alias.node) {
@@ -144,17 +171,57 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
                 &mut diagnostics,
                 parse,
             )),
-            Some(path) => folder::load(
-                &u.alias.node,
-                path,
-                main,
-                base_dir,
-                &mut sources,
-                &mut diagnostics,
-                parse,
-            ),
+            Some(path) => match git::GitSource::parse(&path.node) {
+                None => folder::load(
+                    &u.alias.node,
+                    path,
+                    main,
+                    base_dir,
+                    &mut sources,
+                    &mut diagnostics,
+                    parse,
+                ),
+                Some(source) => {
+                    let fetched = fetch(&u.alias.node, path, source, fetcher)
+                        .map_err(|e| git_error(e, main, path.span));
+                    match fetched {
+                        Ok(dir) => {
+                            let at = ast::Spanned::new(dir.display().to_string(), path.span);
+                            folder::load(
+                                &u.alias.node,
+                                &at,
+                                main,
+                                base_dir,
+                                &mut sources,
+                                &mut diagnostics,
+                                parse,
+                            )
+                        }
+                        Err(d) => {
+                            diagnostics.push(d);
+                            None
+                        }
+                    }
+                }
+            },
         };
-        libraries.extend(lib);
+        match lib {
+            Some(lib) => libraries.push(lib),
+            None => {
+                failed.insert(u.alias.node.clone());
+            }
+        }
+    }
+    // A skill's front matter may hold `# flow: allow(F0115)` lines: they
+    // silence warnings about the skill like comments of a .flow file.
+    let skill_files = local_skills
+        .values()
+        .chain(libraries.iter().flat_map(|l| l.skills.values()));
+    for &id in skill_files {
+        let found = folder::front_matter_comments(&sources.get(id).text);
+        if !found.is_empty() {
+            comments.borrow_mut().insert(id, found);
+        }
     }
     Loaded {
         sources,
@@ -164,8 +231,39 @@ pub fn load_source(name: &str, text: &str, base_dir: &Path, parse: ParseFn) -> L
         base_dir: base_dir.to_path_buf(),
         local_skills,
         libraries,
+        failed,
         comments: comments.into_inner(),
     }
+}
+
+/// The folder of the git library `alias` at `path`, from `fetcher`.
+fn fetch(
+    alias: &str,
+    path: &ast::Spanned<String>,
+    source: Result<git::GitSource, String>,
+    fetcher: Option<&dyn git::Fetcher>,
+) -> Result<PathBuf, git::FetchError> {
+    let source = source.map_err(|why| git::FetchError {
+        code: Code::Import,
+        message: format!("cannot load library `{alias}` from `{}`: {why}", path.node),
+        help: "write `use \"git+https://host/org/repo@v1.2\" as name` (a tag, branch or commit after `@`)".into(),
+    })?;
+    let Some(fetcher) = fetcher else {
+        return Err(git::FetchError {
+            code: Code::Import,
+            message: format!("library `{alias}` comes from git, and nothing here fetches it"),
+            help: "check or run the flow with the `flow` command, which fetches git libraries"
+                .into(),
+        });
+    };
+    fetcher.fetch(alias, &source)
+}
+
+/// A [`git::FetchError`] as a diagnostic on the `use` path.
+fn git_error(e: git::FetchError, main: SourceId, span: Span) -> Diagnostic {
+    Diagnostic::new(e.code, main, span, e.message)
+        .label("this library")
+        .help(e.help)
 }
 
 /// The embedded `std` library under the alias `name`.
@@ -177,14 +275,16 @@ fn load_std(
 ) -> LoadedLibrary {
     let files = std_lib::files();
     let mut templates = Vec::new();
-    let mut skills = BTreeSet::new();
+    let mut skills = BTreeMap::new();
     for (path, bytes) in &files {
         if let Some(skill) = path
             .strip_prefix("skills/")
             .and_then(|p| p.strip_suffix(".md"))
         {
             if !skill.contains('/') {
-                skills.insert(skill.to_string());
+                let text = String::from_utf8_lossy(bytes);
+                let id = sources.add(format!("std/{path}"), text.as_ref());
+                skills.insert(skill.to_string(), id);
             }
         } else if path.ends_with(".flow") && !path.contains('/') {
             let text = String::from_utf8_lossy(bytes);

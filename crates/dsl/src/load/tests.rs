@@ -70,9 +70,10 @@ fn folder_library_gives_templates_skills_and_sources() {
         .map(|t| t.template.name.node.as_str())
         .collect();
     assert_eq!(names, ["one", "two", "three"]);
-    assert_eq!(mine.skills.iter().collect::<Vec<_>>(), ["plan"]);
-    // The main file, then a.flow and b.flow.
-    assert_eq!(loaded.sources.files().count(), 3);
+    assert_eq!(mine.skills.keys().collect::<Vec<_>>(), ["plan"]);
+    assert_eq!(&*loaded.sources.get(mine.skills["plan"]).text, "# plan");
+    // The main file, then a.flow and b.flow, then the skill.
+    assert_eq!(loaded.sources.files().count(), 4);
     assert!(loaded
         .sources
         .get(mine.templates[2].source)
@@ -119,7 +120,7 @@ fn std_library_is_embedded() {
     let loaded = load_source("main.flow", "use std\n", dir.path(), &fake_parse);
     let std = &loaded.libraries[0];
     assert_eq!(std.files.len(), std_lib::STD_FILES.len());
-    for skill in &std.skills {
+    for skill in std.skills.keys() {
         assert!(std.files.contains_key(&format!("skills/{skill}.md")));
     }
 }
@@ -132,4 +133,67 @@ fn unreadable_main_file_is_reported() {
         loaded.sources.get(loaded.main).name,
         "/definitely/not/here.flow"
     );
+}
+
+#[test]
+fn a_fifo_among_the_skills_is_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("skills")).unwrap();
+    std::fs::write(dir.path().join("skills/ok.md"), "---\nname: ok\n---\n").unwrap();
+    let fifo = dir.path().join("skills/blocked.md");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Opening the FIFO for reading would block this test for good.
+    let loaded = load_source("main.flow", "flow f\n", dir.path(), &fake_parse);
+    assert_eq!(loaded.local_skills.keys().collect::<Vec<_>>(), ["ok"]);
+}
+
+/// A fetcher that answers every source with one folder, or an error.
+struct FakeFetcher(Result<PathBuf, git::FetchError>);
+
+impl git::Fetcher for FakeFetcher {
+    fn fetch(&self, _alias: &str, _source: &git::GitSource) -> Result<PathBuf, git::FetchError> {
+        self.0.clone()
+    }
+}
+
+#[test]
+fn git_libraries_come_from_the_fetcher_and_need_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("fetched");
+    std::fs::create_dir_all(lib.join("skills")).unwrap();
+    std::fs::write(lib.join("t.flow"), "template one\n").unwrap();
+    std::fs::write(lib.join("skills/review.md"), "---\nname: review\n---\n").unwrap();
+    let text = "use \"git+https://host/org/skills@v1\" as team\nuse \"x\" as other\n";
+    let fetcher = FakeFetcher(Ok(lib.clone()));
+    let loaded = load_source_with("main.flow", text, dir.path(), &fake_parse, Some(&fetcher));
+    // `other` is a folder that does not exist; `team` came from the fetcher.
+    assert_eq!(codes(&loaded), [Code::Import]);
+    assert_eq!(loaded.libraries[0].name, "team");
+    assert_eq!(
+        loaded.libraries[0].skills.keys().collect::<Vec<_>>(),
+        ["review"]
+    );
+    assert!(loaded.failed.contains("other"));
+    // Without a fetcher, or when it fails: an error on the `use` path.
+    let loaded = load_source("main.flow", text, dir.path(), &fake_parse);
+    assert_eq!(codes(&loaded), [Code::Import, Code::Import]);
+    assert!(loaded.diagnostics[0]
+        .message
+        .contains("nothing here fetches it"));
+    let failing = FakeFetcher(Err(git::FetchError {
+        code: Code::LibraryLock,
+        message: "changed".into(),
+        help: "h".into(),
+    }));
+    let loaded = load_source_with("main.flow", text, dir.path(), &fake_parse, Some(&failing));
+    assert_eq!(codes(&loaded), [Code::LibraryLock, Code::Import]);
+    assert!(loaded.failed.contains("team"));
+    let text = "use \"git+ftp://host/x\" as bad\n";
+    let loaded = load_source_with("main.flow", text, dir.path(), &fake_parse, Some(&fetcher));
+    assert_eq!(codes(&loaded), [Code::Import]);
+    assert!(loaded.diagnostics[0].message.contains("unsupported scheme"));
 }

@@ -488,6 +488,7 @@ impl Driver<'_> {
                 .library
                 .and_then(|i| setup.libs.get(i))
                 .map(PathBuf::as_path),
+            libs: &setup.libs,
         };
         // Every stage's state, for `env` expressions: copied only when an
         // expression may read it (a copy per start is quadratic in stages).

@@ -20,8 +20,8 @@ const LIB: &str = "template agent(skill: skill, tries: int = 2) {\n  status json
 fn lib_dir() -> tempfile::TempDir {
     with_lib(&[
         ("agent.flow", LIB),
-        ("skills/plan.md", "# plan"),
-        ("skills/review.md", "# review"),
+        ("skills/plan.md", "---\nname: plan\n---\n# plan"),
+        ("skills/review.md", "---\nname: review\n---\n# review"),
     ])
 }
 
@@ -186,7 +186,11 @@ fn missing_library_folder() {
 fn local_template_with_local_skills() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("skills")).unwrap();
-    std::fs::write(dir.path().join("skills/fix.md"), "# fix").unwrap();
+    std::fs::write(
+        dir.path().join("skills/fix.md"),
+        "---\nname: fix\n---\n# fix",
+    )
+    .unwrap();
     let text = format!(
         "template a(skill: skill) {{ run \"go\" }}\n{}",
         flow("  stage s: a(skill: \"fix\") { }")
@@ -208,8 +212,16 @@ fn local_template_with_local_skills() {
 fn every_skill_param_gets_a_library_file_whatever_its_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("skills")).unwrap();
-    std::fs::write(dir.path().join("skills/fix.md"), "# fix").unwrap();
-    std::fs::write(dir.path().join("skills/tdd.md"), "# tdd").unwrap();
+    std::fs::write(
+        dir.path().join("skills/fix.md"),
+        "---\nname: fix\n---\n# fix",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("skills/tdd.md"),
+        "---\nname: tdd\n---\n# tdd",
+    )
+    .unwrap();
     let text = format!(
         "template a(method: skill, skill: skill = \"fix\") {{ run \"go\" }}\n{}",
         flow("  stage s: a(method: \"tdd\") { }")
@@ -232,7 +244,7 @@ fn every_skill_param_gets_a_library_file_whatever_its_name() {
 fn std_templates_check_clean() {
     let c = check(&format!(
         "use std\n{}",
-        flow("  stage t: std.test() { }\n  stage p: std.agent(skill: \"plan\") { needs t }")
+        flow("  stage t: std.test() { }\n  stage p: std.agent(skill: \"plan\") { needs t  outputs PLAN.md }")
     ));
     assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
 }
@@ -244,6 +256,7 @@ fn env_kinds(env: &[(String, EnvValue)]) -> Vec<String> {
             let kind = match v {
                 EnvValue::Literal(l) => format!("literal {l}"),
                 EnvValue::LibraryFile(f) => format!("library {f}"),
+                EnvValue::FileOf { library, file } => format!("library #{library} {file}"),
                 EnvValue::Expr(_) => "expr".to_string(),
             };
             format!("{k}: {kind}")
@@ -377,4 +390,177 @@ fn a_templates_unknown_stage_is_reported_once_per_flow() {
     let c = check("template w() {\n  when stages.buidl.outcome == \"succeeded\"\n  run \"true\"\n}\nflow f {\n  timeout 1h\n  stage build { run \"true\" }\n  stage a: w() { needs build }\n  stage b: w() { needs build }\n}\n");
     assert_eq!(codes(&c), [Code::UnknownStageRef], "{:#?}", c.diagnostics);
     assert_eq!(spanned(&c, &c.diagnostics[0]), "buidl");
+}
+
+/// A project: `lib/` (templates, no skills), `team/skills/review.md` and
+/// `skills/triage.md` beside the flow.
+fn skill_project() -> tempfile::TempDir {
+    let dir = with_lib(&[
+        ("agent.flow", LIB),
+        ("skills/plan.md", "---\nname: plan\n---\n"),
+    ]);
+    let review = "---\nname: review\noutputs: review.md\nstatuses: DONE, BLOCKED\n---\n# Review\n";
+    for (path, text) in [
+        ("team/skills/review.md", review),
+        ("team/none.flow", ""),
+        ("skills/triage.md", "---\nname: triage\n---\n"),
+    ] {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn skill_flow(stage: &str) -> String {
+    format!("use \"lib\" as mine\nuse \"team\" as team\n{}", flow(stage))
+}
+
+#[test]
+fn a_skill_of_another_library_or_of_the_project_is_a_file_of_that_library() {
+    let dir = skill_project();
+    let text = skill_flow(
+        "  stage r: mine.agent(skill: \"team.review\") { outputs review.md }\n  stage t: mine.agent(skill: \"./triage\") { }\n  stage p: mine.agent(skill: \"plan\") { }",
+    );
+    let c = check_in(dir.path(), &text);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.pipeline.unwrap();
+    let name = |i: usize| p.libraries[i].name.as_str();
+    let file_of = |stage: usize| {
+        p.stages[stage].env.iter().find_map(|(k, v)| match v {
+            EnvValue::FileOf { library, file } if k == "SKILL_FILE" => {
+                Some((name(*library), file.as_str()))
+            }
+            _ => None,
+        })
+    };
+    assert_eq!(file_of(0), Some(("team", "skills/review.md")));
+    assert_eq!(file_of(1), Some(("local", "skills/triage.md")));
+    assert_eq!(file_of(2), None, "the template's own library: LibraryFile");
+    assert!(env_kinds(&p.stages[2].env).contains(&"SKILL_FILE: library skills/plan.md".into()));
+    // $SKILL is the reference as written.
+    assert!(env_kinds(&p.stages[0].env).contains(&"SKILL: literal team.review".into()));
+}
+
+#[test]
+fn unknown_library_or_skill_in_a_reference_is_f0015_listing_what_exists() {
+    let dir = skill_project();
+    for (arg, message, help) in [
+        (
+            "tema.review",
+            "no library `tema` is imported",
+            "did you mean `team`?",
+        ),
+        (
+            "nope.review",
+            "no library `nope` is imported",
+            "imported: mine, team",
+        ),
+        (
+            "team.reveiw",
+            "library `team` has no `skills/reveiw.md`",
+            "did you mean `team.review`?",
+        ),
+        ("team.x", "library `team` has no", "skills: team.review"),
+        (
+            "./triag",
+            "no `skills/triag.md` beside the flow file",
+            "did you mean `./triage`?",
+        ),
+        ("./zzz", "beside the flow file", "skills: ./triage"),
+    ] {
+        let text = skill_flow(&format!("  stage r: mine.agent(skill: \"{arg}\") {{ }}"));
+        let c = check_in(dir.path(), &text);
+        assert_eq!(
+            codes(&c),
+            [Code::MissingSkill],
+            "{arg}: {:#?}",
+            c.diagnostics
+        );
+        let d = &c.diagnostics[0];
+        assert_eq!(spanned(&c, d), format!("\"{arg}\""));
+        assert!(d.message.contains(message), "{arg}: {}", d.message);
+        assert!(
+            d.help.as_deref().unwrap().contains(help),
+            "{arg}: {:?}",
+            d.help
+        );
+    }
+}
+
+#[test]
+fn a_used_skill_s_front_matter_is_checked_with_spans_in_the_skill_file() {
+    let dir = skill_project();
+    std::fs::write(
+        dir.path().join("skills/bad.md"),
+        "---\nname: bad\ncommits: sometimes\nstatus: DONE\n---\n",
+    )
+    .unwrap();
+    let text = skill_flow(
+        "  stage a: mine.agent(skill: \"./bad\") { }\n  stage b: mine.agent(skill: \"./bad\") { }",
+    );
+    let c = check_in(dir.path(), &text);
+    // Reported once although two stages use it.
+    assert_eq!(codes(&c), [Code::SkillFrontMatter, Code::SkillUnknownKey]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "sometimes");
+    assert!(c
+        .sources
+        .get(c.diagnostics[0].source)
+        .name
+        .ends_with("skills/bad.md"));
+    assert_eq!(spanned(&c, &c.diagnostics[1]), "status");
+    assert!(c.diagnostics[1]
+        .help
+        .as_deref()
+        .unwrap()
+        .contains("did you mean `statuses`?"));
+    // An unused skill is not checked.
+    let c = check_in(
+        dir.path(),
+        &skill_flow("  stage a: mine.agent(skill: \"plan\") { }"),
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+#[test]
+fn a_skill_output_the_stage_does_not_collect_is_f0116_at_the_reference() {
+    let dir = skill_project();
+    let c = check_in(
+        dir.path(),
+        &skill_flow("  stage r: mine.agent(skill: \"team.review\") { }"),
+    );
+    assert_eq!(codes(&c), [Code::SkillOutputNotCollected]);
+    assert_eq!(spanned(&c, &c.diagnostics[0]), "\"team.review\"");
+    for outputs in ["outputs review.md", "optional outputs *.md"] {
+        let stage = format!("  stage r: mine.agent(skill: \"team.review\") {{ {outputs} }}");
+        let c = check_in(dir.path(), &skill_flow(&stage));
+        assert!(c.diagnostics.is_empty(), "{outputs}: {:#?}", c.diagnostics);
+    }
+}
+
+#[test]
+fn a_warning_about_a_skill_is_silenced_by_an_allow_in_its_front_matter() {
+    let dir = skill_project();
+    std::fs::write(
+        dir.path().join("skills/odd.md"),
+        "---\nname: odd\n# flow: allow(F0115) read by our own wrapper\nmodel: opus\n---\n",
+    )
+    .unwrap();
+    let c = check_in(
+        dir.path(),
+        &skill_flow("  stage a: mine.agent(skill: \"./odd\") { }"),
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    // Errors are not silenced.
+    std::fs::write(
+        dir.path().join("skills/odd.md"),
+        "---\nname: odd\n# flow: allow(F0036)\ncommits: maybe\n---\n",
+    )
+    .unwrap();
+    let c = check_in(
+        dir.path(),
+        &skill_flow("  stage a: mine.agent(skill: \"./odd\") { }"),
+    );
+    // (and allowing an error is itself reported, at the comment, line 3)
+    assert_eq!(codes(&c), [Code::UnusedSuppression, Code::SkillFrontMatter]);
 }

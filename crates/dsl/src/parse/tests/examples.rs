@@ -178,7 +178,8 @@ fn design_pipeline_stages() {
         matches!(&stage(f, "fix_tests").items[1], StageItem::Max(ParamOr::Value(m)) if m.node == 3)
     );
     let verify = stage(f, "self_verify");
-    assert_eq!(verify.items.len(), 2);
+    // needs, outputs (the skill's review.md, F0116), route.
+    assert_eq!(verify.items.len(), 3);
     let create = stage(f, "create_pr");
     assert!(matches!(&create.items[1], StageItem::Run(s) if s.node == "gh pr create --fill"));
     assert!(matches!(&create.items[2], StageItem::Timeout(t) if t.node.0 == "2m"));
