@@ -630,3 +630,25 @@ fn a_param_for_max_out_of_range_stops_the_run_before_it_starts() {
         Some(0)
     );
 }
+
+/// `flow explain | head` panicked on the closed pipe (exit 101): every
+/// command that prints a listing stops quietly when its reader is gone.
+#[test]
+fn explain_into_a_closed_pipe_does_not_panic() {
+    // A pipe whose read end is closed before flow writes: every write fails
+    // with EPIPE, deterministically.
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["explain"][..], &["explain", "F0022"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(std::process::Stdio::from(write.try_clone().unwrap()))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

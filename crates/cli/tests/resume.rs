@@ -40,6 +40,16 @@ fn the_run(dir: &Path) -> PathBuf {
     runs[0].clone()
 }
 
+/// The run folder once `flow run` has made it (`.flow/runs/` may exist
+/// empty a moment before): for conditions polled while the run starts.
+fn started_run(dir: &Path) -> Option<PathBuf> {
+    let runs: Vec<PathBuf> = std::fs::read_dir(dir.join(".flow/runs"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    (runs.len() == 1).then(|| runs[0].clone())
+}
+
 fn journal(dir: &Path) -> Vec<Value> {
     flow_runtime::journal::read_journal(&the_run(dir).join("journal.jsonl")).unwrap()
 }
@@ -123,7 +133,7 @@ fn a_killed_run_goes_on_from_where_it_was_with_its_params_id_and_nonce() {
     let child = spawn(dir.path(), &["run", "f.flow", "--greeting", "hello"]);
     let run = || the_run(dir.path());
     kill_when(dir.path(), child, || {
-        dir.path().join(".flow/runs").is_dir() && run().join("workspace/b-started").exists()
+        started_run(dir.path()).is_some_and(|r| r.join("workspace/b-started").exists())
     });
     let out = flow(dir.path(), &["resume", "last"]);
     assert_eq!(
@@ -170,7 +180,7 @@ fn a_torn_last_line_is_cut_and_the_run_resumed() {
     let child = spawn(dir.path(), &["run", "f.flow"]);
     let run = || the_run(dir.path());
     kill_when(dir.path(), child, || {
-        dir.path().join(".flow/runs").is_dir() && run().join("workspace/b-started").exists()
+        started_run(dir.path()).is_some_and(|r| r.join("workspace/b-started").exists())
     });
     // A crash in the middle of a line (a multi-byte character cut too).
     let path = run().join("journal.jsonl");
@@ -201,7 +211,7 @@ fn a_changed_flow_is_refused_unless_forced_and_a_live_run_is_refused() {
     let mut child = spawn(dir.path(), &["run", "f.flow"]);
     let run = || the_run(dir.path());
     assert!(eventually(Duration::from_secs(20), || {
-        dir.path().join(".flow/runs").is_dir() && run().join("workspace/b-started").exists()
+        started_run(dir.path()).is_some_and(|r| r.join("workspace/b-started").exists())
     }));
     // Still running: refused, and it is left alone.
     let live = flow(dir.path(), &["resume", "last"]);
