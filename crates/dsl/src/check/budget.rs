@@ -31,17 +31,19 @@ pub(crate) fn check(decl: &BudgetDecl, source: SourceId, diags: &mut Vec<Diagnos
         }
         let whole = unit == "usd" || amount.fract() == 0.0;
         if amount <= 0.0 || !whole || amount > u64::MAX as f64 {
-            let why = if !whole {
+            let why = if amount <= 0.0 {
+                "must be more than 0"
+            } else if !whole {
                 "must be a whole number of tokens"
             } else {
-                "must be more than 0"
+                "is too large"
             };
             diags.push(
                 Diagnostic::new(
                     Code::BadValue,
                     source,
                     limit.span,
-                    format!("budget `{amount} {unit}` {why}"),
+                    format!("budget `{} {unit}` {why}", super::settings::short_number(amount)),
                 )
                 .label("out of range")
                 .help("a budget is what the stage (or the run) may use: write e.g. `budget 5 usd` or `budget 200000 tokens`"),

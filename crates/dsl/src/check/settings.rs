@@ -60,7 +60,7 @@ fn bad_value(source: SourceId, span: Span, message: String, help: &str) -> Diagn
 }
 
 /// `x` as written in a flow: `1e20` rather than its 21 digits.
-fn short_number(x: f64) -> String {
+pub(super) fn short_number(x: f64) -> String {
     if x.abs() >= 1e6 {
         format!("{x:e}")
     } else {

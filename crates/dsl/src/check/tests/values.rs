@@ -395,6 +395,12 @@ fn budgets() {
         "must be a whole number of tokens",
     );
     expect(
+        &flow("  stage a { run \"x\"  budget 1e30 tokens }"),
+        Code::BadValue,
+        "1e30 tokens",
+        "is too large",
+    );
+    expect(
         &flow("  budget 5 usd, 3 usd\n  stage a { run \"x\" }"),
         Code::BadValue,
         "3 usd",
