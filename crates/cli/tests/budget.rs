@@ -152,3 +152,43 @@ fn a_stage_under_its_budget_succeeds_and_its_usage_file_is_recorded() {
     assert_eq!(cheap[0]["usage"]["cost_usd"], 0.25);
     assert_eq!(cheap[0].get("over_budget"), None);
 }
+
+/// A stage that puts a FIFO where its usage file goes must not hang flow
+/// (opening a FIFO to read waits for a writer): the file is refused, the
+/// run ends as the stages do.
+#[test]
+fn a_fifo_as_the_usage_file_hangs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = r#"flow b {
+  timeout 1m
+  stage watched {
+    timeout 20s
+    budget 1 usd
+    run "mkfifo \"$FLOW_USAGE_FILE\" && sleep 1"
+  }
+  stage unwatched {
+    timeout 20s
+    run "mkfifo \"$FLOW_USAGE_FILE\""
+  }
+}
+"#;
+    std::fs::write(dir.path().join("b.flow"), flow).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .env("FLOW_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .current_dir(dir.path())
+        .args(["run", "b.flow", "--quiet"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("flow hung on a FIFO usage file");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -37,7 +37,7 @@ use nix::unistd::Pid;
 use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 use tokio::net::unix::pipe;
@@ -95,19 +95,13 @@ pub struct AttemptSpec {
     pub masker: Arc<Masker>,
     /// Look for a structured status in stdout.
     pub status_json: bool,
-    /// The `budget` this attempt runs under, if any: its usage so far is
-    /// read from a file while it runs.
-    pub budget: Option<BudgetWatch>,
-}
-
-/// Where an attempt reports its usage as it grows (`$FLOW_USAGE_FILE`) and
-/// what it may use before it crosses a budget.
-#[derive(Debug, Clone)]
-pub struct BudgetWatch {
-    /// The attempt's usage file.
-    pub file: PathBuf,
-    /// What is left when the attempt starts.
-    pub left: Allowance,
+    /// Where the attempt may report its usage as it grows
+    /// (`$FLOW_USAGE_FILE`): read while it runs under a `budget`, and once
+    /// at its end ([`AttemptReport::file_usage`]).
+    pub usage_file: Option<PathBuf>,
+    /// What the attempt may use before it crosses its `budget` (the
+    /// stage's and the flow's), if it runs under one.
+    pub budget: Option<Allowance>,
 }
 
 /// How often a usage file is read while an attempt under a budget runs.
@@ -137,6 +131,9 @@ pub struct AttemptReport {
     pub status_json: Option<Map<String, Value>>,
     /// Why the attempt could not run or its output could not be kept.
     pub error: Option<String>,
+    /// What the attempt last reported in its usage file, read after it
+    /// ended.
+    pub file_usage: Option<Usage>,
     /// Spawn to end.
     pub duration: Duration,
     /// Bytes written to the log.
@@ -347,8 +344,20 @@ pub async fn run_attempt(
     if let Some(t) = tail {
         report.status_json = status::find_status(t.bytes());
     }
+    if let Some(file) = &spec.usage_file {
+        report.file_usage = read_usage(file).await;
+    }
     report.duration = started.elapsed();
     report
+}
+
+/// [`Usage::read_file`] off the event loop.
+async fn read_usage(file: &Path) -> Option<Usage> {
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || Usage::read_file(&file))
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The argv that runs the script with the stage's shell: `SHELL… FILE`,
@@ -442,14 +451,14 @@ async fn supervise(
     // Reads the usage file a few times a second: a file, not a pipe, so
     // that any stage can report without sharing its output.
     let over_budget = async {
-        let Some(watch) = &spec.budget else {
+        let (Some(left), Some(file)) = (spec.budget, &spec.usage_file) else {
             return std::future::pending().await;
         };
         let mut tick = tokio::time::interval(BUDGET_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if Usage::read_file(&watch.file).is_some_and(|u| watch.left.crossed_by(&u)) {
+            if read_usage(file).await.is_some_and(|u| left.crossed_by(&u)) {
                 return;
             }
         }

@@ -119,16 +119,22 @@ impl Usage {
 
     /// The usage an attempt reported so far in its `$FLOW_USAGE_FILE` (a
     /// JSON object like a status object's `usage`, rewritten whole as it
-    /// grows); `None` when the file is absent, unreadable or holds
-    /// nothing known. Files over 64 KiB are not read.
+    /// grows); `None` when the file is absent, unreadable, not a regular
+    /// file (a FIFO there is never waited on: opened non-blocking, then
+    /// refused) or holds nothing known. Only the first 64 KiB are read.
     pub fn read_file(path: &Path) -> Option<Usage> {
         use std::io::Read;
-        let mut text = Vec::new();
-        std::fs::File::open(path)
-            .ok()?
-            .take(64 * 1024)
-            .read_to_end(&mut text)
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(path)
             .ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut text = Vec::new();
+        file.take(64 * 1024).read_to_end(&mut text).ok()?;
         Usage::from_value(&serde_json::from_slice(&text).ok()?)
     }
 }
@@ -239,6 +245,10 @@ mod tests {
         assert_eq!(Usage::read_file(&file).unwrap().cost_usd, Some(0.5));
         std::fs::write(&file, r#"{"cost_usd": 0.5, "outp"#).unwrap();
         assert_eq!(Usage::read_file(&file), None);
+        // A FIFO is refused at once, never waited on (no writer comes).
+        let fifo = dir.path().join("fifo.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(Usage::read_file(&fifo), None);
     }
 
     #[test]

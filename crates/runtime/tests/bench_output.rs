@@ -35,6 +35,7 @@ async fn two_hundred_megabytes_through_the_terminal() {
         env: vec![],
         timeout: Some(Duration::from_secs(300)),
         idle: None,
+        usage_file: None,
         budget: None,
         grace: Duration::from_secs(1),
         log_path: tmp.path().join("big.log"),

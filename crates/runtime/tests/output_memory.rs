@@ -35,6 +35,7 @@ async fn hundred_megabytes_stream_with_bounded_memory() {
         env: vec![],
         timeout: Some(Duration::from_secs(120)),
         idle: None,
+        usage_file: None,
         budget: None,
         grace: Duration::from_secs(1),
         log_path: tmp.path().join("big.log"),

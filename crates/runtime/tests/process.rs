@@ -33,6 +33,7 @@ fn spec(dir: &Path, script: &str) -> AttemptSpec {
         env: vec![],
         timeout: None,
         idle: None,
+        usage_file: None,
         budget: None,
         grace: Duration::from_secs(5),
         log_path: dir.join("logs/attempt.log"),

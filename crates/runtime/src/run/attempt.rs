@@ -68,8 +68,10 @@ pub(super) struct AttemptJob {
     pub timeout: Option<Duration>,
     /// The stage's `idle` limit.
     pub idle: Option<Duration>,
-    /// The budget it runs under (the stage's and the flow's), if any.
-    pub budget: Option<crate::process::BudgetWatch>,
+    /// `$FLOW_USAGE_FILE` of the attempt.
+    pub usage_file: PathBuf,
+    /// What it may use before it crosses its budget, if it has one.
+    pub budget: Option<crate::usage::Allowance>,
     pub grace: Duration,
     pub status_json: bool,
     pub outputs: Vec<String>,
@@ -177,7 +179,8 @@ async fn run_job(
         env,
         timeout: job.timeout,
         idle: job.idle,
-        budget: job.budget.clone(),
+        usage_file: Some(job.usage_file.clone()),
+        budget: job.budget,
         grace: job.grace,
         log_path: job.log.clone(),
         label: job.name.clone(),

@@ -30,7 +30,6 @@ use crate::env::{attempt_env, AttemptPlace, Exprs};
 use crate::journal::{Journal, JournalEvent, WhenAnswer};
 use crate::output::{Masker, OutputSink};
 use crate::process::AttemptReport;
-use crate::process::BudgetWatch;
 use crate::rundir;
 use crate::rundir::RunDir;
 use crate::scheduler::{AttemptResult, Decision, Event, RunOutcome, Scheduler, StageOutcome};
@@ -511,10 +510,7 @@ impl Driver<'_> {
             &snapshots,
         )
         .map_err(|e| setup.masker.mask_str(&e).into_owned());
-        let budget = self.allowance(id).map(|left| BudgetWatch {
-            file: rundir::usage_file(&setup.dir.root, &stage.name, visit, attempt),
-            left,
-        });
+        let budget = self.allowance(id);
         let job = AttemptJob {
             stage: id,
             name: stage.name.clone(),
@@ -525,6 +521,7 @@ impl Driver<'_> {
             command: setup.scripts[id.0].command.clone(),
             timeout: stage.timeout,
             idle: stage.idle,
+            usage_file: rundir::usage_file(&setup.dir.root, &stage.name, visit, attempt),
             budget,
             grace: stage.grace,
             status_json: stage.status_json,
@@ -616,7 +613,7 @@ impl Driver<'_> {
     ) -> Event {
         self.live.remove(&id);
         self.gates.remove(&id);
-        let used = self.attempt_usage(id, visit, attempt, &report);
+        let used = Self::attempt_usage(&report);
         // An attempt that ended over what was left (its usage reported only
         // at its end, or others spent meanwhile) is over budget too.
         if let (Some(left), Some(used)) = (self.allowance(id), &used) {
@@ -644,20 +641,13 @@ impl Driver<'_> {
     }
 
     /// What an attempt used: its status object's `usage`, else the last
-    /// state of its `$FLOW_USAGE_FILE` (read once it ended).
-    fn attempt_usage(
-        &self,
-        id: StageId,
-        visit: u32,
-        attempt: u32,
-        report: &AttemptReport,
-    ) -> Option<Usage> {
-        if let Some(used) = report.status_json.as_ref().and_then(Usage::from_status) {
-            return Some(used);
-        }
-        report.pid?;
-        let file = rundir::usage_file(&self.setup.dir.root, self.name(id), visit, attempt);
-        Usage::read_file(&file)
+    /// state of its `$FLOW_USAGE_FILE` (read by the attempt once it ended).
+    fn attempt_usage(report: &AttemptReport) -> Option<Usage> {
+        report
+            .status_json
+            .as_ref()
+            .and_then(Usage::from_status)
+            .or_else(|| report.file_usage.clone())
     }
 
     /// What an attempt of `id` may use from now on under its stage's and
