@@ -155,7 +155,7 @@ pub(super) async fn wait(job: ApprovalJob, shared: AttemptShared, mut kill: watc
         stage: job.stage,
         visit: job.visit,
         attempt: job.attempt,
-        report,
+        report: Box::new(report),
         outputs_failed: None,
     });
 }

@@ -40,8 +40,8 @@ pub(super) enum Msg {
         visit: u32,
         /// 1-based attempt.
         attempt: u32,
-        /// How it ended.
-        report: AttemptReport,
+        /// How it ended (boxed: a report is large beside a timer tick).
+        report: Box<AttemptReport>,
         /// Why its outputs fail an attempt that otherwise succeeded (a
         /// required output matched nothing, a copy failed), masked.
         outputs_failed: Option<String>,
@@ -129,7 +129,7 @@ pub(super) async fn perform(job: AttemptJob, shared: AttemptShared, kill: watch:
         stage: job.stage,
         visit: job.visit,
         attempt: job.attempt,
-        report,
+        report: Box::new(report),
         outputs_failed,
     });
 }

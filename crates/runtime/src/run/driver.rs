@@ -233,7 +233,7 @@ pub(super) async fn drive<'p>(
         let event = tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Msg::Finished { stage, visit, attempt, report, outputs_failed }) => {
-                    d.finished(stage, visit, attempt, report, outputs_failed)
+                    d.finished(stage, visit, attempt, *report, outputs_failed)
                 }
                 Some(Msg::Timer { stage }) => {
                     d.pending_timers = d.pending_timers.saturating_sub(1);
