@@ -199,6 +199,12 @@ async fn a_dead_supervisor_fails_the_running_attempts_leaves_nothing_and_finally
         "finally ran under a new supervisor"
     );
     for pid in a[1..].iter().chain(&b) {
-        assert!(!alive(*pid), "{pid} outlived its supervisor");
+        // SIGKILL is sent before the run ends; on a loaded machine the
+        // process may take a moment to die (the promise: within 1 s).
+        let until = Instant::now() + Duration::from_secs(1);
+        while alive(*pid) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!alive(*pid), "{pid} outlived its supervisor by 1 s");
     }
 }
