@@ -210,9 +210,12 @@ fn permissions_map_to_claudes_flags() {
     assert!(project
         .args()
         .contains("--permission-mode\nbypassPermissions\n"));
-    let project = Project::new(", permissions: \"full\"");
+    let project = Project::new(", permissions: \"full\", model: \"gpt-test\"");
     assert_eq!(project.run("codex").status.code(), Some(0));
     assert!(project.args().contains("--sandbox\ndanger-full-access\n"));
+    assert!(project.args().contains("--model\ngpt-test\n"));
+    // codex names no model in its events: the one asked for is recorded.
+    assert_eq!(project.attempt_usage()["model"], "gpt-test");
 }
 
 #[test]
