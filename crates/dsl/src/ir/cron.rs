@@ -90,6 +90,11 @@ impl CronSchedule {
             // Fields of a nickname's expansion are not in the text.
             written[first + i] = expanded.is_none().then(|| range.clone());
         }
+        // croner turns names into numbers across the whole text: a name
+        // outside its own field would pass as a number.
+        if let Some(i) = (0..7).find(|&i| !names_fit(i, seven[i])) {
+            return Err(field_error(i, seven[i], written[i].clone()));
+        }
         let normalised = seven.join(" ");
         let cron = match parser().parse(&normalised) {
             Ok(cron) => cron,
@@ -208,6 +213,37 @@ fn whole(message: String, help: String) -> CronError {
     }
 }
 
+/// Whether every word of letters in field `i` is one that field takes:
+/// month and day names in their fields, `L`/`W` where they mean something.
+fn names_fit(i: usize, field: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    let upper = field.to_ascii_uppercase();
+    upper
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .all(|w| match i {
+            3 => ["L", "W", "LW"].contains(&w),
+            4 => MONTHS.contains(&w),
+            5 => w == "L" || DAYS.contains(&w),
+            _ => false,
+        })
+}
+
+/// The error for field `i` (`range`: where it is in the text, if written).
+fn field_error(i: usize, field: &str, range: Option<Range<usize>>) -> CronError {
+    CronError {
+        field: range,
+        message: format!("`{field}` is not a valid {} field", FIELD_NAMES[i]),
+        help: format!(
+            "the {} field takes `*`, a value, a range `a-b`, a step `*/n`, or a list of these: {}",
+            FIELD_NAMES[i], FIELD_VALUES[i]
+        ),
+    }
+}
+
 /// Names the field croner refused: the first written field that fails
 /// alone (every other field `*`); the whole text when none does.
 fn locate(seven: &[&str; 7], written: &[Option<Range<usize>>; 7], reason: &str) -> CronError {
@@ -216,14 +252,7 @@ fn locate(seven: &[&str; 7], written: &[Option<Range<usize>>; 7], reason: &str) 
         let mut alone = ["*"; 7];
         alone[i] = seven[i];
         if parser().parse(&alone.join(" ")).is_err() {
-            return CronError {
-                field: Some(range.clone()),
-                message: format!("`{}` is not a valid {} field", seven[i], FIELD_NAMES[i]),
-                help: format!(
-                    "the {} field takes `*`, a value, a range `a-b`, a step `*/n`, or a list of these: {}",
-                    FIELD_NAMES[i], FIELD_VALUES[i]
-                ),
-            };
+            return field_error(i, seven[i], Some(range.clone()));
         }
     }
     whole(

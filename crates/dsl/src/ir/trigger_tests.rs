@@ -198,3 +198,17 @@ fn serialises_as_written_and_reads_back() {
     assert_eq!(triggers[0].text(), r#"cron "0 9 * * 1-5""#);
     assert_eq!(triggers[1].text(), "every 1m 30s");
 }
+
+#[test]
+fn names_belong_to_their_own_field() {
+    // croner replaces names across the whole text; a month name in the
+    // day-of-week field (or the reverse) must still be refused.
+    for (text, wrong) in [
+        ("0 9 * MON *", "MON"),
+        ("0 9 * * JAN", "JAN"),
+        ("0 SUN * * *", "SUN"),
+    ] {
+        let e = CronSchedule::parse(text).expect_err(text);
+        assert_eq!(e.field.map(|r| &text[r]), Some(wrong), "{text}");
+    }
+}
