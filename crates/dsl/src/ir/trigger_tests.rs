@@ -212,3 +212,49 @@ fn names_belong_to_their_own_field() {
         assert_eq!(e.field.map(|r| &text[r]), Some(wrong), "{text}");
     }
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Field-shaped words: digits, the special characters and some names.
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9*/,#?LW-]{1,6}",
+            "(MON|jan|SUN|L|W|LW|5L|5#2|99999999999|-1|\\*/0|0/0|1-0|7-1)",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any text of fields parses or fails with a located error, and a
+        /// valid schedule answers `next_after` for any instant.
+        #[test]
+        fn parse_and_next_after(fields in prop::collection::vec(field(), 0..9), secs in any::<i64>()) {
+            let text = fields.join(" ");
+            match CronSchedule::parse(&text) {
+                Ok(schedule) => {
+                    let t = Utc.timestamp_opt(secs % 200_000_000_000, 0).single().unwrap_or_default();
+                    if let Some(next) = Trigger::Cron(schedule).next_after(t) {
+                        prop_assert!(next > t);
+                    }
+                }
+                Err(e) => {
+                    if let Some(r) = e.field {
+                        prop_assert!(text.get(r).is_some());
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn every_next_after_is_later(ms in 1_000u64..=31_536_000_000, at in any::<i64>()) {
+            let t = Utc.timestamp_millis_opt(at % 8_000_000_000_000_000).single().unwrap_or_default();
+            if let Some(next) = Trigger::Every(Duration::from_millis(ms)).next_after(t) {
+                prop_assert!(next > t);
+                prop_assert!(next - t <= chrono::Duration::milliseconds(ms as i64));
+            }
+        }
+    }
+}
