@@ -46,7 +46,8 @@ const FIELD_VALUES: [&str; 7] = [
 pub struct CronSchedule {
     text: String,
     normalised: String,
-    cron: croner::Cron,
+    // Boxed: croner's pattern is ~300 bytes, and a `Trigger` holds it.
+    cron: Box<croner::Cron>,
 }
 
 /// Why a text is not a cron schedule.
@@ -115,7 +116,7 @@ impl CronSchedule {
         Ok(CronSchedule {
             text: text.to_string(),
             normalised,
-            cron,
+            cron: Box::new(cron),
         })
     }
 
