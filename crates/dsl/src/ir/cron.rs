@@ -20,7 +20,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use std::ops::Range;
 
 /// The names of the seven fields, in order.
-pub const FIELD_NAMES: [&str; 7] = [
+const FIELD_NAMES: [&str; 7] = [
     "second",
     "minute",
     "hour",
