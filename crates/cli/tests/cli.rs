@@ -145,6 +145,26 @@ fn graph_draws_loops_max_when_approvals_and_the_description() {
     }
 }
 
+/// Issue 8: the title lists the flow's triggers, with or without a description.
+#[test]
+fn graph_titles_list_the_triggers() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "flow g {\n  timeout 1m\n  trigger cron \"0 9 * * 1-5\"\n  trigger every 4h\n  stage a { run \"true\" }\n}\n";
+    write(dir.path(), "g.flow", text);
+    let dot = String::from_utf8(flow(dir.path(), &["graph", "g.flow"]).stdout).unwrap();
+    let want = "label=\"g — triggers: cron \\\"0 9 * * 1-5\\\", every 4h\";";
+    assert!(dot.contains(want), "{want}\n{dot}");
+    write(
+        dir.path(),
+        "d.flow",
+        &text.replace("timeout 1m", "description \"Daily\"\n  timeout 1m"),
+    );
+    let out = flow(dir.path(), &["graph", "d.flow", "--format", "mermaid"]);
+    let mermaid = String::from_utf8(out.stdout).unwrap();
+    let want = "title: \"g: Daily — triggers: cron '0 9 * * 1-5', every 4h\"\n";
+    assert!(mermaid.contains(want), "{want}\n{mermaid}");
+}
+
 #[test]
 fn run_checks_params_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();

@@ -86,6 +86,8 @@ pub enum FlowItem {
     Alert(AlertDecl),
     /// `budget 5 usd, 200000 tokens`: a bound on the whole run's usage.
     Budget(BudgetDecl),
+    /// `trigger cron "EXPR"` or `trigger every D`.
+    Trigger(TriggerDecl),
     /// `stage NAME [: TEMPLATE(ARGS)] { … }`.
     Stage(StageDecl),
     /// `finally NAME { … }` (a stage with [`StageDecl::finally`] set).
@@ -107,6 +109,26 @@ pub struct AlertDecl {
     pub value: Spanned<AlertValue>,
     /// The whole item.
     pub span: Span,
+}
+
+/// `trigger cron "EXPR"` or `trigger every D`: when `flow serve` starts a
+/// run. The schedule and the duration are checked by the checker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerDecl {
+    /// What fires it.
+    pub kind: TriggerKind,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// The kind of a [`TriggerDecl`], with its value as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriggerKind {
+    /// `cron "EXPR"`: the string's value (escapes resolved); its span
+    /// covers the quotes.
+    Cron(Spanned<String>),
+    /// `every D`.
+    Every(Spanned<DurationLit>),
 }
 
 /// The threshold of an [`AlertDecl`] as written.

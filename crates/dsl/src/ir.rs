@@ -6,6 +6,14 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod cron;
+mod trigger;
+#[cfg(test)]
+mod trigger_tests;
+
+pub use cron::{CronError, CronSchedule};
+pub use trigger::{Trigger, MAX_EVERY, MIN_EVERY};
+
 /// The command line a stage's script runs with when neither the stage, its
 /// template nor the flow sets `shell`: GitHub Actions' `shell: bash`. `-e`
 /// stops the script at the first command that fails (outside conditions,
@@ -95,6 +103,9 @@ pub struct Pipeline {
     /// `alert` thresholds on the flow's run statistics, in source order
     /// (`flow stats` reports those crossed; the run journals them).
     pub alerts: Vec<Alert>,
+    /// `trigger`s, in source order: when `flow serve` starts a run by
+    /// itself (`flow run` ignores them). No two are equal.
+    pub triggers: Vec<Trigger>,
 }
 
 /// One `alert`: `flow stats` reports it when the metric's value over the

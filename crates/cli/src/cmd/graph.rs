@@ -69,20 +69,33 @@ fn again_loops(p: &Pipeline, i: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The graph's title: `NAME: DESCRIPTION`, then the triggers
+/// (`NAME — triggers: cron "0 * * * *", every 4h`); none when the flow has
+/// neither.
+fn title(p: &Pipeline) -> Option<String> {
+    let mut title = match &p.description {
+        Some(d) => format!("{}: {d}", p.name),
+        None if p.triggers.is_empty() => return None,
+        None => p.name.clone(),
+    };
+    if !p.triggers.is_empty() {
+        let texts: Vec<String> = p.triggers.iter().map(|t| t.text()).collect();
+        title.push_str(&format!(" — triggers: {}", texts.join(", ")));
+    }
+    Some(title)
+}
+
 /// The graph as text: needs edges solid, route edges dashed and labelled,
 /// `again` routes as dashed loops; nodes carry `max`, `when` and approval
-/// decisions; the flow's description is the graph's title.
+/// decisions; the flow's description and triggers are the graph's title.
 pub fn render(p: &Pipeline, format: Format) -> String {
     let mut out = String::new();
     let name = |i: petgraph::graph::NodeIndex| &p.stages[i.index()].name;
     match format {
         Format::Dot => {
             out.push_str(&format!("digraph {:?} {{\n  rankdir=LR;\n", p.name));
-            if let Some(d) = &p.description {
-                out.push_str(&format!(
-                    "  label={:?};\n  labelloc=t;\n",
-                    format!("{}: {d}", p.name)
-                ));
+            if let Some(title) = title(p) {
+                out.push_str(&format!("  label={title:?};\n  labelloc=t;\n"));
             }
             for (i, s) in p.stages.iter().enumerate() {
                 let shape = match (s.finally, s.approval.is_some()) {
@@ -121,12 +134,11 @@ pub fn render(p: &Pipeline, format: Format) -> String {
             out.push_str("}\n");
         }
         Format::Mermaid => {
-            if let Some(d) = &p.description {
+            if let Some(title) = title(p) {
                 // Mermaid's front matter title (quotes kept out of YAML's way).
                 out.push_str(&format!(
-                    "---\ntitle: \"{}: {}\"\n---\n",
-                    p.name,
-                    d.replace('"', "'")
+                    "---\ntitle: \"{}\"\n---\n",
+                    title.replace('"', "'")
                 ));
             }
             out.push_str("flowchart LR\n");

@@ -54,6 +54,8 @@ pub(crate) struct Input<'a> {
     pub edges: &'a Edges,
     /// The flow's checked `alert`s.
     pub alerts: Vec<ir::Alert>,
+    /// The flow's checked `trigger`s.
+    pub triggers: Vec<ir::Trigger>,
 }
 
 /// Builds the pipeline; expression problems go to `diags`.
@@ -125,6 +127,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             FlowItem::Param(_)
             | FlowItem::Let(..)
             | FlowItem::Alert(_)
+            | FlowItem::Trigger(_)
             | FlowItem::Stage(_)
             | FlowItem::Finally(_) => {}
         }
@@ -324,6 +327,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         libraries,
         param_settings,
         alerts: input.alerts.clone(),
+        triggers: input.triggers.clone(),
     }
 }
 

@@ -9,7 +9,8 @@
 //! `routes` (dead routes, unusable retries), `visits` (`max` that never
 //! applies), `absent_needs` (needs a route target may start without),
 //! `outputs`, `durations`, `shell`, `reserved` (names that would replace
-//! `$PATH` & co.), `alerts` (thresholds for `flow stats`), `exprs` and
+//! `$PATH` & co.), `alerts` (thresholds for `flow stats`), `triggers` (`cron`
+//! schedules and `every` intervals of `flow serve`), `exprs` and
 //! `build` (AST → IR).
 
 mod absent_needs;
@@ -34,6 +35,7 @@ mod skills;
 mod stage;
 mod suggest;
 mod templates;
+mod triggers;
 mod visits;
 
 #[cfg(test)]
@@ -160,8 +162,10 @@ fn check_flow(
     outputs::check_clashes(&stages, &edges.needs, diags);
     let stage_names: Vec<&str> = stages.iter().map(|s| s.decl.name.node.as_str()).collect();
     let alerts = alerts::check(&flow.items, &stage_names, src, diags);
+    let triggers = triggers::check(&flow.items, src, diags);
     let input = build::Input {
         alerts,
+        triggers,
         flow,
         src,
         loaded,

@@ -121,7 +121,7 @@ fn expected(positives: &[Rule], level: Level, at_start: bool) -> (String, &'stat
         "a stage holds: needs, run, approval, shell, timeout, idle, grace, retry, outputs, optional outputs, when, env, status, max, allow_failure, ends run, and routes `on OUTCOME -> TARGET`"
     } else if flow {
         items.push(words::FLOW_ITEM.to_string());
-        "a flow holds: description, param, timeout, shell, concurrency, budget, skip if, let, env, secret, alert, stage and finally"
+        "a flow holds: description, param, timeout, shell, concurrency, budget, skip if, let, env, secret, alert, trigger, stage and finally"
     } else if top {
         items.push(words::TOP_ITEM.to_string());
         "a file holds `use std`, `use \"path\" as name`, `flow NAME { … }` and `template NAME(…) { … }`"

@@ -5,6 +5,7 @@ use super::grammar::Rule;
 use crate::ast::{
     AlertDecl, AlertValue, BudgetDecl, BudgetLimit, FlowItem, ParamDecl, ParamOr, RetryDecl,
     RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
+    TriggerDecl, TriggerKind,
 };
 
 impl<'t> Builder<'t> {
@@ -27,6 +28,9 @@ impl<'t> Builder<'t> {
         }
         if rule == Rule::budget {
             return self.budget(pair).map(FlowItem::Budget);
+        }
+        if rule == Rule::trigger {
+            return self.trigger(pair).map(FlowItem::Trigger);
         }
         let mut ps = parts(pair);
         let mut next = || ps.next();
@@ -137,6 +141,18 @@ impl<'t> Builder<'t> {
             args,
             span: whole,
         }
+    }
+
+    /// `trigger cron "EXPR"` or `trigger every D`: the value's rule says
+    /// which (the keywords are noise).
+    fn trigger(&mut self, pair: P<'t>) -> Option<TriggerDecl> {
+        let whole = span(&pair);
+        let value = parts(pair).next()?;
+        let kind = match value.as_rule() {
+            Rule::string => TriggerKind::Cron(self.string(&value)),
+            _ => TriggerKind::Every(self.duration(&value)),
+        };
+        Some(TriggerDecl { kind, span: whole })
     }
 
     /// `alert METRIC[(STAGE)] OP VALUE`.

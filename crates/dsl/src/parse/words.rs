@@ -44,6 +44,9 @@ pub(super) fn keyword(rule: Rule) -> Option<&'static str> {
         Rule::kw_shell => "shell",
         Rule::kw_optional => "optional",
         Rule::kw_alert => "alert",
+        Rule::kw_trigger => "trigger",
+        Rule::kw_cron => "cron",
+        Rule::kw_every => "every",
         _ => return None,
     })
 }
@@ -99,6 +102,7 @@ pub(super) const FLOW_STARTS: &[&str] = &[
     "stage",
     "finally",
     "alert",
+    "trigger",
 ];
 /// Keywords that start an item both in a flow and in a stage.
 pub(super) const SHARED_STARTS: &[&str] = &["timeout", "env", "shell", "budget"];

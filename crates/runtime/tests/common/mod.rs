@@ -150,6 +150,7 @@ impl Flow {
                 libraries: vec![],
                 param_settings: vec![],
                 alerts: vec![],
+                triggers: vec![],
             },
             defs: vec![],
         }

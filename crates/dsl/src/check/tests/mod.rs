@@ -9,6 +9,7 @@ mod robust;
 mod rules;
 mod run_safety;
 mod templates;
+mod triggers;
 mod values;
 
 use crate::diagnostic::{Code, Diagnostic};

@@ -165,6 +165,7 @@ impl Flow {
             libraries: vec![],
             param_settings: vec![],
             alerts: vec![],
+            triggers: vec![],
         };
         // The graph, consistent with the stages (the scheduler reads the
         // stages' fields; the executor may read the graph).
