@@ -344,7 +344,13 @@ pub async fn run_attempt(
     if let Some(t) = tail {
         report.status_json = status::find_status(t.bytes());
     }
-    if let Some(file) = &spec.usage_file {
+    // Most stages write no usage file: one `lstat` here spares them the
+    // blocking thread that reading one takes.
+    if let Some(file) = spec
+        .usage_file
+        .as_deref()
+        .filter(|f| f.symlink_metadata().is_ok())
+    {
         report.file_usage = read_usage(file).await;
     }
     report.duration = started.elapsed();
