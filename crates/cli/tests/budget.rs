@@ -34,11 +34,7 @@ fn journal(dir: &Path) -> Vec<serde_json::Value> {
         .unwrap()
         .unwrap()
         .path();
-    std::fs::read_to_string(run.join("journal.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    flow_runtime::journal::read_journal(&run.join("journal.jsonl")).unwrap()
 }
 
 fn finished(journal: &[serde_json::Value], stage: &str) -> Vec<serde_json::Value> {
