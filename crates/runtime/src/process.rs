@@ -259,17 +259,6 @@ pub async fn run_attempt(
     // Output: one relay thread reads both pipes (see `crate::output`).
     let activity = Arc::new(Activity::new());
     let stop = StopRelay::new();
-    let (stop, watched) = match stop {
-        Ok(pair) => pair,
-        Err(e) => {
-            // No relay: nothing would read the pipes. End the attempt now.
-            signal_group(pgid, Signal::SIGKILL);
-            let _ = running.wait().await;
-            let mut report = AttemptReport::failed(format!("cannot relay the output: {e}"));
-            report.pid = Some(pid);
-            return report;
-        }
-    };
     let relay = {
         let to = Relay {
             log_path: spec.log_path.clone(),
@@ -281,7 +270,7 @@ pub async fn run_attempt(
         };
         // A task of its own: it must read while the attempt runs (a full
         // pipe would stop the stage), not only once it is awaited.
-        tokio::spawn(output::relay(out_read, err_read, watched, to))
+        tokio::spawn(output::relay(out_read, err_read, stop.watch(), to))
     };
     tokio::pin!(relay);
 

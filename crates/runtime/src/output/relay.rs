@@ -6,7 +6,8 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -69,27 +70,81 @@ pub(crate) struct Relayed {
 /// Ends a relay early: for pipes still held open, after the attempt's
 /// process group was killed, by a process that escaped it. Dropping it
 /// stops the relay too (nobody would wait for it any more).
-pub(crate) struct StopRelay(OwnedFd);
+pub(crate) struct StopRelay(Arc<Switch>);
+
+/// What [`StopRelay`] and its relay share. A relay waiting on the event
+/// loop is told by `notify`; one on its thread polls a pipe it makes only
+/// then (most attempts print nothing and never need one).
+#[derive(Default)]
+struct Switch {
+    stopped: AtomicBool,
+    notify: tokio::sync::Notify,
+    /// The write end of the relay thread's stop pipe, once it has one.
+    pipe: Mutex<Option<OwnedFd>>,
+}
 
 impl StopRelay {
-    /// A stop switch, and the end of it that [`relay`] watches.
-    ///
-    /// # Errors
-    /// No pipe could be made (out of file descriptors).
-    pub(crate) fn new() -> io::Result<(StopRelay, OwnedFd)> {
-        let (watched, switch) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        Ok((StopRelay(switch), watched))
+    /// A stop switch, for one [`relay`] given [`StopRelay::watch`].
+    pub(crate) fn new() -> StopRelay {
+        StopRelay(Arc::default())
+    }
+
+    /// What [`relay`] watches.
+    pub(crate) fn watch(&self) -> StopWatch {
+        StopWatch(self.0.clone())
     }
 
     /// Tells the relay to stop (it forwards what it holds, and returns).
     pub(crate) fn stop(&self) {
-        let _ = nix::unistd::write(&self.0, b".");
+        self.0.stopped.store(true, Ordering::SeqCst);
+        self.0.notify.notify_one();
+        if let Some(fd) = &*self.0.pipe.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = nix::unistd::write(fd, b".");
+        }
+    }
+}
+
+impl Drop for StopRelay {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The relay's side of a [`StopRelay`].
+pub(crate) struct StopWatch(Arc<Switch>);
+
+impl StopWatch {
+    fn stopped(&self) -> bool {
+        self.0.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Drops the write end of the stop pipe (the relay is done with it).
+    fn forget_pipe(&self) {
+        self.0.pipe.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// The read end of a pipe that becomes readable when the relay is told
+    /// to stop; `None` if it already was (or no pipe can be made: then the
+    /// relay cannot be stopped early, and ends with its pipes).
+    fn pipe(&self) -> Option<Option<OwnedFd>> {
+        let watched = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+            .ok()
+            .map(|(watched, switch)| {
+                *self.0.pipe.lock().unwrap_or_else(|p| p.into_inner()) = Some(switch);
+                watched
+            });
+        // Checked after the pipe is published: a stop before it is seen
+        // here, a stop after it writes to it.
+        if self.stopped() {
+            return None;
+        }
+        Some(watched)
     }
 }
 
 /// Relays `stdout` and `stderr` to the log and the sink until both pipes
-/// end (every holder of their write ends is gone) or `stop` (from
-/// [`StopRelay::new`]) is signalled or dropped.
+/// end (every holder of their write ends is gone) or its [`StopRelay`] is
+/// used or dropped.
 ///
 /// It waits on the event loop until a pipe has something: the end of both
 /// (a silent attempt: nothing is written, no thread is taken) or output,
@@ -102,10 +157,10 @@ impl StopRelay {
 pub(crate) async fn relay(
     stdout: OwnedFd,
     stderr: OwnedFd,
-    stop: OwnedFd,
+    stop: StopWatch,
     to: Relay,
 ) -> io::Result<Relayed> {
-    let Some((streams, stop)) = first_output(stdout, stderr, stop).await? else {
+    let Some(streams) = first_output(stdout, stderr, &stop).await? else {
         return Ok(Relayed::default());
     };
     to.activity.touch();
@@ -115,28 +170,26 @@ pub(crate) async fn relay(
 }
 
 /// Waits until a pipe has output: returns both streams (the output read
-/// held by its stream) and the stop switch. `None` when both pipes ended
-/// first, or `stop` came.
+/// held by its stream). `None` when both pipes ended first, or `stop` came.
 async fn first_output(
     stdout: OwnedFd,
     stderr: OwnedFd,
-    stop: OwnedFd,
-) -> io::Result<Option<([Stream; 2], OwnedFd)>> {
+    stop: &StopWatch,
+) -> io::Result<Option<[Stream; 2]>> {
     use tokio::net::unix::pipe::Receiver;
     let pipes = [
         Receiver::from_owned_fd(stdout)?,
         Receiver::from_owned_fd(stderr)?,
     ];
-    let stop = Receiver::from_owned_fd(stop)?;
     let mut open = [true, true];
     let (first, bytes) = loop {
+        if stop.stopped() {
+            return Ok(None);
+        }
         let i = tokio::select! {
             ready = pipes[0].readable(), if open[0] => ready.map(|()| 0)?,
             ready = pipes[1].readable(), if open[1] => ready.map(|()| 1)?,
-            ready = stop.readable() => {
-                ready?;
-                return Ok(None);
-            }
+            () = stop.0.notify.notified() => return Ok(None),
         };
         let mut buf = vec![0; FIRST_READ];
         match pipes[i].try_read(&mut buf) {
@@ -161,12 +214,12 @@ async fn first_output(
     ];
     streams[first].held = bytes.len();
     streams[first].buf = bytes;
-    Ok(Some((streams, stop.into_nonblocking_fd()?)))
+    Ok(Some(streams))
 }
 
 /// The relay's blocking part: forwards what [`first_output`] read, then
 /// reads and forwards until both pipes end or `stop`.
-fn relay_blocking(mut streams: [Stream; 2], stop: &OwnedFd, to: &Relay) -> Relayed {
+fn relay_blocking(mut streams: [Stream; 2], stop: &StopWatch, to: &Relay) -> Relayed {
     let mut tail = to.tail.map(Tail::new);
     let mut out = Out {
         log: None,
@@ -177,8 +230,17 @@ fn relay_blocking(mut streams: [Stream; 2], stop: &OwnedFd, to: &Relay) -> Relay
         let keep = if i == 0 { tail.as_mut() } else { None };
         stream.absorb(0, &mut out, keep);
     }
+    let stop_pipe = stop.pipe();
+    let stop_fd = match &stop_pipe {
+        Some(pipe) => pipe.as_ref(),
+        None => {
+            // Stopped already.
+            streams.iter_mut().for_each(|s| s.open = false);
+            None
+        }
+    };
     while streams.iter().any(|s| s.open) {
-        let ready = match wait(&streams, stop) {
+        let ready = match wait(&streams, stop_fd) {
             Ok(ready) => ready,
             Err(e) => {
                 out.relayed.read_error = Some(e.into());
@@ -213,6 +275,9 @@ fn relay_blocking(mut streams: [Stream; 2], stop: &OwnedFd, to: &Relay) -> Relay
             std::thread::sleep(COALESCE);
         }
     }
+    // No stop can come any more: a later one must not write to a pipe
+    // nobody reads (SIGPIPE).
+    stop.forget_pipe();
     // Nothing read is lost: a line cut short by the end (or the stop) goes
     // out as it is.
     for stream in &mut streams {
@@ -231,9 +296,12 @@ struct Ready {
 
 /// Waits until a pipe that is still open has something (data or its end),
 /// or the stop switch is used.
-fn wait(streams: &[Stream; 2], stop: &OwnedFd) -> Result<Ready, Errno> {
+fn wait(streams: &[Stream; 2], stop: Option<&OwnedFd>) -> Result<Ready, Errno> {
     let mut fds = Vec::with_capacity(3);
-    fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
+    if let Some(stop) = stop {
+        fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
+    }
+    let first = fds.len();
     let mut which = Vec::with_capacity(2);
     for (i, stream) in streams.iter().enumerate() {
         if stream.open {
@@ -251,10 +319,10 @@ fn wait(streams: &[Stream; 2], stop: &OwnedFd) -> Result<Ready, Errno> {
     let hit = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
     let mut ready = Ready {
         streams: [false; 2],
-        stop: hit(&fds[0]),
+        stop: first == 1 && hit(&fds[0]),
     };
     for (k, i) in which.into_iter().enumerate() {
-        ready.streams[i] = hit(&fds[k + 1]);
+        ready.streams[i] = hit(&fds[first + k]);
     }
     Ok(ready)
 }

@@ -16,7 +16,7 @@ fn start(
 ) {
     let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
-    let (stop, watched) = StopRelay::new().unwrap();
+    let stop = StopRelay::new();
     let sink = Arc::new(MemorySink::default());
     let to = Relay {
         log_path: dir.join("logs/s.1.1.log"),
@@ -26,7 +26,7 @@ fn start(
         tail,
         activity: Arc::new(Activity::new()),
     };
-    let thread = tokio::spawn(relay(out_r, err_r, watched, to));
+    let thread = tokio::spawn(relay(out_r, err_r, stop.watch(), to));
     ((out_w, err_w), stop, sink, thread)
 }
 
@@ -151,4 +151,13 @@ async fn a_log_that_cannot_be_written_does_not_stop_the_reading() {
     assert_eq!(relayed.log_bytes, 0);
     // Shown all the same.
     assert_eq!(sink.text().matches('y').count(), 4 * CHUNK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_a_silent_relay_waiting_on_the_event_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((_out, _err), stop, _sink, thread) = start(dir.path(), Masker::default(), None);
+    stop.stop();
+    let relayed = thread.await.unwrap().unwrap();
+    assert_eq!(relayed.log_bytes, 0);
 }
