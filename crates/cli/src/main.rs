@@ -50,6 +50,8 @@ enum Command {
     /// Continue a run whose `flow` died, or that failed, was cancelled, timed out or
     /// ended with an `ends run` outcome: `flow resume RUN` (an id, a unique prefix, or `last`).
     Resume(cmd::resume::Args),
+    /// Rewrite .flow files in the canonical layout (`--check`: only show what would change).
+    Fmt(cmd::fmt::Args),
     /// Print a flow's stage graph (needs and routes) as Graphviz dot or Mermaid.
     Graph {
         /// The .flow file.
@@ -105,6 +107,7 @@ fn main() -> ExitCode {
             init_logging();
             cmd::resume::run(args)
         }
+        Command::Fmt(args) => cmd::fmt::run(&args),
         Command::Graph { file, format } => cmd::graph::run(&file, format),
         Command::Explain { code } => cmd::explain::run(code.as_deref()),
         Command::Runs(args) => with_logging(|| cmd::runs::run(&args)),

@@ -5,6 +5,7 @@ pub mod approve;
 pub mod cancel;
 pub mod check;
 pub mod explain;
+pub mod fmt;
 pub mod graph;
 pub mod history;
 pub mod logs;
