@@ -185,9 +185,7 @@ impl<'t> Walker<'t> {
     fn item(&mut self, item: Item, start: usize, depth: usize) -> Result<(), Broken> {
         match item {
             Item::Use(u) => self.simple(start, item.end(), depth, items::use_item(&self.src, u)),
-            Item::InFlow(FlowItem::Stage(s) | FlowItem::Finally(s)) => {
-                self.stage(s, start, depth)
-            }
+            Item::InFlow(FlowItem::Stage(s) | FlowItem::Finally(s)) => self.stage(s, start, depth),
             Item::InFlow(i) => {
                 let text = items::flow_item(&self.src, i);
                 self.simple(start, item.end(), depth, text)
