@@ -4,6 +4,7 @@
 pub mod approve;
 pub mod cancel;
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod fmt;
 pub mod graph;
