@@ -280,3 +280,33 @@ fn a_missing_path_is_exit_2_after_the_others() {
         PRETTY
     );
 }
+
+#[test]
+fn a_symbolic_link_is_followed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("real.flow"), UGLY).unwrap();
+    std::os::unix::fs::symlink("real.flow", dir.path().join("link.flow")).unwrap();
+    let out = flow(dir.path(), &["fmt", "link.flow"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(std::fs::symlink_metadata(dir.path().join("link.flow"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("real.flow")).unwrap(),
+        PRETTY
+    );
+}
+
+#[test]
+fn a_crlf_file_stays_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.flow");
+    std::fs::write(&file, UGLY.replace('\n', "\r\n")).unwrap();
+    let out = flow(dir.path(), &["fmt", "w.flow"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        PRETTY.replace('\n', "\r\n")
+    );
+}

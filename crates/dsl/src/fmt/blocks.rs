@@ -120,8 +120,8 @@ impl<'t> Walker<'t> {
             let kept = self.kept_line(&items[next..], cursor, start);
             if kept > 0 {
                 let end = items[next + kept - 1].end();
-                self.lines
-                    .push(body.depth, self.src.text[start..end].to_string());
+                let line = self.src.written(start, end)?;
+                self.lines.push(body.depth, line);
                 next += kept;
             } else {
                 self.item(item, start, body.depth)?;
@@ -235,7 +235,7 @@ impl<'t> Walker<'t> {
         let text = if self.src.comments_in(start, end).is_empty() {
             text
         } else {
-            self.src.text[start..end].to_string()
+            self.src.written(start, end)?
         };
         self.lines.push(depth, text);
         Ok(())
@@ -259,7 +259,7 @@ impl<'t> Walker<'t> {
         let header = if self.src.comments_in(start, open).is_empty() {
             header
         } else {
-            self.src.text[start..=open].to_string()
+            self.src.written(start, open + 1)?
         };
         if inner.is_empty() && self.src.comments_in(open, close).is_empty() {
             self.lines.push(depth, format!("{header}}}"));

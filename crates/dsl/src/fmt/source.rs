@@ -25,6 +25,14 @@ impl<'t> Source<'t> {
         self.text.get(span.start..span.end).unwrap_or("")
     }
 
+    /// The text `start..end` as written (an item kept as it is).
+    pub fn written(&self, start: usize, end: usize) -> Result<String, Broken> {
+        self.text
+            .get(start..end)
+            .map(str::to_string)
+            .ok_or_else(|| format!("no text at bytes {start}..{end}"))
+    }
+
     /// The first byte at or after `at` that is not a blank, a `;` (the
     /// grammar's separators) or inside a comment.
     pub fn skip_trivia(&self, mut at: usize) -> usize {

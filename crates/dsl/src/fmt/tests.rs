@@ -185,3 +185,24 @@ fn the_line_below_a_suppression_stays_one_line() {
         "}\n",
     )));
 }
+
+#[test]
+fn the_safety_net_catches_a_changed_tree() {
+    use crate::parse::parse;
+    use crate::span::SourceId;
+    let tree = |t: &str| parse(t, SourceId(0)).0;
+    let a = tree("flow f {\n  stage a {\n    run \"x\"\n  }\n}\n");
+    // Spans differ only: the same tree.
+    assert!(super::verify::same_tree(&a, &tree("flow f { stage a { run \"x\" } }")).is_ok());
+    // A value, a comment, an item's order: different trees.
+    for other in [
+        "flow f { stage a { run \"y\" } }",
+        "flow f { stage a { run \"x\" } } # c",
+        "flow f { stage a { run \"x\"; timeout 1m } }",
+    ] {
+        assert!(
+            super::verify::same_tree(&a, &tree(other)).is_err(),
+            "{other}"
+        );
+    }
+}
