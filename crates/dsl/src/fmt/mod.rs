@@ -19,12 +19,15 @@
 //!   by one (before the comments right above it);
 //! - a comment between the tokens of one item (or of a block's header)
 //!   leaves that item as written;
+//! - the items on the line below a `# flow: allow(…)` comment stay on that
+//!   line as written, when they all end on it (the comment silences only
+//!   that line);
 //! - line breaks as the file's first line ends (`\n` or `\r\n`); the file
 //!   ends with one.
 //!
-//! A result that differs from the text is parsed again and compared with the original tree (spans
-//! aside) before it is returned, so a layout bug is an error, never a
-//! changed file.
+//! A result that differs from the text is parsed again and compared with
+//! the original tree (spans aside) before it is returned, so a layout bug is
+//! an error, never a changed file.
 
 mod blocks;
 mod items;
