@@ -151,10 +151,10 @@ impl<'t> Walker<'t> {
     }
 
     /// How many items (from the first of `items`, which starts at `start`)
-    /// to keep as written on their one line: those starting on the line
-    /// right below a `# flow: allow(…)` comment, when laying them out would
-    /// spread that line over several (the comment silences only the line
-    /// below it). 0 to lay them out as usual.
+    /// to keep as written: those starting on the line right below a
+    /// `# flow: allow(…)` comment, when laying them out would spread that
+    /// line over several (the comment silences only the line below it).
+    /// 0 to lay them out as usual.
     fn kept_line(&self, items: &[Item], gap_from: usize, start: usize) -> usize {
         let Some(above) = self.src.comments_in(gap_from, start).last() else {
             return 0;
@@ -172,13 +172,35 @@ impl<'t> Walker<'t> {
             }
             count += 1;
         }
-        let end = items[count - 1].end();
-        let spread = count > 1 || items[0].is_block();
-        if spread && self.src.newlines(start, end) == 0 {
+        let spread = count > 1 || self.item_on_header_line(items[0], start);
+        if spread {
             count
         } else {
             0
         }
+    }
+
+    /// True when `item` is a block with an item on the line of its header
+    /// (`stage a { max 3`), which the layout would move to the next line.
+    fn item_on_header_line(&self, item: Item, start: usize) -> bool {
+        let (from, punctuation): (usize, &[u8]) = match item {
+            Item::Flow(f) => (f.name.span.end, b""),
+            Item::Template(t) => (
+                t.params.last().map_or(t.name.span.end, |p| p.span.end),
+                b"(),",
+            ),
+            Item::InFlow(FlowItem::Stage(s) | FlowItem::Finally(s)) => (
+                s.template.as_ref().map_or(s.name.span.end, |t| t.span.end),
+                b"",
+            ),
+            _ => return false,
+        };
+        let Ok(open) = self.src.open_brace(from, punctuation) else {
+            return false;
+        };
+        let next = self.src.skip_trivia(open + 1);
+        let close = item.end().saturating_sub(1);
+        next < close && self.src.newlines(start, next) == 0
     }
 
     /// One item starting at `start`.

@@ -19,9 +19,10 @@
 //!   by one (before the comments right above it);
 //! - a comment between the tokens of one item (or of a block's header)
 //!   leaves that item as written;
-//! - the items on the line below a `# flow: allow(…)` comment stay on that
-//!   line as written, when they all end on it (the comment silences only
-//!   that line);
+//! - the items on the line below a `# flow: allow(…)` comment stay as
+//!   written when the layout would spread that line (several items, or a
+//!   block with an item on its header line): the comment silences only
+//!   that line;
 //! - line breaks as the file's first line ends (`\n` or `\r\n`); the file
 //!   ends with one.
 //!

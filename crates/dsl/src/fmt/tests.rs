@@ -182,6 +182,14 @@ fn the_line_below_a_suppression_stays_one_line() {
         "  timeout 1h; concurrency 2\n",
         "  # an ordinary comment\n",
         "  stage b { max 3; run \"x\" }\n",
+        "  # flow: allow(F0106)\n",
+        "  stage c { max 3\n",
+        "      run \"x\"\n",
+        "  }\n",
+        "  # flow: allow(F0102)\n",
+        "  stage d {\n",
+        "      needs c;   run \"x\"\n",
+        "  }\n",
         "}\n",
     )));
 }
