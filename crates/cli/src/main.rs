@@ -43,13 +43,23 @@ enum Command {
             trailing_var_arg = true,
             allow_hyphen_values = true,
             required = true,
-            value_name = "FILE [ARGS]"
+            value_name = "FILE [ARGS]",
+            add = clap_complete::engine::ArgValueCompleter::new(cmd::completions::RunArgs)
         )]
         args: Vec<String>,
     },
     /// Continue a run whose `flow` died, or that failed, was cancelled, timed out or
     /// ended with an `ends run` outcome: `flow resume RUN` (an id, a unique prefix, or `last`).
     Resume(cmd::resume::Args),
+    /// Rewrite .flow files in the canonical layout (`--check`: only show what would change).
+    Fmt(cmd::fmt::Args),
+    /// Print the shell script that completes flow's commands, and a flow's params after
+    /// `flow run FILE` (`source <(flow completions bash)`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: cmd::completions::Shell,
+    },
     /// Print a flow's stage graph (needs and routes) as Graphviz dot or Mermaid.
     Graph {
         /// The .flow file.
@@ -92,6 +102,8 @@ fn main() -> ExitCode {
         let code = flow_runtime::supervisor::serve_main();
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
+    // `FLOW_COMPLETE=bash flow -- …`: a shell asking for completions.
+    cmd::completions::complete_env::<Cli>();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(args),
@@ -105,6 +117,8 @@ fn main() -> ExitCode {
             init_logging();
             cmd::resume::run(args)
         }
+        Command::Fmt(args) => cmd::fmt::run(&args),
+        Command::Completions { shell } => cmd::completions::run(shell),
         Command::Graph { file, format } => cmd::graph::run(&file, format),
         Command::Explain { code } => cmd::explain::run(code.as_deref()),
         Command::Runs(args) => with_logging(|| cmd::runs::run(&args)),

@@ -58,7 +58,9 @@ pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs
     })
 }
 
-fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
+/// The `flow run FILE` command line of `pipeline`: its params and the run
+/// options (also what `flow completions` offers after `flow run FILE`).
+pub fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
     let mut cmd = Command::new(format!("flow run {file}"))
         .about(
             pipeline

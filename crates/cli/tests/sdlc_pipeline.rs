@@ -201,7 +201,7 @@ fn the_issues_own_type_line_routes_and_a_rejection_escalates() {
 fn no_decision_within_the_approval_window_escalates_with_the_context() {
     let sandbox = Sandbox::new();
     let text = std::fs::read_to_string(pipeline()).unwrap();
-    let window = "timeout 48h                      # the approval window";
+    let window = "timeout 48h  # the approval window";
     assert!(text.contains(window), "the approval window moved");
     let short = sandbox.tmp.path().join("sdlc.flow");
     std::fs::write(

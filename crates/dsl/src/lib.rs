@@ -12,6 +12,7 @@ pub mod ast;
 pub mod check;
 pub mod diagnostic;
 pub mod expr;
+pub mod fmt;
 pub mod ir;
 pub mod load;
 pub mod parse;

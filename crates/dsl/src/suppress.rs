@@ -273,6 +273,12 @@ pub fn read(
     (allows, bad)
 }
 
+/// True when `comment` (from its `#`) is a `# flow: allow(…)` directive,
+/// well-formed or not: the formatter keeps the line below it together.
+pub(crate) fn is_directive(comment: &str) -> bool {
+    directive(comment).is_some()
+}
+
 /// A code word of `allow(…)` and its byte offset in the comment.
 type Word<'c> = (&'c str, usize);
 

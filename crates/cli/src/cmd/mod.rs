@@ -4,7 +4,9 @@
 pub mod approve;
 pub mod cancel;
 pub mod check;
+pub mod completions;
 pub mod explain;
+pub mod fmt;
 pub mod graph;
 pub mod history;
 pub mod logs;
