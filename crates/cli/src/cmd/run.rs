@@ -121,6 +121,18 @@ pub fn run(args: Vec<String>) -> u8 {
         Err(code) => return code,
     };
     opts.params = args.params;
+    if let Some(id) = &args.submitted {
+        match submitted(&pipeline, &opts.base_dir, id) {
+            Ok((params, info)) => {
+                opts.params = params;
+                opts.submission = Some(info);
+            }
+            Err(e) => {
+                say(&format!("error: submitted run {id}: {e}\n"));
+                return 1;
+            }
+        }
+    }
     // Absolute: `flow resume` checks the file again from any folder.
     opts.file =
         Some(std::path::absolute(file).map_or_else(|_| file.clone(), |p| p.display().to_string()));
@@ -143,6 +155,37 @@ pub fn run(args: Vec<String>) -> u8 {
             1
         }
     }
+}
+
+/// The params and submission of the run submitted to `flow serve` as
+/// `id` (`<base>/runs/<id>/submission.json`).
+fn submitted(
+    pipeline: &Pipeline,
+    base: &Path,
+    id: &str,
+) -> Result<
+    (
+        Vec<(String, flow_dsl::ir::Value)>,
+        flow_runtime::run::SubmissionInfo,
+    ),
+    String,
+> {
+    let root = flow_runtime::rundir::RunDir::adopt(base, id).map_err(|e| e.to_string())?;
+    let sub = flow_runtime::store::submission::read(&root.root).map_err(|e| e.to_string())?;
+    if sub.flow != pipeline.name {
+        return Err(format!(
+            "it was submitted for flow `{}`, this file holds `{}`",
+            sub.flow, pipeline.name
+        ));
+    }
+    let params = params::from_json(pipeline, &sub.params)?;
+    let info = flow_runtime::run::SubmissionInfo {
+        id: id.to_string(),
+        key: sub.key,
+        parent: sub.parent,
+        description: sub.description,
+    };
+    Ok((params, info))
 }
 
 /// Lines of a failed stage's log shown after the summary in `--quiet` mode.
