@@ -243,7 +243,7 @@ pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool
 /// The last `max` bytes of the file at `path`, from the start of a line
 /// when the file is longer (the cut first line is dropped, unless it is
 /// all there is).
-fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path)?;
     let from = file.metadata()?.len().saturating_sub(max);

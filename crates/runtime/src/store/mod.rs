@@ -142,6 +142,16 @@ impl RunDirStore {
             .collect())
     }
 
+    /// Run `id` as the index knows it (liveness applied); `None` when the
+    /// index has no such run.
+    ///
+    /// # Errors
+    /// The index cannot be opened, rebuilt or read.
+    pub fn get(&self, id: &str) -> io::Result<Option<RunEntry>> {
+        let row = self.with_index(|index| index::row(index.conn(), id))?;
+        Ok(row.map(|row| self.entry(row)))
+    }
+
     /// The entry of one index row (liveness applied).
     pub(crate) fn entry(&self, row: index::Row) -> RunEntry {
         let root = self.run_root(&row.id);

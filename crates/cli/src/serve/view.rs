@@ -1,0 +1,98 @@
+//! The JSON the API gives for runs and flows (docs/api.md).
+
+use flow_runtime::store::{RunEntry, RunHistory, RunState};
+use serde_json::{json, Value};
+
+use super::catalog::Catalog;
+
+/// `(state, outcome)`: `finished` with its outcome word, else the state.
+fn state_outcome(state: &RunState) -> (&str, Option<&str>) {
+    match state {
+        RunState::Finished(outcome) => ("finished", Some(outcome.as_str())),
+        other => (other.word(), None),
+    }
+}
+
+/// One run in a list: `id, flow, key, description, state, outcome, parent,
+/// submitted_ms, started_ms, finished_ms, params`.
+pub fn summary(entry: &RunEntry) -> Value {
+    let (state, outcome) = state_outcome(&entry.state);
+    json!({
+        "id": entry.id,
+        "flow": entry.flow,
+        "key": entry.key,
+        "description": entry.description,
+        "state": state,
+        "outcome": outcome,
+        "parent": entry.parent,
+        "params": entry.params,
+        "submitted_ms": entry.submitted_ms,
+        "started_ms": entry.started_ms,
+        "finished_ms": entry.finished_ms,
+    })
+}
+
+/// One run in full: its summary, then from its journal (once it started)
+/// `reason`, `duration_ms`, `usage`, `links` and `stages` (each with
+/// outcome, reason, visits, duration, attempts with exit code / status /
+/// usage, artifacts and links).
+pub fn detail(entry: &RunEntry, history: Option<&RunHistory>) -> Value {
+    let mut out = summary(entry);
+    let fields = match history {
+        Some(h) => json!({
+            "reason": h.reason,
+            "duration_ms": h.duration_ms,
+            "usage": h.usage,
+            "links": h.links,
+            "stages": h.stages.iter().map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+                // Paths on the server's disk say nothing to a client: the
+                // log is fetched through the API.
+                if let Some(attempts) = v["attempts"].as_array_mut() {
+                    for a in attempts {
+                        if let Some(o) = a.as_object_mut() {
+                            o.remove("log");
+                        }
+                    }
+                }
+                v
+            }).collect::<Vec<_>>(),
+        }),
+        None => json!({ "stages": [], "links": {} }),
+    };
+    if let (Some(o), Value::Object(more)) = (out.as_object_mut(), fields) {
+        o.extend(more);
+    }
+    out
+}
+
+/// `GET /api/flows`: served flows (name, file, description, params,
+/// triggers, concurrency) and broken files with their diagnostics.
+pub fn flows(catalog: &Catalog) -> Value {
+    let flows: Vec<Value> = catalog
+        .flows
+        .iter()
+        .map(|(name, served)| {
+            let p = &served.pipeline;
+            json!({
+                "name": name,
+                "file": served.file,
+                "description": p.description,
+                "concurrency": p.concurrency,
+                "params": p.params.iter().map(|param| json!({
+                    "name": param.name,
+                    "type": param.ty.to_string(),
+                    "default": param.default.as_ref().map(flow_dsl::ir::Value::to_env),
+                })).collect::<Vec<_>>(),
+                "triggers": p.triggers.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect::<Vec<_>>(),
+                "stages": p.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let broken: Vec<Value> = catalog
+        .broken
+        .iter()
+        .map(|b| json!({ "file": b.file, "diagnostics": b.diagnostics }))
+        .collect();
+    json!({ "flows": flows, "broken": broken })
+}
