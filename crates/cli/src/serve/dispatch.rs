@@ -1,9 +1,10 @@
 //! The dispatcher: starts queued runs and resumes interrupted ones, each as
 //! a child `flow` process.
 //!
-//! Order: runs to resume first (those the server's previous life left
-//! interrupted, found at start, then those asked through the API), then the
-//! queue, oldest submission first. At most `--jobs` children at once; a
+//! Order: runs to resume first (submitted runs found interrupted — those
+//! the server's previous life left, or whose `flow` died — each resumed
+//! automatically once per server life, and those asked through the API),
+//! then the queue, oldest submission first. At most `--jobs` children at once; a
 //! flow with `concurrency N` gets at most N children, and a submission of a
 //! flow at its limit waits without holding up other flows (the child's own
 //! admission, `store::admission`, stays the authority: a run started by
@@ -40,10 +41,10 @@ struct Child {
 
 /// Runs forever (a task of the server).
 pub async fn run(server: Arc<Server>) {
-    let mut resumes: VecDeque<String> = interrupted_runs(&server).await.into();
-    if !resumes.is_empty() {
-        eprintln!("flow serve: resuming {} interrupted run(s)", resumes.len());
-    }
+    let mut resumes: VecDeque<String> = VecDeque::new();
+    // Runs resumed automatically in this server's life: each once (a run
+    // that cannot be resumed, e.g. its flow changed, is not retried).
+    let mut resumed_once: HashSet<String> = HashSet::new();
     let mut children: JoinSet<(Child, std::io::Result<std::process::ExitStatus>)> = JoinSet::new();
     let mut live: HashSet<String> = HashSet::new();
     let mut per_flow: HashMap<String, u32> = HashMap::new();
@@ -51,6 +52,14 @@ pub async fn run(server: Arc<Server>) {
         {
             let mut asked = server.resumes.lock().unwrap_or_else(|p| p.into_inner());
             resumes.extend(asked.drain(..));
+        }
+        // Interrupted submitted runs: those a previous server left (seen
+        // once their old process is gone), or whose `flow` died since.
+        for id in interrupted_runs(&server).await {
+            if !live.contains(&id) && resumed_once.insert(id.clone()) {
+                eprintln!("flow serve: resuming interrupted run {id}");
+                resumes.push_back(id);
+            }
         }
         // Resumes first.
         while children.len() < server.jobs {
@@ -133,19 +142,10 @@ pub async fn run(server: Arc<Server>) {
     }
 }
 
-/// The runs submitted to a server that are interrupted (found at start).
+/// The submitted runs that are interrupted now.
 async fn interrupted_runs(server: &Arc<Server>) -> Vec<String> {
     let s = server.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        s.store.list(None, Some("interrupted")).map(|runs| {
-            runs.into_iter()
-                .filter(|r| r.root.join(submission::FILE).is_file())
-                .map(|r| r.id)
-                .collect::<Vec<_>>()
-        })
-    })
-    .await;
-    match found {
+    match tokio::task::spawn_blocking(move || s.store.interrupted_submissions()).await {
         Ok(Ok(ids)) => ids,
         Ok(Err(e)) => {
             eprintln!("flow serve: cannot list interrupted runs: {e}");

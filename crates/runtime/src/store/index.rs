@@ -403,6 +403,19 @@ pub fn live_key_holder(conn: &Connection, key: &str) -> io::Result<Option<String
     .map_err(to_io)
 }
 
+/// Ids of the runs recorded started but not finished (starting, pending,
+/// running, interrupted), oldest first.
+pub fn unfinished_started(conn: &Connection) -> io::Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id FROM runs WHERE state IN ('starting', 'pending', 'running', 'interrupted') \
+             ORDER BY coalesce(submitted_ms, started_ms), id",
+        )
+        .map_err(to_io)?;
+    let rows = stmt.query_map([], |r| r.get(0)).map_err(to_io)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(to_io)
+}
+
 /// The queued submissions, oldest first (submission time, then id).
 pub fn queued(conn: &Connection) -> io::Result<Vec<Row>> {
     let sql =

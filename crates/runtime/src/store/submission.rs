@@ -141,6 +141,22 @@ impl RunDirStore {
         Ok(rows.into_iter().map(|row| self.entry(row)).collect())
     }
 
+    /// The submitted runs that are interrupted (started, not finished, no
+    /// process holds their lock), oldest first.
+    ///
+    /// # Errors
+    /// The index cannot be read.
+    pub fn interrupted_submissions(&self) -> io::Result<Vec<String>> {
+        let ids = self.with_index(|idx| index::unfinished_started(idx.conn()))?;
+        Ok(ids
+            .into_iter()
+            .filter(|id| {
+                let root = self.run_root(id);
+                root.join(FILE).is_file() && !RunLock::is_held(&root)
+            })
+            .collect())
+    }
+
     /// Ends a submission that will not start (cancelled while queued, or its
     /// `flow run` could not begin it): under the run's lock, and only if it
     /// has no journal yet, writes one holding `run_started` (from the

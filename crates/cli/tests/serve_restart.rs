@@ -1,0 +1,60 @@
+//! SIGKILL `flow serve` mid-run and start it again: queued runs are still
+//! queued, the interrupted run resumes (`run_resumed` in its journal) and
+//! every run ends.
+
+mod serve_support;
+
+use serde_json::json;
+use serve_support::{wait_for, Project};
+
+const LONG: &str = r#"
+flow long {
+  timeout 5m
+  stage first { run "echo one" }
+  stage wait {
+    needs first
+    run "sleep 3"
+  }
+}
+"#;
+
+#[test]
+fn a_killed_server_keeps_its_queue_and_resumes_its_interrupted_runs() {
+    let p = Project::new(&[("long", LONG)]);
+    let s = p.serve(&["--jobs", "1"]);
+    let a = s.submit(json!({"flow": "long", "key": "a"}));
+    let b = s.submit(json!({"flow": "long", "key": "b"}));
+    wait_for("run a to be in its sleeping stage", || {
+        s.run(&a)["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["name"] == "wait" && st["outcome"] == "running")
+    });
+    assert_eq!(s.run(&b)["state"], "queued");
+    s.kill();
+
+    let s = p.serve(&["--jobs", "1"]);
+    // b waits behind a (one job), a sleeps 3 s again after resuming.
+    let now_b = s.run(&b);
+    assert_eq!(now_b["state"], "queued", "{now_b}");
+    // The keys are still held.
+    let (status, dup) = s.post("/api/runs", &json!({"flow": "long", "key": "b"}));
+    assert_eq!((status, dup["id"].as_str()), (409, Some(b.as_str())));
+    let run_a = s.wait_finished(&a);
+    assert_eq!(run_a["outcome"], "succeeded", "{run_a}\n{}", s.output());
+    let run_b = s.wait_finished(&b);
+    assert_eq!(run_b["outcome"], "succeeded", "{run_b}");
+    let journal_a = p.journal(&a);
+    assert!(
+        journal_a.iter().any(|e| e["event"] == "run_resumed"),
+        "{journal_a:?}"
+    );
+    // The stage that had succeeded is not run again.
+    let firsts = journal_a
+        .iter()
+        .filter(|e| e["event"] == "stage_started" && e["stage"] == "first")
+        .count();
+    assert_eq!(firsts, 1);
+    assert!(!p.journal(&b).iter().any(|e| e["event"] == "run_resumed"));
+}
