@@ -66,8 +66,20 @@ pub fn detail(entry: &RunEntry, history: Option<&RunHistory>) -> Value {
     out
 }
 
+/// A trigger: `{"cron": TEXT}` or `{"every_s": SECONDS}`, with `next_ms`,
+/// its next tick (Unix ms; null when it never fires again).
+fn trigger(t: &flow_dsl::ir::Trigger) -> Value {
+    let now: chrono::DateTime<chrono::Utc> = std::time::SystemTime::now().into();
+    let next = t.next_after(now).map(|at| at.timestamp_millis());
+    match t {
+        flow_dsl::ir::Trigger::Cron(c) => json!({ "cron": c.text(), "next_ms": next }),
+        flow_dsl::ir::Trigger::Every(d) => json!({ "every_s": d.as_secs(), "next_ms": next }),
+    }
+}
+
 /// `GET /api/flows`: served flows (name, file, description, params,
-/// triggers, concurrency) and broken files with their diagnostics.
+/// triggers, concurrency, stages and the graph's edges) and broken files
+/// with their diagnostics.
 pub fn flows(catalog: &Catalog) -> Value {
     let flows: Vec<Value> = catalog
         .flows
@@ -84,8 +96,16 @@ pub fn flows(catalog: &Catalog) -> Value {
                     "type": param.ty.to_string(),
                     "default": param.default.as_ref().map(flow_dsl::ir::Value::to_env),
                 })).collect::<Vec<_>>(),
-                "triggers": p.triggers.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect::<Vec<_>>(),
+                "triggers": p.triggers.iter().map(trigger).collect::<Vec<_>>(),
                 "stages": p.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                "edges": p.graph.edge_indices().filter_map(|e| {
+                    let (a, b) = p.graph.edge_endpoints(e)?;
+                    Some(json!({
+                        "from": p.stage(p.graph[a]).name,
+                        "to": p.stage(p.graph[b]).name,
+                        "kind": p.graph[e].to_string(),
+                    }))
+                }).collect::<Vec<_>>(),
             })
         })
         .collect();
