@@ -324,6 +324,14 @@ fn cancel_ends_a_running_run_and_a_queued_one() {
         s.run(&running)["stages"][0]["outcome"] == "running"
     });
     assert_eq!(s.run(&queued)["state"], "queued");
+    // `flow prune` never drops a queued submission.
+    let prune = serve_support::flow()
+        .current_dir(p.path())
+        .args(["prune", "--keep", "0"])
+        .output()
+        .unwrap();
+    assert!(prune.status.success(), "{prune:?}");
+    assert_eq!(s.run(&queued)["state"], "queued");
     let (status, v) = s.post(&format!("/api/runs/{queued}/cancel"), &json!({}));
     assert_eq!(status, 200, "{v}");
     assert_eq!(s.run(&queued)["outcome"], "cancelled");
@@ -424,4 +432,29 @@ fn flow_submit_exit_codes() {
         .unwrap();
     assert_eq!(unreachable.status.code(), Some(1));
     std::thread::sleep(Duration::from_millis(10));
+}
+
+#[test]
+fn resume_continues_a_failed_run() {
+    let p = Project::new(&[]);
+    let ok = p.path().join("ok");
+    p.write(
+        "flaky",
+        &format!(
+            "flow flaky {{\n  timeout 5m\n  stage a {{ run \"test -f {}\" }}\n}}\n",
+            ok.display()
+        ),
+    );
+    let s = p.serve(&[]);
+    let id = s.submit(json!({"flow": "flaky"}));
+    assert_eq!(s.wait_finished(&id)["outcome"], "failed");
+    std::fs::write(&ok, "").unwrap();
+    let (status, v) = s.post(&format!("/api/runs/{id}/resume"), &json!({}));
+    assert_eq!(status, 202, "{v}");
+    wait_for("the resumed run to succeed", || {
+        s.run(&id)["outcome"] == "succeeded"
+    });
+    assert!(p.journal(&id).iter().any(|e| e["event"] == "run_resumed"));
+    let (status, _) = s.post(&format!("/api/runs/{id}/resume"), &json!({}));
+    assert_eq!(status, 409);
 }
