@@ -458,3 +458,43 @@ fn resume_continues_a_failed_run() {
     let (status, _) = s.post(&format!("/api/runs/{id}/resume"), &json!({}));
     assert_eq!(status, 409);
 }
+
+#[test]
+fn a_flow_at_its_concurrency_waits_without_holding_up_other_flows() {
+    let one = "flow one {\n  concurrency 1\n  timeout 5m\n  stage a { run \"sleep 0.5\" }\n}\n";
+    let p = Project::new(&[("one", one), ("slow", SLOW)]);
+    let s = p.serve(&["--jobs", "3"]);
+    let ones: Vec<String> = (0..3).map(|_| s.submit(json!({"flow": "one"}))).collect();
+    let other = s.submit(json!({"flow": "slow"}));
+    // The other flow's run is not stuck behind the queued `one` runs.
+    let other_run = s.wait_finished(&other);
+    assert_eq!(other_run["outcome"], "succeeded");
+    for id in &ones {
+        assert_eq!(s.wait_finished(id)["outcome"], "succeeded");
+    }
+    let spans: Vec<(String, String)> = ones
+        .iter()
+        .map(|id| {
+            let j = p.journal(id);
+            let ts = |ev: &str| {
+                j.iter().find(|e| e["event"] == ev).unwrap()["ts"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            };
+            (ts("run_started"), ts("run_finished"))
+        })
+        .collect();
+    for w in spans.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "runs of a concurrency-1 flow overlap: {spans:?}"
+        );
+    }
+    let other_start = p.journal(&other)[0]["ts"].as_str().unwrap().to_string();
+    assert!(other_start < spans[1].0, "{other_start} vs {spans:?}");
+    // None of them had to wait in `pending`: the server held them in its queue.
+    for id in &ones {
+        assert!(!p.journal(id).iter().any(|e| e["event"] == "run_queued"));
+    }
+}
