@@ -498,3 +498,30 @@ fn a_flow_at_its_concurrency_waits_without_holding_up_other_flows() {
         assert!(!p.journal(id).iter().any(|e| e["event"] == "run_queued"));
     }
 }
+
+#[test]
+fn a_stage_log_streams_live_and_resumes_after_last_event_id_and_stats_are_served() {
+    let talk = "flow talk {\n  timeout 5m\n  stage say { run \"echo one; sleep 0.3; echo two; sleep 0.3; echo three\" }\n}\n";
+    let p = Project::new(&[("talk", talk)]);
+    let s = p.serve(&[]);
+    let id = s.submit(json!({"flow": "talk"}));
+    let url = format!("{}/api/runs/{id}/logs/say/events", s.url);
+    let events = serve_support::read_stream(&url, None);
+    let lines: Vec<&str> = events
+        .iter()
+        .map(|(_, v)| v["line"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["one", "two", "three"]);
+    assert_eq!(events[0].1["attempt"], 1);
+    let rest = serve_support::read_stream(&url, Some(&events[0].0));
+    let lines: Vec<&str> = rest
+        .iter()
+        .map(|(_, v)| v["line"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["two", "three"]);
+    let (status, stats) = s.get("/api/stats?flow=talk");
+    assert_eq!(status, 200);
+    assert_eq!(stats[0]["flow"], "talk", "{stats}");
+    let (status, _) = s.get("/api/stats?since=soon");
+    assert_eq!(status, 400);
+}

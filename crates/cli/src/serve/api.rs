@@ -34,6 +34,11 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/runs/{id}/approve", post(approve))
         .route("/api/runs/{id}/artifacts/{stage}/{*path}", get(artifact))
         .route("/api/runs/{id}/logs/{stage}", get(logs))
+        .route(
+            "/api/runs/{id}/logs/{stage}/events",
+            get(super::logs::stream),
+        )
+        .route("/api/stats", get(stats))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API path") })
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),
@@ -378,6 +383,40 @@ async fn artifact(
             ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
         }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no artifact {stage}/{path}")),
+        Err(answer) => answer,
+    }
+}
+
+/// `GET /api/stats?flow=F&since=D` filters.
+#[derive(Deserialize)]
+struct StatsQuery {
+    flow: Option<String>,
+    since: Option<String>,
+}
+
+/// `flow stats --json` of the finished runs (of flow F, started in the
+/// last D: `7d`, `12h`).
+async fn stats(State(server): State<Arc<Server>>, Query(q): Query<StatsQuery>) -> Response {
+    let since = match q.since.as_deref().map(humantime::parse_duration) {
+        None => None,
+        Some(Ok(d)) => {
+            Some(now_ms().saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+        }
+        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, format!("since: {e}")),
+    };
+    let s = server.clone();
+    let computed = blocking(move || {
+        let entries = s.store.list(q.flow.as_deref(), Some("finished"))?;
+        let histories: Vec<RunHistory> = entries
+            .iter()
+            .filter(|e| since.is_none_or(|from| e.started_ms.is_some_and(|at| at >= from)))
+            .filter_map(|e| RunHistory::read(&e.root).ok())
+            .collect();
+        Ok(flow_runtime::store::stats::compute(&histories))
+    })
+    .await;
+    match computed {
+        Ok(all) => Json(all).into_response(),
         Err(answer) => answer,
     }
 }

@@ -23,6 +23,7 @@ mod catalog;
 mod dispatch;
 mod events;
 mod guard;
+mod logs;
 mod triggers;
 mod view;
 mod watch;

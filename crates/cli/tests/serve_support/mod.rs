@@ -276,3 +276,26 @@ pub fn read_events(url: &str, run: &str, last_event_id: Option<u64>) -> Vec<(u64
     }
     events
 }
+
+/// Reads an SSE stream to its end: `(id, data)` per event.
+pub fn read_stream(url: &str, last_event_id: Option<&str>) -> Vec<(String, Value)> {
+    let mut r = agent().get(url);
+    if let Some(id) = last_event_id {
+        r = r.header("Last-Event-ID", id);
+    }
+    let response = r.call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reader = BufReader::new(response.into_body().into_reader());
+    let mut events = Vec::new();
+    let mut id = None;
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if let Some(v) = line.strip_prefix("id:") {
+            id = Some(v.trim().to_string());
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let value: Value = serde_json::from_str(data.trim()).unwrap();
+            events.push((id.take().expect("an id before each data"), value));
+        }
+    }
+    events
+}
