@@ -525,3 +525,22 @@ fn a_stage_log_streams_live_and_resumes_after_last_event_id_and_stats_are_served
     let (status, _) = s.get("/api/stats?since=soon");
     assert_eq!(status, 400);
 }
+
+#[test]
+fn a_submission_that_cannot_begin_ends_failed_with_the_reason_and_frees_its_key() {
+    let needy = "flow needy {\n  secret SERVE_TEST_ABSENT_SECRET_X\n  timeout 1m\n  stage a { run \"true\" }\n}\n";
+    let p = Project::new(&[("needy", needy)]);
+    let s = p.serve(&[]);
+    let id = s.submit(json!({"flow": "needy", "key": "n"}));
+    let run = s.wait_finished(&id);
+    assert_eq!(run["outcome"], "failed");
+    assert!(
+        run["reason"]
+            .as_str()
+            .unwrap()
+            .contains("SERVE_TEST_ABSENT_SECRET_X"),
+        "{run}"
+    );
+    let again = s.submit(json!({"flow": "needy", "key": "n"}));
+    assert_ne!(again, id);
+}
