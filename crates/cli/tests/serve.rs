@@ -455,6 +455,10 @@ fn resume_continues_a_failed_run() {
         s.run(&id)["outcome"] == "succeeded"
     });
     assert!(p.journal(&id).iter().any(|e| e["event"] == "run_resumed"));
+    // The journal stream goes on past the first `run_finished`.
+    let all = serve_support::read_stream(&format!("{}/api/runs/{id}/events", s.url), None);
+    assert_eq!(all.len(), p.journal(&id).len());
+    assert_eq!(all.last().unwrap().1["outcome"], "succeeded");
     let (status, _) = s.post(&format!("/api/runs/{id}/resume"), &json!({}));
     assert_eq!(status, 409);
 }

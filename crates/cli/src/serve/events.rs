@@ -1,8 +1,10 @@
 //! `GET /api/runs/{id}/events`: every line of a run's journal as a
 //! Server-Sent Event, live. The event's `id` is the line's number (1-based)
 //! and its `data` the line (one JSON object); a client reconnecting with
-//! `Last-Event-ID: N` gets the lines after N. The stream ends after
-//! `run_finished`; for a queued run it waits for the journal to appear.
+//! `Last-Event-ID: N` gets the lines after N. The stream ends once every
+//! line is sent and no process drives the run (finished, or interrupted:
+//! a resume is a new stream from the last id); for a queued run it waits
+//! for the journal to appear.
 //!
 //! It tails the file (a read every [`POLL`]), so it needs nothing from the
 //! process that drives the run, and every reader sees what the journal
@@ -39,8 +41,6 @@ struct Tail {
     skip: u64,
     /// Lines read but not yet sent.
     ready: std::collections::VecDeque<(u64, String)>,
-    /// `run_finished` was sent.
-    done: bool,
 }
 
 /// The handler (see the module docs).
@@ -64,7 +64,6 @@ pub async fn stream(
         line: 0,
         skip,
         ready: Default::default(),
-        done: false,
     };
     Sse::new(events(tail))
         .keep_alive(KeepAlive::default())
@@ -75,19 +74,20 @@ fn events(tail: Tail) -> impl Stream<Item = Result<Event, Infallible>> {
     stream::unfold(tail, |mut tail| async move {
         loop {
             if let Some((n, line)) = tail.ready.pop_front() {
-                if line.contains("\"event\":\"run_finished\"") {
-                    tail.done = true;
-                }
                 let event = Event::default().id(n.to_string()).data(line);
                 return Some((Ok(event), tail));
             }
-            if tail.done {
-                return None;
-            }
             let (path, offset) = (tail.journal.clone(), tail.offset);
-            let read = tokio::task::spawn_blocking(move || read_lines(&path, offset)).await;
+            let read = tokio::task::spawn_blocking(move || {
+                // Liveness first: a run found dead before the read has
+                // written all it will write by then.
+                let over = path.exists()
+                    && !flow_runtime::runlock::RunLock::is_held(path.parent().unwrap_or(&path));
+                read_lines(&path, offset).map(|lines| (over, lines))
+            })
+            .await;
             match read {
-                Ok(Ok((consumed, lines))) if !lines.is_empty() => {
+                Ok(Ok((_, (consumed, lines)))) if !lines.is_empty() => {
                     tail.offset += consumed;
                     for line in lines {
                         tail.line += 1;
@@ -96,6 +96,7 @@ fn events(tail: Tail) -> impl Stream<Item = Result<Event, Infallible>> {
                         }
                     }
                 }
+                Ok(Ok((true, _))) | Ok(Err(_)) | Err(_) => return None,
                 _ => tokio::time::sleep(POLL).await,
             }
         }

@@ -5,7 +5,8 @@
 //! its newline, lossily UTF-8, secrets masked as in the log) and its `id`
 //! is `VISIT.ATTEMPT.OFFSET`, the byte offset after that line in its log
 //! file: reconnecting with `Last-Event-ID` continues after it. The stream
-//! ends once the run is finished and every log is read. Like the journal
+//! ends once every log is read and no process drives the run (finished,
+//! or interrupted). Like the journal
 //! stream it tails files (`logs/<stage>.<visit>.<attempt>.log`), read
 //! every [`POLL`].
 
@@ -140,18 +141,18 @@ fn attempts(root: &std::path::Path, stage: &str) -> std::io::Result<Vec<(u32, u3
     Ok(found)
 }
 
-/// New lines from `at` on: `Some((new place, lines))`, or `None` once the
-/// run is finished and nothing is left to read.
+/// New lines from `at` on: `Some((new place, lines))`, or `None` once no
+/// process drives the run (finished or interrupted) and nothing is left.
 #[allow(clippy::type_complexity)]
 fn read_more(
     root: &std::path::Path,
     stage: &str,
     mut at: Place,
 ) -> std::io::Result<Option<(Place, Vec<(Place, String)>)>> {
-    // Read before looking at the journal's end, so a line written just
-    // before `run_finished` is never missed.
-    let finished = std::fs::read_to_string(root.join("journal.jsonl"))
-        .is_ok_and(|j| j.contains("\"event\":\"run_finished\""));
+    // Liveness before the read: a run found dead first has written all it
+    // will write by the time the logs are read.
+    let finished =
+        root.join("journal.jsonl").exists() && !flow_runtime::runlock::RunLock::is_held(root);
     let mut lines = Vec::new();
     for (visit, attempt, path) in attempts(root, stage)? {
         if (visit, attempt) < (at.visit, at.attempt) {
