@@ -336,7 +336,7 @@ fn plain_relative(path: &str) -> Option<PathBuf> {
     let p = Path::new(path);
     let ok = !path.is_empty()
         && p.components().all(|c| matches!(c, Component::Normal(_)))
-        && !path.split('/').any(|part| part == "..");
+        && !path.split('/').any(|part| part == ".." || part == ".");
     ok.then(|| p.to_path_buf())
 }
 
@@ -479,5 +479,21 @@ async fn logs(
             format!("stage `{stage}` of run {id} has not run"),
         ),
         Err(answer) => answer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_paths_reach_the_disk() {
+        assert!(plain_relative("out/file.txt").is_some());
+        for bad in ["", "..", "a/../b", "/etc/passwd", "./a", "a/./b", "a/.."] {
+            assert!(plain_relative(bad).is_none(), "{bad}");
+        }
+        assert!(valid_id("20261206T040629Z-jad1nn"));
+        assert!(!valid_id("20261206T040629Z-jad1n/"));
+        assert!(!valid_id("../../etc/passwd"));
     }
 }

@@ -109,6 +109,14 @@ pub async fn run(server: Arc<Server>) {
                     blocked.insert(entry.flow.clone());
                     continue;
                 }
+                if !entry.root.is_dir() {
+                    // Its folder was removed behind the server's back: the
+                    // row is all that is left of it.
+                    eprintln!("flow serve: run {} is gone; forgetting it", entry.id);
+                    let (s, id) = (server.clone(), entry.id.clone());
+                    let _ = tokio::task::spawn_blocking(move || s.store.forget(&id)).await;
+                    continue;
+                }
                 match spawn(&server, &entry.id, Some(&served.file)) {
                     Ok(child) => {
                         live.insert(entry.id.clone());

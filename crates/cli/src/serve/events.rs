@@ -126,3 +126,20 @@ fn read_lines(path: &std::path::Path, offset: u64) -> std::io::Result<(u64, Vec<
     }
     Ok((consumed, lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_lines_only_and_their_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        assert_eq!(read_lines(&path, 0).unwrap(), (0, Vec::new()));
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"c\"").unwrap();
+        let (n, lines) = read_lines(&path, 0).unwrap();
+        assert_eq!(lines, ["{\"a\":1}", "{\"b\":2}"]);
+        assert_eq!(n, 16);
+        assert_eq!(read_lines(&path, n).unwrap(), (0, Vec::new()));
+    }
+}

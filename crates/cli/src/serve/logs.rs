@@ -188,3 +188,47 @@ fn read_more(
     }
     Ok(Some((at, lines)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_parse_and_order_by_attempt_then_offset() {
+        let p = parse_place("2.1.40").unwrap();
+        assert_eq!((p.visit, p.attempt, p.offset), (2, 1, 40));
+        assert!(parse_place("2.1").is_none());
+        assert!(parse_place("2.1.4.5").is_none());
+        assert!(parse_place("x.1.4").is_none());
+        assert!(parse_place("1.9.0").unwrap() < p);
+    }
+
+    #[test]
+    fn a_line_being_written_waits_while_the_run_is_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        std::fs::write(dir.path().join("logs/s.1.1.log"), "one\ntw").unwrap();
+        std::fs::write(dir.path().join("logs/s.1.2.log"), "again\n").unwrap();
+        std::fs::write(dir.path().join("logs/st.1.1.log"), "other stage\n").unwrap();
+        // Alive (its lock held): the torn line waits.
+        let lock = flow_runtime::runlock::RunLock::acquire(dir.path())
+            .unwrap()
+            .unwrap();
+        std::fs::write(dir.path().join("journal.jsonl"), "{}\n").unwrap();
+        let (at, lines) = read_more(dir.path(), "s", Place::default())
+            .unwrap()
+            .unwrap();
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(texts, ["one", "again"]);
+        assert_eq!((at.visit, at.attempt), (1, 2));
+        drop(lock);
+        // Dead: what is left of the first attempt is not read again (the
+        // stream moved on), and the end comes.
+        assert!(read_more(dir.path(), "s", at).unwrap().is_none());
+        let (_, from_start) = read_more(dir.path(), "s", Place::default())
+            .unwrap()
+            .unwrap();
+        let texts: Vec<&str> = from_start.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(texts, ["one", "tw", "again"]);
+    }
+}
