@@ -548,3 +548,35 @@ fn a_submission_that_cannot_begin_ends_failed_with_the_reason_and_frees_its_key(
     let again = s.submit(json!({"flow": "needy", "key": "n"}));
     assert_ne!(again, id);
 }
+
+#[test]
+fn the_history_commands_see_and_cancel_a_server_run() {
+    let p = Project::new(&[(
+        "long",
+        "flow long {\n  timeout 5m\n  stage a { run \"echo started; sleep 60\" }\n}\n",
+    )]);
+    let s = p.serve(&[]);
+    let id = s.submit(json!({"flow": "long", "key": "cli"}));
+    wait_for("the stage to run", || {
+        s.run(&id)["stages"][0]["outcome"] == "running"
+    });
+    let cli = |args: &[&str]| {
+        serve_support::flow()
+            .current_dir(p.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let show = cli(&["show", &id]);
+    assert!(show.status.success(), "{show:?}");
+    let runs = cli(&["runs", "--json", "--state", "running"]);
+    let listed: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(listed[0]["key"], "cli");
+    assert!(listed[0]["submitted"].is_string());
+    // `flow cancel` signals the run's own `flow run`, never the server.
+    let cancel = cli(&["cancel", &id]);
+    assert_eq!(cancel.status.code(), Some(0), "{cancel:?}");
+    assert_eq!(s.wait_finished(&id)["outcome"], "cancelled");
+    let (status, _) = s.get("/api/flows");
+    assert_eq!(status, 200, "the server is still up");
+}
