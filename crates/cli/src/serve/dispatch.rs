@@ -188,6 +188,9 @@ fn spawn(server: &Server, id: &str, file: Option<&Path>) -> std::io::Result<toki
             cmd.arg("resume").arg(id);
         }
     }
+    if let Some(file) = &server.secrets_file {
+        cmd.arg("--secrets-file").arg(file);
+    }
     cmd.arg("--runs-dir")
         .arg(&server.base)
         .arg("--quiet")

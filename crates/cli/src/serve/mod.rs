@@ -50,6 +50,10 @@ pub struct Args {
     /// Where the runs are (default `.flow`).
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
+    /// Secrets as `NAME=value` lines for every run (else from the server's
+    /// environment), as for `flow run`.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
     /// Files or folders of flows to serve (default `pipelines/`).
     pub paths: Vec<PathBuf>,
 }
@@ -78,6 +82,8 @@ pub struct Server {
     pub resumes: std::sync::Mutex<std::collections::VecDeque<String>>,
     /// This executable (children are `flow run` / `flow resume`).
     pub exe: PathBuf,
+    /// `--secrets-file`, absolute, handed to every child.
+    pub secrets_file: Option<PathBuf>,
 }
 
 impl Server {
@@ -133,6 +139,14 @@ pub fn run(args: Args) -> u8 {
     } else {
         args.paths.clone()
     };
+    let secrets_file = match &args.secrets_file {
+        Some(f) if !f.is_file() => {
+            eprintln!("error: --secrets-file {}: no such file", f.display());
+            return crate::EXIT_USAGE;
+        }
+        Some(f) => Some(std::path::absolute(f).unwrap_or_else(|_| f.clone())),
+        None => None,
+    };
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {
@@ -184,6 +198,7 @@ pub fn run(args: Args) -> u8 {
             reloaded: tokio::sync::Notify::new(),
             resumes: Default::default(),
             exe,
+            secrets_file,
         });
         let catalog = server.catalog();
         eprintln!(
