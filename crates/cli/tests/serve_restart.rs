@@ -58,3 +58,28 @@ fn a_killed_server_keeps_its_queue_and_resumes_its_interrupted_runs() {
     assert_eq!(firsts, 1);
     assert!(!p.journal(&b).iter().any(|e| e["event"] == "run_resumed"));
 }
+
+#[test]
+fn ctrl_c_stops_the_server_even_with_a_stream_open_and_its_run_resumes_later() {
+    let p = Project::new(&[("long", LONG)]);
+    let s = p.serve(&[]);
+    let a = s.submit(json!({"flow": "long"}));
+    wait_for("run a to be in its sleeping stage", || {
+        s.run(&a)["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["name"] == "wait" && st["outcome"] == "running")
+    });
+    // An open event stream (a dashboard) must not hold the server up.
+    let url = format!("{}/api/runs/{a}/events", s.url);
+    let stream = std::thread::spawn(move || serve_support::read_stream(&url, None).len());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = s.interrupt();
+    assert_eq!(status.code(), Some(0));
+    assert!(stream.join().unwrap() >= 1);
+    let s = p.serve(&[]);
+    let run = s.wait_finished(&a);
+    assert_eq!(run["outcome"], "succeeded", "{run}");
+    assert!(p.journal(&a).iter().any(|e| e["event"] == "run_resumed"));
+}

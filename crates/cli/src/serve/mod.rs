@@ -213,17 +213,19 @@ pub fn run(args: Args) -> u8 {
         // The line tests and scripts wait for (the port, when 0 was asked).
         eprintln!("flow serve: listening on http://{local}");
         let app = api::router(server.clone());
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        match axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: serving: {e}");
-                1
+        // Not a graceful shutdown: open event streams would hold it forever.
+        // The runs are interrupted either way and resume at the next start.
+        tokio::select! {
+            served = axum::serve(listener, app) => match served {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: serving: {e}");
+                    1
+                }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("flow serve: stopped; its running runs are interrupted and resume when it starts again");
+                0
             }
         }
     })

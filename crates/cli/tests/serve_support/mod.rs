@@ -140,6 +140,23 @@ impl Server {
         self.child.id()
     }
 
+    /// Sends SIGINT (Ctrl-C) and waits for the server to exit.
+    pub fn interrupt(mut self) -> std::process::ExitStatus {
+        let kill = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let t = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(t.elapsed() < DEADLINE, "flow serve ignored SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILLs the server and reaps it.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -288,8 +305,8 @@ pub fn read_stream(url: &str, last_event_id: Option<&str>) -> Vec<(String, Value
     let reader = BufReader::new(response.into_body().into_reader());
     let mut events = Vec::new();
     let mut id = None;
-    for line in reader.lines() {
-        let line = line.unwrap();
+    // A server that goes away ends the stream.
+    for line in reader.lines().map_while(Result::ok) {
         if let Some(v) = line.strip_prefix("id:") {
             id = Some(v.trim().to_string());
         } else if let Some(data) = line.strip_prefix("data:") {
