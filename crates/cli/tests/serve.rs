@@ -65,8 +65,17 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
     // Listing and filters.
     let (_, all) = s.get("/api/runs?flow=hello&state=finished");
     assert_eq!(all.as_array().unwrap().len(), 1);
+    assert!(all[0].get("links").is_none(), "no details unless asked");
     let (_, none) = s.get("/api/runs?flow=other");
     assert_eq!(none, json!([]));
+    let (_, detailed) = s.get("/api/runs?details=true&limit=1");
+    assert_eq!(detailed[0]["links"]["pr"], "https://x/pull/1");
+    assert!(detailed[0]["duration_ms"].is_u64());
+    let second = s.submit(json!({"flow": "hello"}));
+    s.wait_finished(&second);
+    let (_, newest) = s.get("/api/runs?limit=1");
+    assert_eq!(newest.as_array().unwrap().len(), 1);
+    assert_eq!(newest[0]["id"], json!(second));
     // Logs.
     let (status, logs) = s.get(&format!("/api/runs/{id}/logs/greet?tail=5"));
     assert_eq!(status, 200);

@@ -88,17 +88,43 @@ async fn flows(State(server): State<Arc<Server>>) -> Response {
     Json(view::flows(&server.catalog())).into_response()
 }
 
-/// `GET /api/runs?flow=F&state=S` filters.
+/// `GET /api/runs?flow=F&state=S&limit=N&details=true`.
 #[derive(Deserialize)]
 struct ListQuery {
     flow: Option<String>,
     state: Option<String>,
+    /// Only the newest N (still oldest first).
+    limit: Option<usize>,
+    /// Add each started run's `reason`, `duration_ms`, `usage` and `links`
+    /// (read from its journal).
+    #[serde(default)]
+    details: bool,
 }
 
 async fn list(State(server): State<Arc<Server>>, Query(q): Query<ListQuery>) -> Response {
     let s = server.clone();
-    match blocking(move || s.store.list(q.flow.as_deref(), q.state.as_deref())).await {
-        Ok(runs) => Json(runs.iter().map(view::summary).collect::<Vec<_>>()).into_response(),
+    let listed = blocking(move || {
+        let mut runs = s.store.list(q.flow.as_deref(), q.state.as_deref())?;
+        if let Some(n) = q.limit {
+            runs.drain(..runs.len().saturating_sub(n));
+        }
+        Ok(runs
+            .iter()
+            .map(|entry| {
+                let history = q
+                    .details
+                    .then(|| RunHistory::read(&entry.root).ok())
+                    .flatten();
+                match history {
+                    Some(h) => view::brief(entry, &h),
+                    None => view::summary(entry),
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await;
+    match listed {
+        Ok(runs) => Json(runs).into_response(),
         Err(answer) => answer,
     }
 }

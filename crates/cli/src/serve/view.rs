@@ -32,6 +32,19 @@ pub fn summary(entry: &RunEntry) -> Value {
     })
 }
 
+/// One run in a list with details: its summary and `reason`,
+/// `duration_ms`, `usage`, `links` from its journal.
+pub fn brief(entry: &RunEntry, history: &RunHistory) -> Value {
+    let mut out = summary(entry);
+    if let Some(o) = out.as_object_mut() {
+        o.insert("reason".into(), json!(history.reason));
+        o.insert("duration_ms".into(), json!(history.duration_ms));
+        o.insert("usage".into(), json!(history.usage));
+        o.insert("links".into(), json!(history.links));
+    }
+    out
+}
+
 /// One run in full: its summary, then from its journal (once it started)
 /// `reason`, `duration_ms`, `usage`, `links` and `stages` (each with
 /// outcome, reason, visits, duration, attempts with exit code / status /
