@@ -348,6 +348,15 @@ fn cancel_ends_a_running_run_and_a_queued_one() {
     let (status, v) = s.post(&format!("/api/runs/{queued}/cancel"), &json!({}));
     assert_eq!(status, 200, "{v}");
     assert_eq!(s.run(&queued)["outcome"], "cancelled");
+    // `flow cancel` too cancels a queued run.
+    let queued2 = s.submit(json!({"flow": "long"}));
+    let cancel = serve_support::flow()
+        .current_dir(p.path())
+        .args(["cancel", &queued2])
+        .output()
+        .unwrap();
+    assert_eq!(cancel.status.code(), Some(0), "{cancel:?}");
+    assert_eq!(s.run(&queued2)["outcome"], "cancelled");
     let (status, v) = s.post(&format!("/api/runs/{running}/cancel"), &json!({}));
     assert_eq!(status, 202, "{v}");
     assert_eq!(s.wait_finished(&running)["outcome"], "cancelled");
