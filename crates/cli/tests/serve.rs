@@ -3,7 +3,7 @@
 mod serve_support;
 
 use serde_json::{json, Value};
-use serve_support::{read_events, request, wait_for, Project};
+use serve_support::{read_events, request, wait_for, Project, Server};
 use std::time::Duration;
 
 const HELLO: &str = r#"
@@ -614,4 +614,40 @@ fn secrets_file_reaches_every_run() {
     let s = p.serve(&["--secrets-file", secrets.to_str().unwrap()]);
     let id = s.submit(json!({"flow": "needy"}));
     assert_eq!(s.wait_finished(&id)["outcome"], "succeeded");
+}
+
+#[test]
+fn a_flow_in_a_new_folder_is_served_and_runs_are_not_watched() {
+    let p = Project::new(&[("hello", HELLO)]);
+    let s = Server::start(p.path(), "127.0.0.1:0", &["."]);
+    let id = s.submit(json!({"flow": "hello"}));
+    s.wait_finished(&id);
+    std::fs::create_dir_all(p.path().join("pipelines/more")).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(
+        p.path().join("pipelines/more/extra.flow"),
+        "flow extra {\n  timeout 1m\n  stage a { run \"true\" }\n}\n",
+    )
+    .unwrap();
+    wait_for("the new folder's flow to be served", || {
+        let (_, f) = s.get("/api/flows");
+        f["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "extra")
+    });
+    // A run writes under .flow/: no reload is announced for it (once the
+    // reloads of the changes above are over).
+    std::thread::sleep(Duration::from_millis(1000));
+    let reloads = s.output().matches("checked again").count();
+    let id = s.submit(json!({"flow": "extra"}));
+    s.wait_finished(&id);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        s.output().matches("checked again").count(),
+        reloads,
+        "{}",
+        s.output()
+    );
 }
