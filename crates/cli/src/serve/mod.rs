@@ -18,9 +18,11 @@
 //! - The [`api`] (docs/api.md) answers from the index and the journals;
 //!   [`guard`] enforces the token and CSRF rules on every request.
 
+mod actions;
 mod api;
 mod catalog;
 mod dispatch;
+mod downloads;
 mod events;
 mod guard;
 mod logs;
