@@ -255,13 +255,35 @@ pub fn plan(command: &SimpleCommand, env: &[(OsString, OsString)], cwd: &Path) -
             return None;
         }
     }
-    let physical = std::fs::canonicalize(cwd).ok()?;
+    let physical = physical_path(cwd)?;
     let keep_oldpwd = get(&vars, "OLDPWD").is_some_and(|d| !d.is_empty() && Path::new(&d).is_dir());
     vars.retain(|(k, _)| k != "OLDPWD" || keep_oldpwd);
     set(&mut vars, "PWD", physical.into_os_string());
     set(&mut vars, "SHLVL", shlvl.to_string().into());
     set(&mut vars, "_", underscore);
     Some(Direct { program, env: vars })
+}
+
+/// `folder`'s physical path (what `getcwd` gives in it): its parent's,
+/// remembered from the last call (attempt folders of a run share their
+/// parent), then its name, when that is a folder and not a link to one.
+/// A first call, another parent, or anything unusual: `canonicalize`.
+fn physical_path(folder: &Path) -> Option<PathBuf> {
+    static LAST_PARENT: std::sync::Mutex<Option<(PathBuf, PathBuf)>> = std::sync::Mutex::new(None);
+    let (Some(parent), Some(name)) = (folder.parent(), folder.file_name()) else {
+        return std::fs::canonicalize(folder).ok();
+    };
+    let is_folder = || std::fs::symlink_metadata(folder).is_ok_and(|m| m.file_type().is_dir());
+    let mut last = LAST_PARENT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((known, physical)) = last.as_ref() {
+        if known == parent && name != ".." && name != "." && is_folder() {
+            return Some(physical.join(name));
+        }
+    }
+    let physical_parent = std::fs::canonicalize(parent).ok()?;
+    *last = Some((parent.to_path_buf(), physical_parent));
+    drop(last);
+    std::fs::canonicalize(folder).ok()
 }
 
 fn set(vars: &mut Vec<(OsString, OsString)>, name: &str, value: OsString) {

@@ -19,12 +19,13 @@
 //! at once: a killed `flow` (SIGKILL, OOM, panic) loses nothing it wrote.
 //! Against a power cut the journal is `fdatasync`ed at *settle points*: a
 //! stage settled ([`Journal::sync_soon`]: a syncer thread syncs everything
-//! written so far, without stopping the run; requests made while it syncs
-//! share its next sync, so a chain of fast stages does not pay one sync
-//! each), and the run finished or resumed ([`Journal::sync`], which waits).
-//! What survives a power cut: every line up to the last completed sync,
-//! that is every stage settled more than one sync (milliseconds) before the
-//! cut, and the whole journal of a finished run. Lines after it may be lost
+//! written so far, without stopping the run; settles within
+//! [`SYNC_INTERVAL`] of its last sync share its next one, so a chain of fast
+//! stages does not pay one sync each), and the run finished or resumed
+//! ([`Journal::sync`], which waits and is never delayed). What survives a
+//! power cut: every line up to the last completed sync, that is every stage
+//! settled more than [`SYNC_INTERVAL`] plus one sync (milliseconds) before
+//! the cut, and the whole journal of a finished run. Lines after it may be lost
 //! or torn: `flow resume` then redoes the attempts they recorded. A torn
 //! (or zero-filled) last line is ignored by [`read_journal`] and cut off
 //! before a resumed run appends ([`Journal::open_for_resume`]). The run
@@ -38,7 +39,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::output::Masker;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// One journal event. Serialised as `{"ts": …, "event": "<snake_name>", fields…}`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -336,7 +337,19 @@ struct SyncState {
     failed: Option<String>,
     /// The journal was dropped: the thread ends once nothing is requested.
     closed: bool,
+    /// Callers of [`Journal::sync`] waiting: the next sync is not delayed.
+    waiting: usize,
+    /// The syncer thread waits for a request (rather than for the end of
+    /// [`SYNC_INTERVAL`]): only then does a request need to wake it.
+    idle: bool,
 }
+
+/// Group commit: settles that come within this long of the last sync share
+/// the next one, made this long after the last began. A chain of fast
+/// stages (hundreds a second) then pays a few syncs a second, not one per
+/// stage, and a power cut loses at most the settles of the last interval
+/// (`flow resume` redoes them). [`Journal::sync`] is never delayed.
+const SYNC_INTERVAL: Duration = Duration::from_millis(20);
 
 impl Syncer {
     fn lock(&self) -> MutexGuard<'_, SyncState> {
@@ -347,15 +360,31 @@ impl Syncer {
     /// written before it began.
     fn run(&self, file: File) {
         let mut st = self.lock();
+        let mut last_sync: Option<Instant> = None;
         loop {
+            st.idle = true;
             while st.requested <= st.synced && !st.closed {
                 st = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
             }
+            st.idle = false;
             if st.requested <= st.synced {
                 return;
             }
+            if let Some(due) = last_sync.map(|t| t + SYNC_INTERVAL) {
+                while st.waiting == 0 && !st.closed {
+                    let Some(left) = due.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    st = self
+                        .wake
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
             let target = st.written;
             drop(st);
+            last_sync = Some(Instant::now());
             let result = file.sync_data();
             st = self.lock();
             st.synced = st.synced.max(target);
@@ -465,7 +494,11 @@ impl Journal {
     pub fn sync_soon(&self) {
         let mut st = self.sync.lock();
         st.requested = st.requested.max(st.written);
-        self.sync.wake.notify_one();
+        // A syncer in its interval syncs everything written when it ends:
+        // waking it would only cost a switch.
+        if st.idle {
+            self.sync.wake.notify_one();
+        }
     }
 
     /// Waits until every line written so far is on disk.
@@ -476,10 +509,12 @@ impl Journal {
         let mut st = self.sync.lock();
         let target = st.written;
         st.requested = st.requested.max(target);
+        st.waiting += 1;
         self.sync.wake.notify_one();
         while st.synced < target {
             st = self.sync.done.wait(st).unwrap_or_else(|p| p.into_inner());
         }
+        st.waiting -= 1;
         match &st.failed {
             Some(e) => Err(io::Error::other(e.clone())),
             None => Ok(()),

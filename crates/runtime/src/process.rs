@@ -36,17 +36,16 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use serde_json::{Map, Value};
 use std::ffi::OsString;
-use std::os::fd::OwnedFd;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
-use tokio::net::unix::pipe;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::direct::{self, SimpleCommand};
-use crate::output::{self, Masker, OutputSink, CHANNEL_CHUNKS, PIPE_BYTES};
+use crate::output::{self, Masker, OutputSink, Relay, StopRelay, PIPE_BYTES};
 use crate::scheduler::AttemptResult;
-use crate::status::{self, Tail, TAIL_BYTES};
+use crate::status::{self, TAIL_BYTES};
 use crate::supervisor::{Exit, Running, Spawn, Supervisor};
 use crate::usage::{Allowance, Usage};
 use flow_dsl::ir::DEFAULT_SHELL;
@@ -217,8 +216,8 @@ pub async fn run_attempt(
         Ok(p) => p,
         Err(e) => return AttemptReport::failed(format!("cannot create the output pipes: {e}")),
     };
-    // Room for a fast stage's output while the pump gathers it (see
-    // `output::pump`); a pipe that cannot grow works as it is.
+    // Room for a fast stage's output while the relay lets it gather (see
+    // `output::relay`); a pipe that cannot grow works as it is.
     let _ = nix::fcntl::fcntl(
         &out_read,
         nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES as _),
@@ -257,18 +256,23 @@ pub async fn run_attempt(
     let pgid = Pid::from_raw(pid as i32);
     on_started(pid);
 
-    // Output: two pumps into one writer thread.
-    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-    let tail = spec.status_json.then(|| Tail::new(TAIL_BYTES));
+    // Output: one relay thread reads both pipes (see `crate::output`).
     let activity = Arc::new(Activity::new());
-    let pump = |r, tx, tail| tokio::spawn(output::pump(r, tx, tail, activity.clone()));
-    let out_pump = receiver(out_read).map(|o| pump(o, tx.clone(), tail));
-    let err_pump = receiver(err_read).map(|e| pump(e, tx, None));
-    let writer = {
-        let (masker, sink, label) = (spec.masker.clone(), sink.clone(), spec.label.clone());
-        let log = spec.log_path.clone();
-        tokio::task::spawn_blocking(move || output::write_loop(rx, &log, masker, sink, label))
+    let stop = StopRelay::new();
+    let relay = {
+        let to = Relay {
+            log_path: spec.log_path.clone(),
+            masker: spec.masker.clone(),
+            sink: sink.clone(),
+            label: spec.label.clone(),
+            tail: spec.status_json.then_some(TAIL_BYTES),
+            activity: activity.clone(),
+        };
+        // A task of its own: it must read while the attempt runs (a full
+        // pipe would stop the stage), not only once it is awaited.
+        tokio::spawn(output::relay(out_read, err_read, stop.watch(), to))
     };
+    tokio::pin!(relay);
 
     let mut report = AttemptReport {
         pid: Some(pid),
@@ -289,36 +293,32 @@ pub async fn run_attempt(
         signal_group(pgid, Signal::SIGKILL);
     }
 
-    // Finish reading (EOF once every holder of the pipes is dead). Aborting
-    // a stuck pump drops its sender, which lets the writer finish.
-    let aborts: Vec<_> = out_pump
-        .iter()
-        .chain(err_pump.iter())
-        .map(|h| h.abort_handle())
-        .collect();
-    let pumps = async {
-        let tail = match out_pump {
-            Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
-            None => None,
-        };
-        if let Some(h) = err_pump {
-            let _ = h.await;
-        }
-        tail
-    };
-    let tail = match tokio::time::timeout(DRAIN_LIMIT, pumps).await {
-        Ok(tail) => tail,
+    // Finish reading (EOF once every holder of the pipes is dead), or stop
+    // after DRAIN_LIMIT: pipes held by a process that escaped the group.
+    let relayed = match tokio::time::timeout(DRAIN_LIMIT, &mut relay).await {
+        Ok(done) => done,
         Err(_) => {
-            aborts.iter().for_each(|a| a.abort());
+            stop.stop();
             report.add_error("output pipes still open after the process group was killed".into());
+            relay.await
+        }
+    };
+    let tail = match relayed.map_err(io::Error::other).and_then(|r| r) {
+        Ok(relayed) => {
+            report.log_bytes = relayed.log_bytes;
+            if let Some(e) = relayed.log_error {
+                report.add_error(format!("writing {}: {e}", spec.log_path.display()));
+            }
+            if let Some(e) = relayed.read_error {
+                report.add_error(format!("reading the output: {e}"));
+            }
+            relayed.tail
+        }
+        Err(e) => {
+            report.add_error(format!("output relay failed: {e}"));
             None
         }
     };
-    match writer.await {
-        Ok(Ok(n)) => report.log_bytes = n,
-        Ok(Err(e)) => report.add_error(format!("writing {}: {e}", spec.log_path.display())),
-        Err(e) => report.add_error(format!("output writer failed: {e}")),
-    }
 
     match status {
         Ok(exit) => {
@@ -413,18 +413,6 @@ fn full_env(extra: &[(String, String)]) -> Vec<(OsString, OsString)> {
         .collect()
 }
 
-/// The async reader of a pipe's read end; `None` (no output read) if tokio
-/// cannot register it, which does not happen with a fresh pipe.
-fn receiver(fd: OwnedFd) -> Option<pipe::Receiver> {
-    match pipe::Receiver::from_owned_fd(fd) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::warn!("cannot read an output pipe: {e}");
-            None
-        }
-    }
-}
-
 /// Waits for the leader, enforcing the timeout and cancellation.
 async fn supervise(
     child: &mut Running,
@@ -496,7 +484,7 @@ async fn supervise(
 }
 
 /// When an attempt last wrote output (or started): what `idle` measures.
-/// Updated by the pumps after each read, read by [`supervise`].
+/// Updated by the output relay after each read, read by [`supervise`].
 #[derive(Debug)]
 pub(crate) struct Activity {
     start: Instant,

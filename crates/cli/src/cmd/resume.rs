@@ -72,19 +72,17 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     opts.sources = sources;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
+    let force = args.force;
+    let resumed = crate::cmd::run::on_engine(async move {
+        flow_runtime::run::resume(&pipeline, &root, opts, force).await
+    });
+    let resumed = match resumed {
+        Ok(resumed) => resumed,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return 1;
         }
     };
-    let resumed = runtime.block_on(flow_runtime::run::resume(
-        &pipeline, &root, opts, args.force,
-    ));
     match resumed {
         Ok(Resumed::AlreadyDone { outcome }) => {
             eprintln!(

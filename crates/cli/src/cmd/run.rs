@@ -95,16 +95,6 @@ pub fn run(args: Vec<String>) -> u8 {
             return if e.use_stderr() { crate::EXIT_USAGE } else { 0 };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            say(&format!("error: cannot start the async runtime: {e}\n"));
-            return 1;
-        }
-    };
     let quiet = args.quiet;
     let base_dir = args
         .runs_dir
@@ -137,8 +127,13 @@ pub fn run(args: Vec<String>) -> u8 {
     opts.file =
         Some(std::path::absolute(file).map_or_else(|_| file.clone(), |p| p.display().to_string()));
     opts.sources = sources;
-    match runtime.block_on(flow_runtime::run::run(&pipeline, opts)) {
-        Ok(report) => {
+    let ran = on_engine(async move { flow_runtime::run::run(&pipeline, opts).await });
+    match ran {
+        Err(e) => {
+            say(&format!("error: cannot start the async runtime: {e}\n"));
+            1
+        }
+        Ok(Ok(report)) => {
             say(&report.summary_table());
             failure_details(&report, quiet);
             say(&format!(
@@ -150,7 +145,7 @@ pub fn run(args: Vec<String>) -> u8 {
             ));
             u8::try_from(report.exit_code()).unwrap_or(1)
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             say(&format!("error: {e}\n"));
             1
         }
@@ -186,6 +181,39 @@ fn submitted(
         description: sub.description,
     };
     Ok((params, info))
+}
+
+/// Runs `engine` (a run or a resume) to its end on a runtime of one worker
+/// thread, as a task of it.
+///
+/// One worker: a run's tasks (the driver, each attempt's supervision) are
+/// waiting on I/O almost all the time, and with more workers every stage
+/// start and end woke an idle one to steal it, a thread switch each time,
+/// which is most of what a short stage costs. A task, not `block_on`'s own
+/// future: the driver and the attempts then share that worker's event loop
+/// (no hand-over to the main thread per event), and where the driver blocks
+/// (`runs()` in an expression, in `block_in_place`), the attempts' timers
+/// and output move to another thread meanwhile. Work that blocks runs on
+/// tokio's blocking threads as before.
+///
+/// # Errors
+/// The runtime cannot be started (no thread can be made).
+pub(crate) fn on_engine<F>(engine: F) -> std::io::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let task = runtime.spawn(engine);
+    match runtime.block_on(task) {
+        Ok(output) => Ok(output),
+        // As if it had run here: the panic goes on (its hook has printed it).
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(std::io::Error::other(e)),
+    }
 }
 
 /// Lines of a failed stage's log shown after the summary in `--quiet` mode.

@@ -236,3 +236,28 @@ fn killed_notes_read_like_bash() {
     assert_eq!(describe(10), "User defined signal 1");
     assert_eq!(describe(35), "Real-time signal 1");
 }
+
+/// The physical path of an attempt folder under a linked parent: resolved
+/// the first time, from the remembered parent after, and a child that is
+/// itself a link is never taken from the memo.
+#[test]
+fn physical_path_resolves_links_with_and_without_the_memo() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let linked = dir.path().join("linked");
+    std::os::unix::fs::symlink(&real, &linked).unwrap();
+    let real = std::fs::canonicalize(&real).unwrap();
+    for name in ["s.1.1", "s.1.2"] {
+        std::fs::create_dir(linked.join(name)).unwrap();
+        assert_eq!(physical_path(&linked.join(name)).unwrap(), real.join(name));
+    }
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, real.join("s.1.3")).unwrap();
+    assert_eq!(
+        physical_path(&linked.join("s.1.3")).unwrap(),
+        std::fs::canonicalize(&elsewhere).unwrap()
+    );
+    assert!(physical_path(&linked.join("missing")).is_none());
+}

@@ -14,7 +14,7 @@
 //!   script file), cwd, the whole environment, an id — and closes its
 //!   copies. The supervisor starts the process in its own process group
 //!   (stdin `/dev/null`) and replies `Spawned { id, pid }` or
-//!   `SpawnFailed { id, error }`; `flow` pumps the read ends as before
+//!   `SpawnFailed { id, error }`; `flow` relays the read ends
 //!   ([`crate::output`]). See [`protocol`].
 //! * The supervisor reaps with `waitid(P_ALL)`: all its children are
 //!   attempts or orphans it adopted. When an attempt's leader exits, its
