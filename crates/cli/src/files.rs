@@ -15,6 +15,27 @@ pub struct Found {
     pub errors: Vec<String>,
 }
 
+/// Every folder `flow_files` searches under `dir` (itself included), for
+/// watching: the same skipped names, links to folders not followed.
+pub fn searched_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        if let Ok(entries) = std::fs::read_dir(&out[i]) {
+            let mut subs: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter(|e| !SKIPPED_DIRS.contains(&e.file_name().to_str().unwrap_or("")))
+                .map(|e| e.path())
+                .collect();
+            subs.sort();
+            out.extend(subs);
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Every `.flow` file named by `paths`: files as given, folders searched
 /// recursively (sorted, skipping [`SKIPPED_DIRS`]). Symbolic links to files
 /// are followed, links to folders are not (a link loop cannot recurse).

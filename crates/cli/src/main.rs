@@ -10,6 +10,7 @@ mod libs;
 mod params;
 mod report;
 mod secrets;
+mod serve;
 mod shellcheck;
 mod sources;
 
@@ -87,6 +88,20 @@ enum Command {
     Stats(cmd::stats::Args),
     /// Remove old runs (never an active one).
     Prune(cmd::prune::Args),
+    /// Serve flows: a queue, triggers and a JSON + SSE API (docs/api.md).
+    Serve(serve::Args),
+    /// Submit a run to `flow serve`: `flow submit FLOW [--key K] [--description MD] [--PARAM V …]`.
+    #[command(disable_help_flag = true)]
+    Submit {
+        /// The flow's name, then options and params (`flow submit --help`).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "FLOW [ARGS]"
+        )]
+        args: Vec<String>,
+    },
     /// Fetch the git libraries of flows and pin what their revisions name now (`FLOW.flow.lock`).
     Update(cmd::update::Args),
 }
@@ -129,6 +144,8 @@ fn main() -> ExitCode {
         Command::Stats(args) => with_logging(|| cmd::stats::run(&args)),
         Command::Prune(args) => with_logging(|| cmd::prune::run(&args)),
         Command::Update(args) => cmd::update::run(&args),
+        Command::Serve(args) => with_logging(|| serve::run(args)),
+        Command::Submit { args } => cmd::submit::run(&args),
     };
     ExitCode::from(code)
 }

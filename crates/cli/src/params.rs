@@ -9,7 +9,14 @@ use flow_dsl::ir::{Param, ParamType, Pipeline, Value};
 use std::path::PathBuf;
 
 /// Run options that are not params; a param may not reuse these names.
-const RESERVED: &[&str] = &["jobs", "quiet", "runs-dir", "secrets-file", "help"];
+const RESERVED: &[&str] = &[
+    "jobs",
+    "quiet",
+    "runs-dir",
+    "secrets-file",
+    "submitted",
+    "help",
+];
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -24,6 +31,9 @@ pub struct RunArgs {
     pub secrets_file: Option<PathBuf>,
     /// The params given on the command line, typed, in declaration order.
     pub params: Vec<(String, Value)>,
+    /// `--submitted ID` (hidden; `flow serve` starts its queued runs so):
+    /// take over the submitted run ID, its params from its submission.
+    pub submitted: Option<String>,
 }
 
 /// Parses `args` (everything after FILE) against `pipeline`'s params.
@@ -31,7 +41,12 @@ pub struct RunArgs {
 /// Errors: a clap error (unknown option, missing required param, bad value),
 /// printed by the caller with `.exit()` semantics (exit 2; `--help` exits 0).
 pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs, clap::Error> {
-    let cmd = command(pipeline, file)?;
+    // A submitted run's params come from its submission: none is required
+    // on the command line.
+    let submitted = args
+        .iter()
+        .any(|a| a == "--submitted" || a.starts_with("--submitted="));
+    let cmd = command(pipeline, file, !submitted)?;
     let argv = std::iter::once(format!("flow run {file}")).chain(args.iter().cloned());
     let m = cmd.clone().try_get_matches_from(argv)?;
     // Only the params given: the runtime fills in defaults (and makes `path`
@@ -55,12 +70,15 @@ pub fn parse(pipeline: &Pipeline, file: &str, args: &[String]) -> Result<RunArgs
         runs_dir: m.get_one::<PathBuf>("runs-dir").cloned(),
         secrets_file: m.get_one::<PathBuf>("secrets-file").cloned(),
         params,
+        submitted: m.get_one::<String>("submitted").cloned(),
     })
 }
 
 /// The `flow run FILE` command line of `pipeline`: its params and the run
 /// options (also what `flow completions` offers after `flow run FILE`).
-pub fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> {
+/// `required`: params without a default must be given (not for a run
+/// the server submitted: its params come from the submission).
+pub fn command(pipeline: &Pipeline, file: &str, required: bool) -> Result<Command, clap::Error> {
     let mut cmd = Command::new(format!("flow run {file}"))
         .about(
             pipeline
@@ -98,6 +116,13 @@ pub fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> 
                 .value_parser(clap::value_parser!(PathBuf))
                 .help("NAME=value lines giving the flow's secrets [default: from the environment]"),
         )
+        .arg(
+            Arg::new("submitted")
+                .long("submitted")
+                .value_name("ID")
+                .hide(true)
+                .help("Start the run submitted to `flow serve` as ID"),
+        )
         .next_help_heading("Params of the flow");
     for p in &pipeline.params {
         if RESERVED.contains(&p.name.as_str()) {
@@ -109,7 +134,7 @@ pub fn command(pipeline: &Pipeline, file: &str) -> Result<Command, clap::Error> 
                 ),
             ));
         }
-        cmd = cmd.arg(param_arg(p));
+        cmd = cmd.arg(param_arg(p).required(required && p.default.is_none()));
     }
     Ok(cmd)
 }
@@ -162,6 +187,52 @@ pub fn parse_value(ty: ParamType, raw: &[&String]) -> Result<Value, String> {
         ),
         ParamType::Str | ParamType::Path | ParamType::Skill => Value::Str(one.to_string()),
     })
+}
+
+/// Params given as JSON (`flow serve`'s `POST /api/runs`): each value a
+/// string (parsed as on the command line), a number or bool (its text), or
+/// for `list<str>` an array of strings. Checked like the command line: an
+/// unknown name, a bad value or a missing required param is an error
+/// naming it.
+///
+/// # Errors
+/// The message, e.g. `--issue: \`x\` is not an int`.
+pub fn from_json(
+    pipeline: &Pipeline,
+    given: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<(String, Value)>, String> {
+    for name in given.keys() {
+        if !pipeline.params.iter().any(|p| p.name == *name) {
+            return Err(format!("flow `{}` has no param `{name}`", pipeline.name));
+        }
+    }
+    let mut params = Vec::new();
+    for p in &pipeline.params {
+        let Some(v) = given.get(&p.name) else {
+            if p.default.is_none() {
+                return Err(format!("missing required param `{}`", p.name));
+            }
+            continue;
+        };
+        let raw: Vec<String> = match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Number(n) => vec![n.to_string()],
+            serde_json::Value::Bool(b) => vec![b.to_string()],
+            serde_json::Value::Array(items) if p.ty == ParamType::ListStr => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(String::from)
+                        .ok_or_else(|| format!("`{}`: a list<str> holds strings, not {i}", p.name))
+                })
+                .collect::<Result<_, _>>()?,
+            other => return Err(format!("`{}`: {other} is not a {}", p.name, p.ty)),
+        };
+        let raw: Vec<&String> = raw.iter().collect();
+        let value = parse_value(p.ty, &raw).map_err(|e| format!("`{}`: {e}", p.name))?;
+        params.push((p.name.clone(), value));
+    }
+    Ok(params)
 }
 
 pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {

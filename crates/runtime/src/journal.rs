@@ -69,6 +69,16 @@ pub enum JournalEvent {
         /// stats` reports those of a flow's latest run.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         alerts: Vec<flow_dsl::ir::Alert>,
+        /// The submission's dedupe key (`flow serve`); left out when none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        /// The run whose stage submitted this one (`flow submit` inside a
+        /// stage); left out when none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        parent: Option<String>,
+        /// The submission's description (markdown); left out when none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
     /// `flow resume` took the run over: what follows continues it.
     RunResumed {
@@ -148,6 +158,10 @@ pub enum JournalEvent {
         /// Left out when nothing was reported.
         #[serde(skip_serializing_if = "Option::is_none")]
         usage: Option<crate::usage::Usage>,
+        /// Links the stage set (`status json`'s `links` object: name → URL
+        /// or text, e.g. `issue`, `branch`, `pr`). Left out when none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        links: Option<BTreeMap<String, String>>,
     },
     /// A stage visit settled (succeeded or failed).
     StageSettled {

@@ -92,6 +92,47 @@ impl RunDir {
         ))
     }
 
+    /// The existing directory of run `id` under `<base>/runs/` (a
+    /// submission made it, see `store::submission`), completed with the
+    /// fixed sub-folders. `base` is made absolute as in [`RunDir::create`].
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such directory; `InvalidInput` for an id
+    /// that is not a run id.
+    pub fn adopt(base: &Path, id: &str) -> io::Result<RunDir> {
+        let nonce = match id.split_once('-') {
+            Some((stamp, nonce))
+                if stamp.len() == 16
+                    && nonce.len() == NONCE_LEN
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                nonce.to_string()
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("`{id}` is not a run id"),
+                ))
+            }
+        };
+        let root = absolute(base)?.join("runs").join(id);
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} does not exist", root.display()),
+            ));
+        }
+        let dir = RunDir {
+            id: id.to_string(),
+            nonce,
+            root,
+        };
+        for sub in ["logs", "stages", "artifacts", "workspace", "lib"] {
+            std::fs::create_dir_all(dir.root.join(sub))?;
+        }
+        Ok(dir)
+    }
+
     /// `journal.jsonl`.
     pub fn journal(&self) -> PathBuf {
         self.root.join("journal.jsonl")

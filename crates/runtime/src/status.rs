@@ -53,6 +53,26 @@ impl Tail {
     }
 }
 
+/// The `links` a status object sets (`{"status": "DONE", "links": {"pr":
+/// "https://…/pull/7", "branch": "ai/42"}}`): each string (or number, as
+/// text) value by its name; other values are ignored. `None` when there is
+/// no `links` object or it holds nothing usable.
+pub fn links(
+    status: &serde_json::Map<String, Value>,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let links: std::collections::BTreeMap<String, String> = status
+        .get("links")?
+        .as_object()?
+        .iter()
+        .filter_map(|(name, v)| match v {
+            Value::String(s) => Some((name.clone(), s.clone())),
+            Value::Number(n) => Some((name.clone(), n.to_string())),
+            _ => None,
+        })
+        .collect();
+    (!links.is_empty()).then_some(links)
+}
+
 /// The last JSON object with a `"status"` key in `text`, if any.
 ///
 /// When the objects found nest, the outermost one carrying `"status"` wins
@@ -104,6 +124,19 @@ pub fn status_text(obj: &serde_json::Map<String, Value>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn links_keep_text_and_numbers_and_ignore_the_rest() {
+        let status = serde_json::json!({"status": "DONE", "links": {
+            "pr": "https://x/pull/7", "issue": 42, "bad": {"a": 1}}});
+        let found = links(status.as_object().unwrap()).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found["pr"], "https://x/pull/7");
+        assert_eq!(found["issue"], "42");
+        assert!(links(serde_json::json!({"status": "X"}).as_object().unwrap()).is_none());
+        let empty = serde_json::json!({"status": "X", "links": {"a": null}});
+        assert!(links(empty.as_object().unwrap()).is_none());
+    }
     use super::*;
 
     fn status(s: &str) -> Option<String> {

@@ -29,6 +29,9 @@ pub struct Args {
 /// Cancels the run. Exit 0 once it ended; 1 when it is not alive (already
 /// finished or interrupted) or cannot be signalled; 2 when RUN names no run.
 pub fn run(args: &Args) -> u8 {
+    if let Some(code) = cancel_queued(args) {
+        return code;
+    }
     let root = match args.base.resolve(&args.run) {
         Ok(r) => r,
         Err(code) => return code,
@@ -64,4 +67,31 @@ pub fn run(args: &Args) -> u8 {
         None => eprintln!("run {id} ended without finishing its journal (interrupted)"),
     }
     0
+}
+
+/// A run queued in `flow serve` (named by its full id: it has no journal
+/// yet) is finished `cancelled` at once, under its lock. `None` when RUN
+/// is not such a run, or it started meanwhile (then it is cancelled as a
+/// live run).
+fn cancel_queued(args: &Args) -> Option<u8> {
+    let base = args.base.dir();
+    let root = base.join("runs").join(&args.run);
+    let queued = !args.run.contains('/')
+        && root.join(flow_runtime::store::submission::FILE).is_file()
+        && !root.join("journal.jsonl").exists();
+    if !queued {
+        return None;
+    }
+    let store = flow_runtime::store::RunDirStore::new(base);
+    match store.finish_unstarted(&args.run, "cancelled", "cancelled while queued") {
+        Ok(true) => {
+            eprintln!("run {} cancelled (it was queued, not started)", args.run);
+            Some(0)
+        }
+        Ok(false) => None,
+        Err(e) => {
+            eprintln!("error: run {}: {e}", args.run);
+            Some(1)
+        }
+    }
 }

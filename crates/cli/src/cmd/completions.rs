@@ -115,7 +115,7 @@ fn options_of(file: &str) -> Vec<CompletionCandidate> {
     let Some(pipeline) = crate::libs::check_file(path, None, options).pipeline else {
         return Vec::new();
     };
-    let Ok(cmd) = crate::params::command(&pipeline, file) else {
+    let Ok(cmd) = crate::params::command(&pipeline, file, true) else {
         return Vec::new();
     };
     cmd.get_arguments()

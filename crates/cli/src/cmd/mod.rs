@@ -16,4 +16,5 @@ pub mod run;
 pub mod runs;
 pub mod show;
 pub mod stats;
+pub mod submit;
 pub mod update;

@@ -51,6 +51,11 @@ pub fn run(args: &Args) -> u8 {
         if cutoff.is_some_and(|c| r.started_ms.is_none_or(|s| s >= c)) {
             continue;
         }
+        // A submission waiting in `flow serve`'s queue is active: never dropped.
+        if r.state == flow_runtime::store::RunState::Queued {
+            active += 1;
+            continue;
+        }
         // Held while the directory goes: nobody can resume it meanwhile.
         let lock = match RunLock::acquire(&r.root) {
             Ok(Some(lock)) => lock,

@@ -111,6 +111,18 @@ pub fn run(args: Vec<String>) -> u8 {
         Err(code) => return code,
     };
     opts.params = args.params;
+    if let Some(id) = &args.submitted {
+        match submitted(&pipeline, &opts.base_dir, id) {
+            Ok((params, info)) => {
+                opts.params = params;
+                opts.submission = Some(info);
+            }
+            Err(e) => {
+                say(&format!("error: submitted run {id}: {e}\n"));
+                return 1;
+            }
+        }
+    }
     // Absolute: `flow resume` checks the file again from any folder.
     opts.file =
         Some(std::path::absolute(file).map_or_else(|_| file.clone(), |p| p.display().to_string()));
@@ -138,6 +150,37 @@ pub fn run(args: Vec<String>) -> u8 {
             1
         }
     }
+}
+
+/// The params and submission of the run submitted to `flow serve` as
+/// `id` (`<base>/runs/<id>/submission.json`).
+fn submitted(
+    pipeline: &Pipeline,
+    base: &Path,
+    id: &str,
+) -> Result<
+    (
+        Vec<(String, flow_dsl::ir::Value)>,
+        flow_runtime::run::SubmissionInfo,
+    ),
+    String,
+> {
+    let root = flow_runtime::rundir::RunDir::adopt(base, id).map_err(|e| e.to_string())?;
+    let sub = flow_runtime::store::submission::read(&root.root).map_err(|e| e.to_string())?;
+    if sub.flow != pipeline.name {
+        return Err(format!(
+            "it was submitted for flow `{}`, this file holds `{}`",
+            sub.flow, pipeline.name
+        ));
+    }
+    let params = params::from_json(pipeline, &sub.params)?;
+    let info = flow_runtime::run::SubmissionInfo {
+        id: id.to_string(),
+        key: sub.key,
+        parent: sub.parent,
+        description: sub.description,
+    };
+    Ok((params, info))
 }
 
 /// Runs `engine` (a run or a resume) to its end on a runtime of one worker
@@ -228,7 +271,7 @@ pub(crate) fn failure_details(report: &flow_runtime::run::RunReport, quiet: bool
 /// The last `max` bytes of the file at `path`, from the start of a line
 /// when the file is longer (the cut first line is dropped, unless it is
 /// all there is).
-fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn log_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path)?;
     let from = file.metadata()?.len().saturating_sub(max);

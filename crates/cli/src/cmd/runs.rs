@@ -11,7 +11,7 @@ pub struct Args {
     /// Only runs of this flow.
     #[arg(long)]
     pub flow: Option<String>,
-    /// Only runs in this state: starting, pending, running, interrupted,
+    /// Only runs in this state: queued, starting, pending, running, interrupted,
     /// finished, or an outcome (succeeded, failed, cancelled, …).
     #[arg(long)]
     pub state: Option<String>,
@@ -108,6 +108,8 @@ fn json(r: &RunEntry) -> serde_json::Value {
         "params": r.params,
         "key": r.key,
         "parent": r.parent,
+        "description": r.description,
+        "submitted": time(r.submitted_ms),
         "pid": r.pid,
         "file": r.file,
         "dir": r.root.display().to_string(),

@@ -704,6 +704,7 @@ impl Driver<'_> {
             error: result.error.clone(),
             duration_ms: report.duration.as_millis() as u64,
             usage,
+            links: report.status_json.as_ref().and_then(crate::status::links),
         });
     }
 

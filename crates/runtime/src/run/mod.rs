@@ -97,6 +97,25 @@ pub struct RunOptions {
     /// executable (or one folder up, as in cargo's test layout), else on
     /// `PATH`.
     pub supervisor: SupervisorCommand,
+    /// A run submitted to `flow serve`: its id was allocated at submission
+    /// (`<base>/runs/<id>/submission.json` exists) and the run takes that
+    /// directory over instead of making one; its key, parent and
+    /// description go into `run_started`. `None` for `flow run`.
+    pub submission: Option<SubmissionInfo>,
+}
+
+/// What a submitted run carries into its `run_started` (see
+/// [`crate::store::submission`]).
+#[derive(Debug, Clone, Default)]
+pub struct SubmissionInfo {
+    /// The run id answered at submission.
+    pub id: String,
+    /// Dedupe key.
+    pub key: Option<String>,
+    /// The run whose stage submitted it.
+    pub parent: Option<String>,
+    /// Description (markdown).
+    pub description: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -113,6 +132,7 @@ impl Default for RunOptions {
             sink: None,
             store: Arc::new(NoRuns),
             supervisor: SupervisorCommand::default(),
+            submission: None,
         }
     }
 }
@@ -191,13 +211,28 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
     // Every writer of the run masks with it: live output, logs, journal,
     // result.json, notices, error messages.
     let masker = run_masker(&secrets);
-    let dir = RunDir::create(&opts.base_dir)
-        .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?;
+    let dir = match &opts.submission {
+        Some(sub) => RunDir::adopt(&opts.base_dir, &sub.id)
+            .map_err(io(format!("opening submitted run {}", sub.id)))?,
+        None => RunDir::create(&opts.base_dir)
+            .map_err(io(format!("creating a run in {}", opts.base_dir.display())))?,
+    };
     // Held until this function returns: the run is alive exactly as long
-    // (see `runlock`). The directory is new, so nobody else holds it.
+    // (see `runlock`). A new directory's lock is free; a submitted one's
+    // is held only by whoever else takes it over (a cancel of the queued
+    // run), and a journal means it was taken over already.
     let _lock = RunLock::acquire(&dir.root)
         .map_err(io("taking the run's lock"))?
-        .ok_or_else(|| RunError::Internal("a new run's lock is held by another process".into()))?;
+        .ok_or_else(|| {
+            RunError::Internal(format!("run {}'s lock is held by another process", dir.id))
+        })?;
+    if opts.submission.is_some() && dir.journal().exists() {
+        return Err(RunError::Internal(format!(
+            "submitted run {} has started already",
+            dir.id
+        )));
+    }
+    let submission = opts.submission.clone().unwrap_or_default();
     let journal = Journal::open(&dir.journal()).map_err(io("opening the journal"))?;
     let journal = Arc::new(journal.with_masker(&masker));
     journal
@@ -213,6 +248,9 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             pid: std::process::id(),
             sources: opts.sources.clone(),
             alerts: pipeline.alerts.clone(),
+            key: submission.key,
+            parent: submission.parent,
+            description: submission.description,
         })
         .map_err(io("writing the journal"))?;
     let id = dir.id.clone();

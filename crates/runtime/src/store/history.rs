@@ -33,6 +33,15 @@ pub struct RunHistory {
     pub params: serde_json::Value,
     /// The `.flow` file.
     pub file: Option<String>,
+    /// The submission's dedupe key (`flow serve`).
+    pub key: Option<String>,
+    /// The run whose stage submitted this one.
+    pub parent: Option<String>,
+    /// The submission's description (markdown).
+    pub description: Option<String>,
+    /// Every link the stages set (`status json`'s `links`), the latest
+    /// attempt's value winning for a name.
+    pub links: std::collections::BTreeMap<String, String>,
     /// `<base>/runs/<id>`.
     pub dir: PathBuf,
     /// Stages in the order the journal first mentions them (a stage the
@@ -70,6 +79,8 @@ pub struct StageHistory {
     pub attempts: Vec<AttemptHistory>,
     /// Files under `artifacts/<stage>/`, relative to it, sorted.
     pub artifacts: Vec<String>,
+    /// Links its attempts set (`status json`'s `links`), latest winning.
+    pub links: std::collections::BTreeMap<String, String>,
 }
 
 /// One attempt of a stage.
@@ -169,6 +180,10 @@ impl RunHistory {
             duration_ms: None,
             params: start["params"].clone(),
             file: text(start, "file"),
+            key: text(start, "key"),
+            parent: text(start, "parent"),
+            description: text(start, "description"),
+            links: std::collections::BTreeMap::new(),
             dir: run_root.to_path_buf(),
             stages: Vec::new(),
             usage: None,
@@ -215,7 +230,15 @@ impl RunHistory {
                     a.duration_ms = e["duration_ms"].as_u64();
                     a.usage = Usage::from_value(&e["usage"]);
                     let ms = a.duration_ms.unwrap_or(0);
+                    let links: Vec<(String, String)> = e["links"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect();
+                    run.links.extend(links.iter().cloned());
                     let s = run.stage(stage);
+                    s.links.extend(links);
                     s.duration_ms = s.duration_ms.saturating_add(ms);
                     s.outcome = "waiting".into();
                 }
@@ -235,6 +258,7 @@ impl RunHistory {
             alive => alive,
         };
         run.state = match state {
+            RunState::Queued => "queued",
             RunState::Starting => "starting",
             RunState::Pending => "pending",
             RunState::Running => "running",
@@ -278,6 +302,7 @@ impl RunHistory {
                     duration_ms: 0,
                     attempts: Vec::new(),
                     artifacts: Vec::new(),
+                    links: std::collections::BTreeMap::new(),
                 });
                 self.stages.len() - 1
             }

@@ -18,7 +18,7 @@ use super::state::Recorded;
 pub const FILE: &str = "flow.db";
 
 /// `PRAGMA user_version` of the schema below; another version is rebuilt.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long an ordinary statement waits for another process's write
 /// transaction (a rebuild of thousands of journals takes about a second).
@@ -29,17 +29,24 @@ CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,   -- run id, also the directory name under runs/
     flow        TEXT NOT NULL,
     params      TEXT NOT NULL,      -- JSON object, as in run_started
-    key         TEXT,               -- reserved (idempotency key)
-    state       TEXT NOT NULL,      -- starting | pending | running | interrupted | finished
+    key         TEXT,               -- dedupe key of a submission (`flow serve`)
+    state       TEXT NOT NULL,      -- queued | starting | pending | running | interrupted | finished
     outcome     TEXT,               -- once finished
     started_ms  INTEGER,            -- Unix ms of run_started
     finished_ms INTEGER,            -- Unix ms of run_finished
-    parent      TEXT,               -- reserved (the run that started this one)
+    parent      TEXT,               -- the run whose stage submitted this one
     pid         INTEGER,            -- informative only: liveness is the run's lock
     file        TEXT,               -- the .flow file
-    queue_seq   INTEGER             -- concurrency order, assigned when it first asks
+    queue_seq   INTEGER,            -- concurrency order, assigned when it first asks
+    description TEXT,               -- a submission's description (markdown)
+    submitted_ms INTEGER            -- Unix ms of the submission (`flow serve`)
 );
 CREATE INDEX IF NOT EXISTS runs_by_flow_state ON runs (flow, state);
+CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state, submitted_ms);
+-- A key belongs to at most one run that is not finished (queued, starting,
+-- pending, running or interrupted): a second INSERT fails atomically.
+CREATE UNIQUE INDEX IF NOT EXISTS runs_live_key ON runs (key)
+    WHERE key IS NOT NULL AND state <> 'finished';
 ";
 
 /// One run as the index holds it.
@@ -51,7 +58,7 @@ pub struct Row {
     pub flow: String,
     /// Param values, a JSON object.
     pub params: String,
-    /// Reserved: `run_started`'s `key`, when a run has one.
+    /// The submission's dedupe key, when it has one.
     pub key: Option<String>,
     /// Recorded state (liveness not applied).
     pub state: Recorded,
@@ -61,7 +68,7 @@ pub struct Row {
     pub started_ms: Option<i64>,
     /// End, Unix milliseconds.
     pub finished_ms: Option<i64>,
-    /// Reserved: `run_started`'s `parent`.
+    /// The run whose stage submitted this one.
     pub parent: Option<String>,
     /// The `flow` process that started it (informative).
     pub pid: Option<i64>,
@@ -69,10 +76,14 @@ pub struct Row {
     pub file: Option<String>,
     /// Position in its flow's `concurrency` queue.
     pub queue_seq: Option<i64>,
+    /// A submission's description (markdown).
+    pub description: Option<String>,
+    /// When it was submitted to `flow serve`, Unix milliseconds.
+    pub submitted_ms: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, flow, params, key, state, outcome, started_ms, finished_ms, parent, pid, file, queue_seq";
+const COLUMNS: &str = "id, flow, params, key, state, outcome, started_ms, finished_ms, parent, \
+     pid, file, queue_seq, description, submitted_ms";
 
 fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -88,6 +99,8 @@ fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         pid: r.get(9)?,
         file: r.get(10)?,
         queue_seq: r.get(11)?,
+        description: r.get(12)?,
+        submitted_ms: r.get(13)?,
     })
 }
 
@@ -176,6 +189,11 @@ impl Index {
         Ok(Index { conn })
     }
 
+    /// The connection, for reads outside a write transaction.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Sets how long statements wait for another writer.
     pub fn set_busy(&self, wait: Duration) -> io::Result<()> {
         self.conn.busy_timeout(wait).map_err(to_io)
@@ -193,11 +211,12 @@ impl Index {
         Ok(out)
     }
 
-    /// Every row of `flow` (all if `None`), in start order (ids of one
-    /// second do not sort by start).
+    /// Every row of `flow` (all if `None`), in submission order, else start
+    /// order (ids of one second do not sort by start).
     pub fn rows(&self, flow: Option<&str>) -> io::Result<Vec<Row>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY started_ms, id"
+            "SELECT {COLUMNS} FROM runs WHERE (?1 IS NULL OR flow = ?1) \
+             ORDER BY coalesce(submitted_ms, started_ms), id"
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(to_io)?;
         let rows = stmt.query_map(params![flow], from_sql).map_err(to_io)?;
@@ -291,16 +310,44 @@ pub fn states(conn: &Connection) -> io::Result<Vec<(String, Recorded)>> {
 }
 
 /// Inserts or replaces `row`, keeping the stored `queue_seq` when `row` has
-/// none (the journal does not hold it).
+/// none (the journal does not hold it). A row whose key another unfinished
+/// run holds (only a rebuild from damaged files can make one) is stored
+/// without its key, with a warning, rather than failing the whole write.
 pub fn upsert(conn: &Connection, row: &Row) -> io::Result<()> {
+    match upsert_as_is(conn, row) {
+        Err(e) if row.key.is_some() && is_constraint(&e) => {
+            tracing::warn!(
+                "run {}: key {:?} is held by another unfinished run; indexing it without its key",
+                row.id,
+                row.key
+            );
+            let keyless = Row {
+                key: None,
+                ..row.clone()
+            };
+            upsert_as_is(conn, &keyless).map_err(to_io)
+        }
+        other => other.map_err(to_io),
+    }
+}
+
+/// Whether `e` is a constraint violation (a live key taken).
+pub fn is_constraint(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn upsert_as_is(conn: &Connection, row: &Row) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO runs (id, flow, params, key, state, outcome, started_ms, finished_ms, \
-         parent, pid, file, queue_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         parent, pid, file, queue_seq, description, submitted_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
          ON CONFLICT(id) DO UPDATE SET flow = excluded.flow, params = excluded.params, \
          key = excluded.key, state = excluded.state, outcome = excluded.outcome, \
          started_ms = excluded.started_ms, finished_ms = excluded.finished_ms, \
          parent = excluded.parent, pid = excluded.pid, file = excluded.file, \
-         queue_seq = coalesce(excluded.queue_seq, runs.queue_seq)",
+         queue_seq = coalesce(excluded.queue_seq, runs.queue_seq), \
+         description = excluded.description, \
+         submitted_ms = coalesce(excluded.submitted_ms, runs.submitted_ms)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -315,11 +362,67 @@ pub fn upsert(conn: &Connection, row: &Row) -> io::Result<()> {
             row.parent,
             row.pid,
             row.file,
-            row.queue_seq
+            row.queue_seq,
+            row.description,
+            row.submitted_ms
         ])
     })
     .map(drop)
+}
+
+/// Inserts a new submission's row (state `queued`). Fails with a
+/// constraint violation when its key belongs to an unfinished run: the
+/// unique index decides, atomically, never a lookup.
+pub fn insert_new(conn: &Connection, row: &Row) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO runs (id, flow, params, key, state, parent, file, description, submitted_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        row.id,
+        row.flow,
+        row.params,
+        row.key,
+        row.state.as_str(),
+        row.parent,
+        row.file,
+        row.description,
+        row.submitted_ms
+    ])
+    .map(drop)
+}
+
+/// The unfinished run holding `key`, if any.
+pub fn live_key_holder(conn: &Connection, key: &str) -> io::Result<Option<String>> {
+    conn.query_row(
+        "SELECT id FROM runs WHERE key = ?1 AND state <> 'finished'",
+        params![key],
+        |r| r.get(0),
+    )
+    .optional()
     .map_err(to_io)
+}
+
+/// Ids of the runs recorded started but not finished (starting, pending,
+/// running, interrupted), oldest first.
+pub fn unfinished_started(conn: &Connection) -> io::Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id FROM runs WHERE state IN ('starting', 'pending', 'running', 'interrupted') \
+             ORDER BY coalesce(submitted_ms, started_ms), id",
+        )
+        .map_err(to_io)?;
+    let rows = stmt.query_map([], |r| r.get(0)).map_err(to_io)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(to_io)
+}
+
+/// The queued submissions, oldest first (submission time, then id).
+pub fn queued(conn: &Connection) -> io::Result<Vec<Row>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM runs WHERE state = 'queued' ORDER BY submitted_ms, id");
+    let mut stmt = conn.prepare_cached(&sql).map_err(to_io)?;
+    let rows = stmt.query_map([], from_sql).map_err(to_io)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(to_io)
 }
 
 /// Sets the recorded state of run `id`.

@@ -26,6 +26,7 @@ pub mod rebuild;
 mod resolve;
 pub mod state;
 pub mod stats;
+pub mod submission;
 
 pub use admission::Slot;
 pub use history::{AttemptHistory, RunHistory, StageHistory};
@@ -58,10 +59,14 @@ pub struct RunEntry {
     pub state: RunState,
     /// Param values (a JSON object).
     pub params: serde_json::Value,
-    /// Reserved: the run's key.
+    /// The submission's dedupe key (`flow serve`).
     pub key: Option<String>,
-    /// Reserved: the run that started it.
+    /// The run whose stage submitted it.
     pub parent: Option<String>,
+    /// The submission's description (markdown).
+    pub description: Option<String>,
+    /// When it was submitted to `flow serve`, Unix milliseconds.
+    pub submitted_ms: Option<i64>,
     /// Start, Unix milliseconds.
     pub started_ms: Option<i64>,
     /// End, Unix milliseconds, once finished.
@@ -105,7 +110,10 @@ impl RunDirStore {
     }
 
     /// Calls `f` with the open index, opening and reconciling it first.
-    fn with_index<T>(&self, f: impl FnOnce(&mut Index) -> io::Result<T>) -> io::Result<T> {
+    pub(crate) fn with_index<T>(
+        &self,
+        f: impl FnOnce(&mut Index) -> io::Result<T>,
+    ) -> io::Result<T> {
         // A poisoned lock only means another call panicked; the connection
         // is still usable (SQLite rolls back an unfinished transaction).
         let mut guard = self.index.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,24 +137,39 @@ impl RunDirStore {
         let rows = self.with_index(|index| index.rows(flow))?;
         Ok(rows
             .into_iter()
-            .map(|row| {
-                let root = self.run_root(&row.id);
-                RunEntry {
-                    state: RunState::of(row.state, row.outcome.as_deref(), &root),
-                    params: serde_json::from_str(&row.params).unwrap_or_default(),
-                    id: row.id,
-                    flow: row.flow,
-                    key: row.key,
-                    parent: row.parent,
-                    started_ms: row.started_ms,
-                    finished_ms: row.finished_ms,
-                    pid: row.pid,
-                    file: row.file,
-                    root,
-                }
-            })
+            .map(|row| self.entry(row))
             .filter(|e| state.is_none_or(|s| e.state.matches(s)))
             .collect())
+    }
+
+    /// Run `id` as the index knows it (liveness applied); `None` when the
+    /// index has no such run.
+    ///
+    /// # Errors
+    /// The index cannot be opened, rebuilt or read.
+    pub fn get(&self, id: &str) -> io::Result<Option<RunEntry>> {
+        let row = self.with_index(|index| index::row(index.conn(), id))?;
+        Ok(row.map(|row| self.entry(row)))
+    }
+
+    /// The entry of one index row (liveness applied).
+    pub(crate) fn entry(&self, row: index::Row) -> RunEntry {
+        let root = self.run_root(&row.id);
+        RunEntry {
+            state: RunState::of(row.state, row.outcome.as_deref(), &root),
+            params: serde_json::from_str(&row.params).unwrap_or_default(),
+            id: row.id,
+            flow: row.flow,
+            key: row.key,
+            parent: row.parent,
+            description: row.description,
+            submitted_ms: row.submitted_ms,
+            started_ms: row.started_ms,
+            finished_ms: row.finished_ms,
+            pid: row.pid,
+            file: row.file,
+            root,
+        }
     }
 
     /// Runs of `flow` in `state` (see [`RunState::matches`]), `except` the
@@ -159,6 +182,11 @@ impl RunDirStore {
         self.with_index(|index| {
             if state == "finished" {
                 return index.count_finished(flow, None, except);
+            }
+            if state == "queued" {
+                // Not started: no lock to probe.
+                let n = index.ids_in(flow, &[Recorded::Queued], except)?.len();
+                return Ok(i64::try_from(n).unwrap_or(i64::MAX));
             }
             if !STATES.contains(&state) {
                 return index.count_finished(flow, Some(state), except);

@@ -13,6 +13,7 @@
 //! | `run_admitted`, `run_resumed`         | `running`      |
 //! | `run_started`, other events after it  | `running`      |
 //! | `run_started`, nothing after it       | `starting`     |
+//! | no journal, a `submission.json`       | `queued`       |
 //!
 //! A run not finished whose lock is free is recorded `interrupted`.
 
@@ -31,17 +32,23 @@ use crate::runlock::RunLock;
 /// event means the run has progressed past them (stages running).
 pub const TAIL_BYTES: u64 = 64 * 1024;
 
-/// The row of the run in `<base>/runs/<id>`, read from its journal;
-/// `None` when it is not a run (no readable `run_started` first line).
+/// The row of the run in `<base>/runs/<id>`, read from its journal; a
+/// submission not started (`submission.json`, no `run_started` yet) is
+/// `queued`. `None` when it is neither.
 pub fn read_row(base: &Path, id: &str) -> Option<Row> {
     let root = base.join("runs").join(id);
-    let mut file = File::open(root.join("journal.jsonl")).ok()?;
-    let mut first = String::new();
-    BufReader::new(&mut file).read_line(&mut first).ok()?;
-    let start: serde_json::Value = serde_json::from_str(first.trim_end()).ok()?;
-    if start["event"] != "run_started" {
-        return None;
-    }
+    let submission = super::submission::read(&root).ok();
+    let started = File::open(root.join("journal.jsonl"))
+        .ok()
+        .and_then(|mut file| {
+            let mut first = String::new();
+            BufReader::new(&mut file).read_line(&mut first).ok()?;
+            let start: serde_json::Value = serde_json::from_str(first.trim_end()).ok()?;
+            (start["event"] == "run_started").then_some((file, start))
+        });
+    let Some((mut file, start)) = started else {
+        return submission.map(|sub| queued_row(id, sub));
+    };
     let text = |k: &str| start[k].as_str().map(str::to_string);
     let last = last_lifecycle(&mut file).ok()?;
     let (mut state, outcome, finished_ms) = match last {
@@ -65,7 +72,29 @@ pub fn read_row(base: &Path, id: &str) -> Option<Row> {
         pid: start["pid"].as_i64(),
         file: text("file"),
         queue_seq: None,
+        description: text("description"),
+        submitted_ms: submission.map(|s| s.submitted_ms),
     })
+}
+
+/// The row of a submission that has not started.
+fn queued_row(id: &str, sub: super::submission::Submission) -> Row {
+    Row {
+        id: id.to_string(),
+        flow: sub.flow,
+        params: serde_json::Value::Object(sub.params).to_string(),
+        key: sub.key,
+        state: Recorded::Queued,
+        outcome: None,
+        started_ms: None,
+        finished_ms: None,
+        parent: sub.parent,
+        pid: None,
+        file: Some(sub.file),
+        queue_seq: None,
+        description: sub.description,
+        submitted_ms: Some(sub.submitted_ms),
+    }
 }
 
 /// Brings the index in line with the run directories, in one write
@@ -99,6 +128,11 @@ pub fn reconcile(index: &mut Index, base: &Path) -> io::Result<()> {
                 Recorded::Starting | Recorded::Pending | Recorded::Running
             ) && !RunLock::is_held(&base.join("runs").join(id))
             {
+                sync(tx, base, id)?;
+            } else if *state == Recorded::Queued
+                && base.join("runs").join(id).join("journal.jsonl").exists()
+            {
+                // Started, but its process died before updating the row.
                 sync(tx, base, id)?;
             }
         }

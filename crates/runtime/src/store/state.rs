@@ -7,12 +7,22 @@ use crate::runlock::RunLock;
 
 /// The states `runs(flow, state)` knows, besides outcome words. Any other
 /// word counts finished runs with that outcome.
-pub const STATES: &[&str] = &["running", "pending", "starting", "interrupted", "finished"];
+pub const STATES: &[&str] = &[
+    "queued",
+    "running",
+    "pending",
+    "starting",
+    "interrupted",
+    "finished",
+];
 
 /// The state a run's journal (and so its index row) records. It says
 /// nothing about liveness: see [`RunState::of`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
+    /// Submitted to `flow serve` (`submission.json`, no journal yet): waiting
+    /// in the server's queue for a `--jobs` slot.
+    Queued,
     /// `run_started` and nothing after it: evaluating `skip if`.
     Starting,
     /// `run_queued`: waiting for a `concurrency` slot.
@@ -29,6 +39,7 @@ impl Recorded {
     /// The word stored in the index's `state` column.
     pub fn as_str(self) -> &'static str {
         match self {
+            Recorded::Queued => "queued",
             Recorded::Starting => "starting",
             Recorded::Pending => "pending",
             Recorded::Running => "running",
@@ -41,6 +52,7 @@ impl Recorded {
     /// `Running` (so liveness decides).
     pub fn parse(word: &str) -> Recorded {
         match word {
+            "queued" => Recorded::Queued,
             "starting" => Recorded::Starting,
             "pending" => Recorded::Pending,
             "interrupted" => Recorded::Interrupted,
@@ -53,6 +65,9 @@ impl Recorded {
 /// Where a run is in its life, liveness included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunState {
+    /// Submitted to `flow serve`, waiting in its queue (not started: no
+    /// process, no lock).
+    Queued,
     /// Started; `skip if` not yet decided, no slot asked for.
     Starting,
     /// Waiting for a `concurrency` slot.
@@ -75,7 +90,17 @@ impl RunState {
         if recorded == Recorded::Finished {
             return RunState::Finished(outcome.unwrap_or("failed").to_string());
         }
-        if !RunLock::is_held(run_root) {
+        let held = RunLock::is_held(run_root);
+        if recorded == Recorded::Queued {
+            // Its process is taking over (lock held, journal not yet read
+            // into the row): starting.
+            return if held {
+                RunState::Starting
+            } else {
+                RunState::Queued
+            };
+        }
+        if !held {
             return RunState::Interrupted;
         }
         match recorded {
@@ -88,6 +113,7 @@ impl RunState {
     /// Whether `runs(_, state)` counts a run in this state.
     pub fn matches(&self, state: &str) -> bool {
         match self {
+            RunState::Queued => state == "queued",
             RunState::Starting => state == "starting",
             RunState::Pending => state == "pending",
             RunState::Running => state == "running",
@@ -103,6 +129,7 @@ impl RunState {
     /// `running`, `pending`, … or the outcome word of a finished run.
     pub fn word(&self) -> &str {
         match self {
+            RunState::Queued => "queued",
             RunState::Starting => "starting",
             RunState::Pending => "pending",
             RunState::Running => "running",

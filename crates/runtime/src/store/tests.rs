@@ -273,3 +273,78 @@ fn store_index_created_by_several_processes_at_once_keeps_every_run() {
     assert_eq!(RunDirStore::new(&base).list(None, None).unwrap().len(), 50);
     assert!(!base.join("flow.db.broken").exists());
 }
+
+fn submission(key: Option<&str>, at: i64) -> submission::Submission {
+    submission::Submission {
+        flow: "f".into(),
+        file: "/x/f.flow".into(),
+        key: key.map(String::from),
+        description: Some("**fix** it".into()),
+        params: json!({"n": 2}).as_object().unwrap().clone(),
+        parent: None,
+        submitted_ms: at,
+    }
+}
+
+#[test]
+fn a_live_key_is_refused_naming_its_run_and_freed_once_the_run_finished() {
+    use submission::Submitted;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RunDirStore::new(tmp.path());
+    let Submitted::New(first) = store.submit(&submission(Some("k"), 1)).unwrap() else {
+        panic!("the first submission is new");
+    };
+    assert_eq!(
+        store.submit(&submission(Some("k"), 2)).unwrap(),
+        Submitted::Duplicate(first.clone())
+    );
+    // The refused one left no directory behind.
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("runs")).unwrap().count(),
+        1
+    );
+    let Submitted::New(other) = store.submit(&submission(Some("j"), 3)).unwrap() else {
+        panic!("another key is new");
+    };
+    let Submitted::New(_) = store.submit(&submission(None, 4)).unwrap() else {
+        panic!("no key, no dedupe");
+    };
+    let queued: Vec<String> = store.queued().unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(queued[..2], [first.clone(), other]);
+    let entry = &store.list(None, Some("queued")).unwrap()[0];
+    assert_eq!(entry.description.as_deref(), Some("**fix** it"));
+    assert_eq!(entry.state, RunState::Queued);
+    // Cancelled while queued: finished, so the key is free again.
+    assert!(store
+        .finish_unstarted(&first, "cancelled", "cancelled while queued")
+        .unwrap());
+    assert!(!store
+        .finish_unstarted(&first, "cancelled", "again")
+        .unwrap());
+    let done = RunHistory::read(&store.run_root(&first)).unwrap();
+    assert_eq!(done.outcome.as_deref(), Some("cancelled"));
+    assert_eq!(done.key.as_deref(), Some("k"));
+    let Submitted::New(again) = store.submit(&submission(Some("k"), 5)).unwrap() else {
+        panic!("a finished run frees its key");
+    };
+    assert_ne!(again, first);
+}
+
+#[test]
+fn queued_submissions_survive_a_lost_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RunDirStore::new(tmp.path());
+    store.submit(&submission(Some("k"), 1)).unwrap();
+    drop(store);
+    std::fs::remove_file(tmp.path().join(index::FILE)).unwrap();
+    let store = RunDirStore::new(tmp.path());
+    let queued = store.queued().unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].key.as_deref(), Some("k"));
+    assert_eq!(queued[0].submitted_ms, Some(1));
+    // And the key is still held after the rebuild.
+    assert!(matches!(
+        store.submit(&submission(Some("k"), 2)).unwrap(),
+        submission::Submitted::Duplicate(_)
+    ));
+}
