@@ -572,3 +572,119 @@ fn picker_submits_one_ai_implement_run_per_ready_issue_once_and_skips_when_ten_w
     );
     std::fs::write(&gate, "").unwrap();
 }
+
+/// `flow-tracker ARGS…` (std's script) in `dir` with `env`; (exit code, stdout).
+fn tracker(dir: &Path, env: &[(&str, &Path)], args: &[&str]) -> (Option<i32>, String) {
+    let glab = repo_root().join("tests/fixtures/fake-glab");
+    let mut cmd = Command::new(repo_root().join("std-skills/bin/flow-tracker"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env("PATH", format!("{}:{}", glab.display(), test_path()));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.code() != Some(2),
+        "usage error: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), stdout)
+}
+
+#[test]
+fn tracker_labels_and_open_request_branches_on_gitlab_and_local_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let glab_dir = tmp.path().join("glab");
+    std::fs::create_dir_all(&glab_dir).unwrap();
+    let repo = sample_repo(tmp.path());
+    git(
+        &repo,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "git@gitlab.com:acme/sample.git",
+        ],
+    );
+    // 150 open issues labelled ai-ready: more than one page of 100.
+    let mut issues: Vec<Value> = (1..=150)
+        .map(|n| json!({"iid": n, "state": "opened", "labels": ["ai-ready"]}))
+        .collect();
+    issues.push(json!({"iid": 151, "state": "closed", "labels": ["ai-ready"]}));
+    issues.push(json!({"iid": 152, "state": "opened", "labels": ["bug"]}));
+    std::fs::write(
+        glab_dir.join("issues.json"),
+        Value::from(issues).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        glab_dir.join("mrs.json"),
+        json!([
+            {"source_branch": "ai/1-x", "state": "opened"},
+            {"source_branch": "ai/2-y", "state": "merged"}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let gitlab = [
+        ("TRACKER", Path::new("gitlab")),
+        ("FAKE_GLAB_DIR", &glab_dir),
+    ];
+    let (code, out) = tracker(&repo, &gitlab, &["issues-labelled", "ai-ready"]);
+    assert_eq!(code, Some(0));
+    let expected: Vec<String> = (1..=150).map(|n| n.to_string()).collect();
+    assert_eq!(out.lines().collect::<Vec<_>>(), expected);
+    let (code, _) = tracker(
+        &repo,
+        &gitlab,
+        &["relabel", "7", "ai-ready", "ai-in-progress"],
+    );
+    assert_eq!(code, Some(0));
+    let (_, out) = tracker(&repo, &gitlab, &["issues-labelled", "ai-in-progress"]);
+    assert_eq!(out, "7\n");
+    let (code, out) = tracker(&repo, &gitlab, &["pr-branches"]);
+    assert_eq!((code, out.as_str()), (Some(0), "ai/1-x\n"));
+
+    // Local issues: the `labels:` line of issues/<N>.md.
+    std::fs::create_dir_all(repo.join("issues")).unwrap();
+    std::fs::write(
+        repo.join("issues/3.md"),
+        "# Three\n\nlabels: bug, ai-ready\n\nText.\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("issues/12.md"), "# Twelve\n\nlabels: ai-ready\n").unwrap();
+    std::fs::write(repo.join("issues/5.md"), "# Five\n\nNo labels.\n").unwrap();
+    std::fs::write(repo.join("issues/notes.md"), "labels: ai-ready\n").unwrap();
+    let local = [("TRACKER", Path::new("local"))];
+    let (_, out) = tracker(&repo, &local, &["issues-labelled", "ai-ready"]);
+    assert_eq!(out, "3\n12\n");
+    tracker(
+        &repo,
+        &local,
+        &["relabel", "3", "ai-ready", "ai-in-progress"],
+    );
+    tracker(
+        &repo,
+        &local,
+        &["relabel", "5", "ai-ready", "ai-in-progress"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("issues/3.md")).unwrap(),
+        "# Three\n\nlabels: bug, ai-in-progress\n\nText.\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("issues/5.md")).unwrap(),
+        "# Five\nlabels: ai-in-progress\n\nNo labels.\n"
+    );
+    let (_, out) = tracker(&repo, &local, &["issues-labelled", "ai-ready"]);
+    assert_eq!(out, "12\n");
+    let (code, _) = tracker(&repo, &local, &["relabel", "99", "a", "b"]);
+    assert_eq!(code, Some(1), "no issues/99.md");
+
+    // No code host: no open requests.
+    git(&repo, &["remote", "remove", "origin"]);
+    let (code, out) = tracker(&repo, &local, &["pr-branches"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+}
