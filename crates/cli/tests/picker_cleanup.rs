@@ -206,6 +206,20 @@ fn cleanup_removes_merged_and_abandoned_branches_and_ended_workspaces_keeping_op
             "main",
         ],
     );
+    // A worktree made by hand, on an ai/ branch: kept, and so its branch.
+    let manual = tmp.path().join("manual");
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "ai/7-manual",
+            manual.to_str().unwrap(),
+            "main",
+        ],
+    );
     // A run still going: its workspace stays.
     let mut holder: Child = flow()
         .current_dir(&proj)
@@ -275,7 +289,12 @@ fn cleanup_removes_merged_and_abandoned_branches_and_ended_workspaces_keeping_op
     );
     assert_eq!(
         names(&report, "kept", "branch"),
-        set(&["ai/3-open-pr", "ai/4-fresh"]),
+        set(&["ai/3-open-pr", "ai/4-fresh", "ai/7-manual"]),
+        "{report}"
+    );
+    assert_eq!(
+        names(&report, "kept", "worktree"),
+        set(&[manual.to_str().unwrap()]),
         "{report}"
     );
     // The dry run said the same.
@@ -297,10 +316,17 @@ fn cleanup_removes_merged_and_abandoned_branches_and_ended_workspaces_keeping_op
     // The repository itself.
     assert_eq!(
         local_branches(&repo),
-        set(&["ai/3-open-pr", "ai/4-fresh", "feature/old", "main"])
+        set(&[
+            "ai/3-open-pr",
+            "ai/4-fresh",
+            "ai/7-manual",
+            "feature/old",
+            "main"
+        ])
     );
     let worktrees = git(&repo, &["worktree", "list", "--porcelain"]);
-    assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
+    assert_eq!(worktrees.matches("worktree ").count(), 2, "{worktrees}");
+    assert!(manual.join(".git").exists());
     assert!(!worktree.exists());
     // The ended run's workspace is emptied, the running one's is not.
     assert!(ended_ws.is_dir() && std::fs::read_dir(&ended_ws).unwrap().next().is_none());
@@ -687,4 +713,43 @@ fn tracker_labels_and_open_request_branches_on_gitlab_and_local_files() {
     git(&repo, &["remote", "remove", "origin"]);
     let (code, out) = tracker(&repo, &local, &["pr-branches"]);
     assert_eq!((code, out.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn picker_leaves_the_issues_ready_when_a_submission_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gh_dir = tmp.path().join("gh");
+    std::fs::create_dir_all(&gh_dir).unwrap();
+    let repo = sample_repo(tmp.path());
+    std::fs::write(
+        gh_dir.join("issues.json"),
+        json!([{"number": 8, "state": "OPEN", "labels": [{"name": "ai-ready"}]}]).to_string(),
+    )
+    .unwrap();
+    // No ai-implement flow is served: the server refuses the submission.
+    let proj = tmp.path().join("proj");
+    std::fs::create_dir_all(proj.join("pipelines")).unwrap();
+    std::fs::copy(
+        repo_root().join("pipelines/ai-issue-picker.flow"),
+        proj.join("pipelines/ai-issue-picker.flow"),
+    )
+    .unwrap();
+    let s = Served::start(&proj, &gh_dir);
+    let id = s.submit(json!({"flow": "ai-issue-picker", "params": {
+        "tracker": "github", "repo": repo.display().to_string()}}));
+    let run = s.wait_finished(&id);
+    assert_eq!(run["outcome"], "failed", "{run}");
+    let picked = read_json(
+        &proj
+            .join(".flow/runs")
+            .join(&id)
+            .join("artifacts/pick/picked.json"),
+    );
+    assert_eq!(picked["failed"][0]["issue"], 8, "{picked}");
+    assert_eq!(picked["submitted"], json!([]), "{picked}");
+    assert_eq!(
+        labels(&gh_dir, 8),
+        set(&["ai-ready"]),
+        "picked again at the next tick"
+    );
 }
