@@ -16,7 +16,14 @@ fn every_shipped_pipeline_checks_clean_with_deny_warnings() {
         .filter(|p| p.extension().is_some_and(|x| x == "flow"))
         .collect();
     flows.sort();
-    for name in ["ai-implement", "coding-loop", "phases", "sdlc"] {
+    for name in [
+        "ai-cleanup",
+        "ai-implement",
+        "ai-issue-picker",
+        "coding-loop",
+        "phases",
+        "sdlc",
+    ] {
         assert!(
             flows.iter().any(|p| p.ends_with(format!("{name}.flow"))),
             "pipelines/{name}.flow is missing: {flows:?}"
