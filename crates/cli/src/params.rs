@@ -8,16 +8,6 @@ use clap::{Arg, ArgAction, Command};
 use flow_dsl::ir::{Param, ParamType, Pipeline, Value};
 use std::path::PathBuf;
 
-/// Run options that are not params; a param may not reuse these names.
-const RESERVED: &[&str] = &[
-    "jobs",
-    "quiet",
-    "runs-dir",
-    "secrets-file",
-    "submitted",
-    "help",
-];
-
 /// What the command line asked for.
 #[derive(Debug)]
 pub struct RunArgs {
@@ -125,7 +115,9 @@ pub fn command(pipeline: &Pipeline, file: &str, required: bool) -> Result<Comman
         )
         .next_help_heading("Params of the flow");
     for p in &pipeline.params {
-        if RESERVED.contains(&p.name.as_str()) {
+        // `flow check` refuses such a name (F0038); a pipeline built by hand
+        // could still have one.
+        if flow_dsl::check::is_run_option(&p.name) {
             return Err(Command::new("flow run").error(
                 clap::error::ErrorKind::ArgumentConflict,
                 format!(

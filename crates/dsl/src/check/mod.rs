@@ -28,6 +28,7 @@ mod outputs;
 mod params;
 mod reach;
 mod reserved;
+pub use reserved::{is_run_option, RUN_OPTIONS};
 mod routes;
 mod settings;
 mod shell;
@@ -101,7 +102,10 @@ fn check_flow(
     let mut flow_timeout = false;
     for item in &flow.items {
         match item {
-            FlowItem::Param(p) => reserved::check(&p.name, Kind::Param, None, src, diags),
+            FlowItem::Param(p) => {
+                reserved::check(&p.name, Kind::Param, None, src, diags);
+                reserved::check_run_option(&p.name, src, diags);
+            }
             FlowItem::Let(name, _) => reserved::check(name, Kind::Let, None, src, diags),
             FlowItem::Env(name, _) => reserved::check(name, Kind::Env, None, src, diags),
             FlowItem::Secret(name) => reserved::check(name, Kind::Secret, None, src, diags),

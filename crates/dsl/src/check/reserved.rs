@@ -170,9 +170,67 @@ pub(crate) fn check(
     );
 }
 
+/// The options of `flow run FILE` besides the flow's params (long names):
+/// a param's option (`--NAME`, and `--NA-ME` for `NA_ME`) may not be one of
+/// them, or the command line could not tell the two apart.
+pub const RUN_OPTIONS: &[&str] = &[
+    "jobs",
+    "quiet",
+    "runs-dir",
+    "secrets-file",
+    "submitted",
+    "help",
+];
+
+/// Whether param `name`'s option (`--name`, or with `-` for each `_`) is one
+/// of [`RUN_OPTIONS`].
+pub fn is_run_option(name: &str) -> bool {
+    let dashed = name.replace('_', "-");
+    RUN_OPTIONS.contains(&name) || RUN_OPTIONS.contains(&dashed.as_str())
+}
+
+/// Reports a param whose command-line option is one of `flow run`'s own
+/// (F0038).
+pub(crate) fn check_run_option(name: &Ident, source: SourceId, diags: &mut Vec<Diagnostic>) {
+    if !is_run_option(&name.node) {
+        return;
+    }
+    let option = name.node.replace('_', "-");
+    diags.push(
+        Diagnostic::new(
+            Code::RunOptionParam,
+            source,
+            name.span,
+            format!(
+                "param `{}` would be given as `--{option}`, which is an option of `flow run` itself",
+                name.node
+            ),
+        )
+        .label("named like a run option")
+        .help(format!("rename it, e.g. `param {}_value`", name.node)),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_options_are_matched_with_dashes_or_underscores() {
+        for name in [
+            "jobs",
+            "runs_dir",
+            "runs-dir",
+            "secrets_file",
+            "submitted",
+            "help",
+        ] {
+            assert!(is_run_option(name), "{name}");
+        }
+        for name in ["job", "runs", "dir", "quiet_mode", "issue"] {
+            assert!(!is_run_option(name), "{name}");
+        }
+    }
 
     #[test]
     fn reserved_names_and_prefixes() {
