@@ -76,7 +76,9 @@ pub struct AttemptSpec {
     pub command: Option<Arc<SimpleCommand>>,
     /// The working directory (must exist).
     pub cwd: PathBuf,
-    /// Variables added to `flow`'s environment (later entries win).
+    /// Variables added to `flow`'s environment (later entries win). That
+    /// environment is read once per process, when its first attempt starts:
+    /// an embedder that changes its own environment later is not followed.
     pub env: Vec<(String, String)>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
@@ -408,9 +410,14 @@ fn append_note(
 /// `flow`'s environment with `extra` on top (later entries win when the
 /// supervisor applies them in order).
 fn full_env(extra: &[(String, String)]) -> Vec<(OsString, OsString)> {
-    std::env::vars_os()
-        .chain(extra.iter().map(|(k, v)| (k.into(), v.into())))
-        .collect()
+    // Read once: flow never changes its own environment, and a run starts
+    // hundreds of attempts.
+    static OWN: std::sync::OnceLock<Vec<(OsString, OsString)>> = std::sync::OnceLock::new();
+    let own = OWN.get_or_init(|| std::env::vars_os().collect());
+    let mut env = Vec::with_capacity(own.len() + extra.len());
+    env.extend(own.iter().cloned());
+    env.extend(extra.iter().map(|(k, v)| (k.into(), v.into())));
+    env
 }
 
 /// Waits for the leader, enforcing the timeout and cancellation.
