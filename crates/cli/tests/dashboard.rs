@@ -29,6 +29,18 @@ flow steps {
 }
 "#;
 
+/// A human gate: `yes` leads to `ship`.
+const GATE: &str = r#"
+flow gate {
+  timeout 5m
+  stage review {
+    approval "yes", "no"
+    on status "yes" -> ship
+  }
+  stage ship { run "echo shipped after review" }
+}
+"#;
+
 /// A run that waits until it is cancelled.
 const LONG: &str = r#"
 flow long {
@@ -204,20 +216,21 @@ async fn text(c: &Client, css: &str, needle: &str) -> String {
 }
 
 #[test]
-fn a_run_appears_its_stages_turn_green_live_its_log_arrives_and_cancel_works() {
+fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_work() {
     let chromium = needed("FLOW_TEST_CHROMIUM", "/usr/bin/chromium", "chromium");
     let chromedriver = needed(
         "FLOW_TEST_CHROMEDRIVER",
         "/usr/bin/chromedriver",
         "chromium-driver",
     );
-    let p = Project::new(&[("steps", STEPS), ("long", LONG)]);
+    let p = Project::new(&[("steps", STEPS), ("long", LONG), ("gate", GATE)]);
     std::fs::write(
         p.flow_file("broken"),
         "flow broken { stage a { needs nope run \"true\" } }",
     )
     .unwrap();
-    let s = p.serve(&[]);
+    // One job: a second run waits in the queue while the long one runs.
+    let s = p.serve(&["--jobs", "1"]);
     let driver = Driver::start(&chromedriver);
     let profile = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -225,7 +238,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_and_cancel_works() {
         .enable_all()
         .build()
         .unwrap();
-    let long = runtime.block_on(async {
+    let ids = runtime.block_on(async {
         let c = browser(&driver, &chromium, profile.path()).await;
         c.goto(&format!("{}/", s.url)).await.unwrap();
         // The broken flow shows with its diagnostic.
@@ -263,8 +276,21 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_and_cancel_works() {
             "{href}"
         );
 
-        // A long run, cancelled from its page.
+        // No approval form where nothing waits for one.
+        let form = element(&c, "#stage-build .approve").await;
+        assert!(!form.is_displayed().await.unwrap());
+
+        // A long run; the next one waits in the queue behind it.
         let long = s.submit(json!({"flow": "long"}));
+        serve_support::wait_for("the long run to start", || {
+            s.run(&long)["state"] == "running"
+        });
+        let gate = s.submit(json!({"flow": "gate", "key": "g-1"}));
+        c.goto(&format!("{}/", s.url)).await.unwrap();
+        element(&c, &format!("#queue tr[data-run='{gate}']")).await;
+        text(&c, "#queue-count", "(1)").await;
+
+        // The long run, cancelled from its page.
         c.goto(&format!("{}/runs/{long}", s.url)).await.unwrap();
         element(&c, ".node[data-stage='wait'][data-state='running']").await;
         text(&c, "pre[data-log='wait']", "waiting").await;
@@ -274,10 +300,31 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_and_cancel_works() {
             .await
             .unwrap();
         text(&c, "#run-state", "cancelled").await;
+
+        // The gate starts, waits, and takes its decision from the page (a
+        // button per word it lists).
+        c.goto(&format!("{}/runs/{gate}", s.url)).await.unwrap();
+        element(&c, ".node[data-stage='review'][data-state='waiting']").await;
+        let no = element(&c, "#stage-review .approve button[data-decision='no']").await;
+        assert!(no.is_displayed().await.unwrap());
+        element(&c, "#stage-review .approve input[aria-label='message']")
+            .await
+            .send_keys("looks good")
+            .await
+            .unwrap();
+        element(&c, "#stage-review .approve button[data-decision='yes']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
+        text(&c, "#run-state", "succeeded").await;
         c.close().await.unwrap();
-        long
+        (long, gate)
     });
     // The API agrees.
-    let run = s.wait_finished(&long);
-    assert_eq!(run["outcome"], "cancelled", "{run}");
+    let (long, gate) = ids;
+    assert_eq!(s.wait_finished(&long)["outcome"], "cancelled");
+    let run = s.wait_finished(&gate);
+    assert_eq!(run["outcome"], "succeeded", "{run}");
 }

@@ -19,6 +19,10 @@ let run = null;
 let flow = null;
 let events = null;
 const cards = new Map();
+/** Approvals asked and not yet decided, by stage: `{visit, attempt,
+ * decisions}`, from the journal's `approval_requested` events (the run's
+ * JSON shows such a stage as `running`). */
+const approvals = new Map();
 
 document.title = `flow — run ${id}`;
 document.getElementById("run-id").textContent = id;
@@ -59,7 +63,17 @@ function layers(names, edges) {
 }
 
 function stageWord(stage) {
-  return stage ? stage.outcome : "pending";
+  if (!stage) return "pending";
+  return awaiting(stage) ? "waiting" : stage.outcome;
+}
+
+/** The approval `stage` waits for, if one does: asked for its latest
+ * attempt, which has not finished, in a run that goes on. */
+function awaiting(stage) {
+  const asked = approvals.get(stage.name);
+  const last = stage.attempts[stage.attempts.length - 1];
+  if (!asked || !last || last.finished || run.state === "finished") return null;
+  return asked.visit === last.visit && asked.attempt === last.attempt ? asked : null;
 }
 
 function renderGraph() {
@@ -134,13 +148,13 @@ function card(name) {
     tailSig: null,
     approve: null,
   };
-  const decision = el("input", { placeholder: "decision (a word the stage lists)", "aria-label": "decision" });
   const message = el("input", { placeholder: "message (optional)", "aria-label": "message" });
-  const button = el("button", { type: "button", text: "Approve" });
-  const result = el("span", { class: "result" });
-  button.addEventListener("click", () => act(`${api}/approve`,
-    { stage: name, decision: decision.value.trim(), message: message.value || null, by: "dashboard" }, result));
-  c.approve = el("div", { class: "approve", hidden: true }, decision, message, button, result);
+  c.decisions = el("span", { class: "decisions" });
+  c.decisionWords = "";
+  c.approveResult = el("span", { class: "result" });
+  c.decide = (word) => act(`${api}/approve`,
+    { stage: name, decision: word, message: message.value || null, by: "dashboard" }, c.approveResult);
+  c.approve = el("div", { class: "approve", hidden: true }, "decide: ", c.decisions, message, c.approveResult);
   c.node = el("div", { class: "stage", id: `stage-${name}`, "data-stage": name }, c.head, c.body, c.approve, c.logTitle, c.log);
   cards.set(name, c);
   document.getElementById("stages").append(c.node);
@@ -161,7 +175,7 @@ function attemptRow(a) {
 
 function renderStage(s) {
   const c = card(s.name);
-  c.head.replaceChildren(s.name, badge(s.outcome),
+  c.head.replaceChildren(s.name, badge(stageWord(s)),
     el("span", { class: "muted", text: `visits ${s.visits} · attempts ${s.attempts.length}${s.duration_ms ? ` · ${duration(s.duration_ms)}` : ""}` }));
   const body = [];
   if (s.reason) body.push(el("div", { class: "muted", text: s.reason }));
@@ -179,7 +193,16 @@ function renderStage(s) {
       el("tbody", {}, s.attempts.map(attemptRow))));
   }
   c.body.replaceChildren(...body);
-  c.approve.hidden = s.outcome !== "waiting" || run.state === "finished";
+  const asked = awaiting(s);
+  c.approve.hidden = !asked;
+  if (asked && c.decisionWords !== asked.decisions.join(" ")) {
+    c.decisionWords = asked.decisions.join(" ");
+    c.decisions.replaceChildren(...asked.decisions.map((word) => {
+      const b = el("button", { type: "button", "data-decision": word, text: word });
+      b.addEventListener("click", () => c.decide(word));
+      return b;
+    }));
+  }
   followLog(s, c);
 }
 
@@ -192,7 +215,7 @@ function showLines(c) {
 
 /** A live stage streams its log; a stopped one shows its latest tail. */
 function followLog(s, c) {
-  const live = LIVE_STAGE.has(s.outcome) && LIVE_RUN.has(run.state);
+  const live = LIVE_STAGE.has(s.outcome) && LIVE_RUN.has(run.state) && !awaiting(s);
   if (live && !c.stream) {
     const open = [...cards.values()].filter((x) => x.stream).length;
     if (open >= MAX_STREAMS) return tail(s, c);
@@ -269,12 +292,27 @@ function soon() {
   }, 200);
 }
 
+/** Follows the approvals in journal event `e`. */
+function journal(e) {
+  if (e.event === "approval_requested") {
+    approvals.set(e.stage, { visit: e.visit, attempt: e.attempt, decisions: e.decisions || [] });
+  } else if (e.event === "stage_finished" && approvals.has(e.stage)) {
+    const asked = approvals.get(e.stage);
+    if (asked.visit === e.visit && asked.attempt === e.attempt) approvals.delete(e.stage);
+  } else if (e.event === "run_finished") {
+    approvals.clear();
+  }
+}
+
 /** The run's journal stream, while a process may write it. */
 function followEvents() {
   const live = LIVE_RUN.has(run.state);
   if (live && !events) {
     events = new EventSource(`${api}/events`);
-    events.onmessage = soon;
+    events.onmessage = (m) => {
+      journal(JSON.parse(m.data));
+      soon();
+    };
   } else if (!live && events) {
     events.close();
     events = null;
