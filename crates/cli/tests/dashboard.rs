@@ -246,7 +246,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
 
         // A run submitted through the API appears, its description rendered.
         let id = s.submit(json!({"flow": "steps", "key": "k-1",
-            "description": "say **hi** <b>raw</b> [docs](https://example.com/d)"}));
+            "description": "say **hi** <b>raw</b> [docs](https://example.com/d) [bad](javascript:alert(1))"}));
         let row = format!("tr[data-run='{id}']");
         element(&c, &row).await;
         text(&c, &format!("{row} strong"), "hi").await;
@@ -255,6 +255,9 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         // Markup in a description is text, never HTML.
         text(&c, &row, "<b>raw</b>").await;
         assert!(c.find(Locator::Css(&format!("{row} b"))).await.is_err());
+        // Only http(s) links.
+        text(&c, &row, "bad").await;
+        assert!(c.find(Locator::Css(&format!("{row} a[href^='javascript']"))).await.is_err());
 
         // Its page: the graph's stages turn green as they succeed.
         element(&c, &format!("a.run-link[data-run='{id}']"))
@@ -319,6 +322,9 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
             .unwrap();
         element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
         text(&c, "#run-state", "succeeded").await;
+        // Nothing the pages load or do was blocked by their own policy.
+        let body = element(&c, "body").await;
+        assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
         c.close().await.unwrap();
         (long, gate)
     });

@@ -2,6 +2,13 @@
 // API reaches the page as a text node (never as HTML), so a description,
 // a log line or a file name cannot inject markup or script.
 
+// A blocked script, style or connection is a bug of the dashboard: say so
+// in the status line (and let the browser test see it).
+document.addEventListener("securitypolicyviolation", (e) => {
+  document.body.dataset.cspViolation = `${e.violatedDirective} ${e.blockedURI}`;
+  status(`blocked by the page's policy: ${e.violatedDirective} ${e.blockedURI}`, true);
+});
+
 /** An element `tag` with attributes `attrs` and children (nodes or text). */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
