@@ -17,10 +17,13 @@
 //! - [`triggers`] submit a run at each tick of a served flow's triggers.
 //! - The [`api`] (docs/api.md) answers from the index and the journals;
 //!   [`guard`] enforces the token and CSRF rules on every request.
+//! - The [`dashboard`] serves the web pages (compiled in) that show and
+//!   drive the runs through that API.
 
 mod actions;
 mod api;
 mod catalog;
+mod dashboard;
 mod dispatch;
 mod downloads;
 mod events;
@@ -214,7 +217,7 @@ pub fn run(args: Args) -> u8 {
         tokio::spawn(triggers::run(server.clone()));
         // The line tests and scripts wait for (the port, when 0 was asked).
         eprintln!("flow serve: listening on http://{local}");
-        let app = api::router(server.clone());
+        let app = api::router(server.clone()).merge(dashboard::router(server.clone()));
         // Not a graceful shutdown: open event streams would hold it forever.
         // The runs are interrupted either way and resume at the next start.
         tokio::select! {

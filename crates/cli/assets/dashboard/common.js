@@ -1,0 +1,157 @@
+// Helpers shared by the dashboard's pages. Every piece of text from the
+// API reaches the page as a text node (never as HTML), so a description,
+// a log line or a file name cannot inject markup or script.
+
+// A blocked script, style or connection is a bug of the dashboard: say so
+// in the status line (and let the browser test see it).
+document.addEventListener("securitypolicyviolation", (e) => {
+  document.body.dataset.cspViolation = `${e.violatedDirective} ${e.blockedURI}`;
+  status(`blocked by the page's policy: ${e.violatedDirective} ${e.blockedURI}`, true);
+});
+
+/** An element `tag` with attributes `attrs` and children (nodes or text). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** `url` when it is an absolute http(s) URL, else null (no `javascript:`). */
+export function safeUrl(url) {
+  try {
+    const u = new URL(String(url));
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A link to `url` (opened apart, no referrer), or plain text if unsafe. */
+export function link(url, text) {
+  const href = safeUrl(url);
+  if (!href) return el("span", { text: text ?? String(url) });
+  return el("a", { href, target: "_blank", rel: "noopener noreferrer", text: text ?? href });
+}
+
+// Inline markdown, the small subset a description needs: `code`,
+// **strong**, *em* / _em_, [text](http…) links and bare http(s) URLs.
+// Everything else stays text.
+const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*]+)\*|_([^_]+)_|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]+)/g;
+
+/** Inline markdown `text` as DOM nodes. */
+function inline(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(INLINE)) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    if (m[1] !== undefined) out.push(el("code", { text: m[1] }));
+    else if (m[2] !== undefined) out.push(el("strong", {}, inline(m[2])));
+    else if (m[3] !== undefined) out.push(el("em", {}, inline(m[3])));
+    else if (m[4] !== undefined) out.push(el("em", {}, inline(m[4])));
+    else if (m[5] !== undefined) out.push(link(m[6], m[5]));
+    else out.push(link(m[7]));
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+/** Markdown `md` as a fragment: paragraphs split on blank lines, each line
+ * kept (a line break between), inline markup as above. */
+export function markdown(md) {
+  const frag = document.createDocumentFragment();
+  if (!md) return frag;
+  for (const para of String(md).split(/\n\s*\n/)) {
+    if (!para.trim()) continue;
+    const p = el("p");
+    para.split("\n").forEach((line, i) => {
+      if (i > 0) p.append(el("br"));
+      p.append(...inline(line).map((n) => (n instanceof Node ? n : document.createTextNode(n))));
+    });
+    frag.append(p);
+  }
+  return frag;
+}
+
+/** A duration in ms as `1h 2m`, `3m 4s`, `5.2s`. */
+export function duration(ms) {
+  if (ms === null || ms === undefined) return "";
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** How long ago Unix-ms `at` was: `3m 4s ago`. */
+export function age(at) {
+  return at ? `${duration(Math.max(0, Date.now() - at))} ago` : "";
+}
+
+/** A cost in USD as `$0.0123`, or "" when none was reported. */
+export function cost(usage) {
+  const usd = usage && usage.cost_usd;
+  return typeof usd === "number" ? `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}` : "";
+}
+
+/** The word to show and colour a run by: its outcome once finished. */
+export function runState(run) {
+  return run.state === "finished" ? run.outcome || "finished" : run.state;
+}
+
+/** A coloured state badge. */
+export function badge(word) {
+  return el("span", { class: `state ${word}`, text: word.replace("_", " ") });
+}
+
+/** GET `path` as JSON; throws an Error with the API's message. */
+export async function getJson(path) {
+  const r = await fetch(path, { headers: { Accept: "application/json" } });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || `${r.status} ${r.statusText}`);
+  return body;
+}
+
+/** POST `body` as JSON to `path` (the API's CSRF rule: a JSON content
+ * type, same origin); answers `{ok, status, body}`. */
+export async function postJson(path, body) {
+  const r = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const answer = await r.json().catch(() => ({}));
+  return { ok: r.ok, status: r.status, body: answer };
+}
+
+/** Shows `text` in the header's status line (`bad`: an error). */
+export function status(text, bad = false) {
+  const s = document.getElementById("status");
+  s.textContent = text;
+  s.classList.toggle("bad", bad);
+}
+
+/** Calls `tick` now and then every `ms` after each call ends. */
+export function every(ms, tick) {
+  const loop = async () => {
+    try {
+      await tick();
+    } catch (e) {
+      status(`cannot reach the server: ${e.message}`, true);
+    }
+    setTimeout(loop, ms);
+  };
+  loop();
+}

@@ -1,0 +1,336 @@
+//! The web dashboard of `flow serve`, in a real headless browser: Debian's
+//! Chromium driven over WebDriver (chromedriver) by `fantoccini`. Needs
+//! `/usr/bin/chromium` and `/usr/bin/chromedriver` (packages `chromium`,
+//! `chromium-driver`; `.ci/run` installs them); without them the browser
+//! test fails and says so. `FLOW_TEST_CHROMIUM` / `FLOW_TEST_CHROMEDRIVER`
+//! name other binaries.
+
+mod serve_support;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use serve_support::{Project, DEADLINE};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Two stages that print and sleep, one after the other.
+const STEPS: &str = r#"
+flow steps {
+  timeout 5m
+  stage build {
+    run "echo hello from build; sleep 1; echo build done"
+  }
+  stage ship {
+    needs build
+    run "sleep 1; echo shipped; mkdir -p out; echo data > out/report.txt"
+    outputs "out/report.txt"
+  }
+}
+"#;
+
+/// A human gate: `yes` leads to `ship`.
+const GATE: &str = r#"
+flow gate {
+  timeout 5m
+  stage review {
+    approval "yes", "no"
+    on status "yes" -> ship
+  }
+  stage ship { run "echo shipped after review" }
+}
+"#;
+
+/// A run that waits until it is cancelled.
+const LONG: &str = r#"
+flow long {
+  timeout 10m
+  stage wait {
+    run "echo waiting; sleep 300"
+  }
+}
+"#;
+
+#[test]
+fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
+    let p = Project::new(&[("steps", STEPS)]);
+    let s = p.serve(&[]);
+    let agent = serve_support::agent();
+    let get = |path: &str| {
+        let mut r = agent.get(&format!("{}{path}", s.url)).call().unwrap();
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let (ty, csp) = (header("content-type"), header("content-security-policy"));
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_string().unwrap();
+        (status, ty, csp, body)
+    };
+    for (path, ty, needle) in [
+        ("/", "text/html", "/assets/runs.js"),
+        (
+            "/runs/20261206T040629Z-jad1nn",
+            "text/html",
+            "/assets/run.js",
+        ),
+        ("/assets/runs.js", "text/javascript", "/api/runs"),
+        ("/assets/run.js", "text/javascript", "EventSource"),
+        ("/assets/common.js", "text/javascript", "export function"),
+        ("/assets/dashboard.css", "text/css", ".node"),
+    ] {
+        let (status, got_ty, csp, body) = get(path);
+        assert_eq!(status, 200, "{path}");
+        assert!(got_ty.starts_with(ty), "{path}: {got_ty}");
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert!(body.contains(needle), "{path} lacks {needle}");
+    }
+    // No inline script or style: the policy would block it.
+    let (_, _, _, html) = get("/");
+    assert!(!html.contains("<script>") && !html.contains("style="));
+    assert_eq!(get("/runs/nope").0, 400);
+    assert_eq!(get("/assets/nope.js").0, 404);
+    // The API is untouched.
+    assert_eq!(get("/api/nope").0, 404);
+    assert_eq!(get("/api/flows").0, 200);
+}
+
+/// A binary the browser test needs: `var` if set, else `default`.
+fn needed(var: &str, default: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "the dashboard's browser test needs {} (Debian package `{package}`: \
+         `apt-get install chromium chromium-driver`; or set {var})",
+        path.display()
+    );
+    path
+}
+
+/// chromedriver on a free loopback port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start(bin: &PathBuf) -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        serve_support::wait_for("chromedriver to answer", || {
+            ureq::get(&format!("{}/status", driver.url)).call().is_ok()
+        });
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless Chromium session with a fresh profile.
+async fn browser(driver: &Driver, chromium: &PathBuf, profile: &std::path::Path) -> Client {
+    let args = [
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=1280,1000".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "binary": chromium, "args": args }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"))
+}
+
+/// Waits until an element matches `css`; returns it.
+async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
+    let t = Instant::now();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            return e;
+        }
+        assert!(
+            t.elapsed() < DEADLINE,
+            "no element `{css}` on {}:\n{}",
+            c.current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            c.source().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the text of the element `css` contains `needle`.
+async fn text(c: &Client, css: &str, needle: &str) -> String {
+    let t = Instant::now();
+    let mut last = String::new();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.contains(needle) {
+                return last;
+            }
+        }
+        assert!(
+            t.elapsed() < DEADLINE,
+            "`{css}` never showed `{needle}`; last text: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_work() {
+    let chromium = needed("FLOW_TEST_CHROMIUM", "/usr/bin/chromium", "chromium");
+    let chromedriver = needed(
+        "FLOW_TEST_CHROMEDRIVER",
+        "/usr/bin/chromedriver",
+        "chromium-driver",
+    );
+    let p = Project::new(&[("steps", STEPS), ("long", LONG), ("gate", GATE)]);
+    std::fs::write(
+        p.flow_file("broken"),
+        "flow broken { stage a { needs nope run \"true\" } }",
+    )
+    .unwrap();
+    // One job: a second run waits in the queue while the long one runs.
+    let s = p.serve(&["--jobs", "1"]);
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ids = runtime.block_on(async {
+        let c = browser(&driver, &chromium, profile.path()).await;
+        c.goto(&format!("{}/", s.url)).await.unwrap();
+        // The broken flow shows with its diagnostic.
+        text(&c, "#broken", "unknown stage `nope`").await;
+
+        // A run submitted through the API appears, its description rendered.
+        let id = s.submit(json!({"flow": "steps", "key": "k-1",
+            "description": "say **hi** <b>raw</b> [docs](https://example.com/d) [bad](javascript:alert(1))"}));
+        let row = format!("tr[data-run='{id}']");
+        element(&c, &row).await;
+        text(&c, &format!("{row} strong"), "hi").await;
+        let docs = element(&c, &format!("{row} a[href='https://example.com/d']")).await;
+        assert_eq!(docs.text().await.unwrap(), "docs");
+        // Markup in a description is text, never HTML.
+        text(&c, &row, "<b>raw</b>").await;
+        assert!(c.find(Locator::Css(&format!("{row} b"))).await.is_err());
+        // Only http(s) links.
+        text(&c, &row, "bad").await;
+        assert!(c.find(Locator::Css(&format!("{row} a[href^='javascript']"))).await.is_err());
+
+        // Its page: the graph's stages turn green as they succeed.
+        element(&c, &format!("a.run-link[data-run='{id}']"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        element(&c, ".node[data-stage='build']").await;
+        element(&c, ".node[data-stage='ship']").await;
+        element(&c, ".node[data-stage='build'][data-state='succeeded']").await;
+        text(&c, "pre[data-log='build']", "hello from build").await;
+        element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
+        text(&c, "pre[data-log='ship']", "shipped").await;
+        text(&c, "#run-state", "succeeded").await;
+        let artifact = element(&c, "#stage-ship .artifacts a").await;
+        let href = artifact.attr("href").await.unwrap().unwrap();
+        assert!(
+            href.ends_with(&format!("/api/runs/{id}/artifacts/ship/out/report.txt")),
+            "{href}"
+        );
+
+        // No approval form where nothing waits for one.
+        let form = element(&c, "#stage-build .approve").await;
+        assert!(!form.is_displayed().await.unwrap());
+
+        // A long run; the next one waits in the queue behind it.
+        let long = s.submit(json!({"flow": "long"}));
+        serve_support::wait_for("the long run to start", || {
+            s.run(&long)["state"] == "running"
+        });
+        let gate = s.submit(json!({"flow": "gate", "key": "g-1"}));
+        c.goto(&format!("{}/", s.url)).await.unwrap();
+        element(&c, &format!("#queue tr[data-run='{gate}']")).await;
+        text(&c, "#queue-count", "(1)").await;
+
+        // The long run, cancelled from its page.
+        c.goto(&format!("{}/runs/{long}", s.url)).await.unwrap();
+        element(&c, ".node[data-stage='wait'][data-state='running']").await;
+        text(&c, "pre[data-log='wait']", "waiting").await;
+        element(&c, "#cancel:not([disabled])")
+            .await
+            .click()
+            .await
+            .unwrap();
+        text(&c, "#run-state", "cancelled").await;
+
+        // The gate starts, waits, and takes its decision from the page (a
+        // button per word it lists).
+        c.goto(&format!("{}/runs/{gate}", s.url)).await.unwrap();
+        element(&c, ".node[data-stage='review'][data-state='waiting']").await;
+        let no = element(&c, "#stage-review .approve button[data-decision='no']").await;
+        assert!(no.is_displayed().await.unwrap());
+        element(&c, "#stage-review .approve input[aria-label='message']")
+            .await
+            .send_keys("looks good")
+            .await
+            .unwrap();
+        element(&c, "#stage-review .approve button[data-decision='yes']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
+        text(&c, "#run-state", "succeeded").await;
+        // Nothing the pages load or do was blocked by their own policy.
+        let body = element(&c, "body").await;
+        assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
+        c.close().await.unwrap();
+        (long, gate)
+    });
+    // The API agrees.
+    let (long, gate) = ids;
+    assert_eq!(s.wait_finished(&long)["outcome"], "cancelled");
+    let run = s.wait_finished(&gate);
+    assert_eq!(run["outcome"], "succeeded", "{run}");
+}
