@@ -99,6 +99,9 @@ pub(super) struct AttemptShared {
     pub tx: mpsc::UnboundedSender<Msg>,
     /// The parent of every attempt process of the run.
     pub supervisor: Arc<Supervisor>,
+    /// Folders of ended attempts that were left empty, for later attempts
+    /// (see [`artifacts::SpareFolders`]).
+    pub spares: Arc<artifacts::SpareFolders>,
 }
 
 impl AttemptShared {
@@ -161,7 +164,7 @@ async fn run_job(
         .cloned()
         .collect();
     let prepared = if needs.is_empty() {
-        artifacts::prepare_attempt_dir(&job.cwd, &[])
+        shared.spares.prepare(&job.cwd)
     } else {
         let cwd = job.cwd.clone();
         tokio::task::spawn_blocking(move || artifacts::prepare_attempt_dir(&cwd, &needs))
@@ -205,6 +208,12 @@ async fn run_job(
         return (report, None);
     }
     let problem = collect(job, shared, &report, stop_collecting).await;
+    // Every process of the attempt is gone and its outputs are collected:
+    // an empty folder can serve a later attempt. Not after a problem (pipes
+    // held open may mean a process escaped the group and works there).
+    if report.error.is_none() {
+        shared.spares.offer(&job.cwd);
+    }
     // Only an attempt that otherwise succeeded fails for its outputs: a
     // failed one keeps its own reason (and its `exit N` routes), and the
     // problem is a warning.

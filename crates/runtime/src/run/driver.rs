@@ -177,6 +177,7 @@ pub(super) async fn drive<'p>(
         masker: setup.masker.clone(),
         tx,
         supervisor: setup.supervisor.clone(),
+        spares: Arc::default(),
     };
     // The loop below polls the listener beside `d`; a disabled one (which
     // installs nothing) takes its place in the setup.
