@@ -384,6 +384,17 @@ flow gate {
             .iter()
             .any(|e| e["event"] == "approval_requested")
     });
+    // A gate waiting for its decision reads `waiting`, as docs/api.md says.
+    let (_, run) = s.get(&format!("/api/runs/{id}"));
+    let review = run["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|st| st["name"] == "review"))
+        .cloned();
+    assert_eq!(
+        review.map(|st| st["outcome"].clone()),
+        Some(json!("waiting")),
+        "{run}"
+    );
     let (status, v) = s.post(
         &format!("/api/runs/{id}/approve"),
         &json!({"stage": "review", "decision": "maybe"}),

@@ -216,6 +216,10 @@ impl RunHistory {
                     a.started = text(e, "ts");
                     run.stage(stage).outcome = "running".into();
                 }
+                "approval_requested" => {
+                    // An approval stage waits for a decision, not a process.
+                    run.stage(stage).outcome = "waiting".into();
+                }
                 "stage_finished" => {
                     let a = run.attempt(run_root, stage, e);
                     a.finished = true;
