@@ -281,9 +281,13 @@ fn physical_path(folder: &Path) -> Option<PathBuf> {
         }
     }
     let physical_parent = std::fs::canonicalize(parent).ok()?;
+    let physical = if is_folder() && name != ".." && name != "." {
+        Some(physical_parent.join(name))
+    } else {
+        std::fs::canonicalize(folder).ok()
+    };
     *last = Some((parent.to_path_buf(), physical_parent));
-    drop(last);
-    std::fs::canonicalize(folder).ok()
+    physical
 }
 
 fn set(vars: &mut Vec<(OsString, OsString)>, name: &str, value: OsString) {

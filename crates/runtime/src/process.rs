@@ -261,7 +261,7 @@ pub async fn run_attempt(
     // Output: one relay thread reads both pipes (see `crate::output`).
     let activity = Arc::new(Activity::new());
     let stop = StopRelay::new();
-    let relay = {
+    let mut relay = {
         let to = Relay {
             log_path: spec.log_path.clone(),
             masker: spec.masker.clone(),
@@ -274,7 +274,6 @@ pub async fn run_attempt(
         // pipe would stop the stage), not only once it is awaited.
         tokio::spawn(output::relay(out_read, err_read, stop.watch(), to))
     };
-    tokio::pin!(relay);
 
     let mut report = AttemptReport {
         pid: Some(pid),
@@ -395,11 +394,7 @@ fn append_note(
 ) {
     use std::io::Write;
     let masked = spec.masker.mask(note.as_bytes());
-    let written = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&spec.log_path)
-        .and_then(|mut f| f.write_all(&masked));
+    let written = output::open_log(&spec.log_path, true).and_then(|mut f| f.write_all(&masked));
     match written {
         Ok(()) => report.log_bytes += masked.len() as u64,
         Err(e) => report.add_error(format!("writing {}: {e}", spec.log_path.display())),

@@ -189,6 +189,32 @@ mod tests {
         assert!(is_empty_folder(&third));
     }
 
+    /// A stage that swapped its folder for a link (to another folder)
+    /// does not get that link handed to the next attempt.
+    #[test]
+    fn a_folder_replaced_by_a_link_is_not_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        let stages = dir.path().join("stages");
+        let spares = SpareFolders::default();
+        let first = stages.join("a.1.1");
+        spares.prepare(&first).unwrap();
+        fs::remove_dir(&first).unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, &first).unwrap();
+        spares.offer(&first);
+        let second = stages.join("b.1.1");
+        spares.prepare(&second).unwrap();
+        assert!(fs::symlink_metadata(&first)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(!fs::symlink_metadata(&second)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
     #[test]
     fn a_spare_written_into_after_it_was_offered_is_given_back() {
         let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,7 @@ mod relay;
 mod sink;
 
 pub use mask::{short_secrets, Masker, MIN_SECRET_LEN};
-pub(crate) use relay::{relay, Relay, StopRelay};
+pub(crate) use relay::{open_log, relay, Relay, StopRelay};
 pub use sink::{prefix_lines, MaskingSink, MemorySink, NullSink, OutputSink, TerminalSink};
 
 /// Largest chunk forwarded at once, and the most one read takes: as much

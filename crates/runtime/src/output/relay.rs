@@ -461,17 +461,43 @@ impl Out<'_> {
     }
 }
 
-/// Creates the log file, and its folder if that is missing.
+/// Creates the log file (truncated), and its folder if that is missing.
 fn create_log(path: &Path) -> io::Result<File> {
-    match File::create(path) {
+    open_log(path, false)
+}
+
+/// Opens an attempt's log for writing, created if missing: appending to it,
+/// or else truncated. Only a regular file is written: a stage can reach
+/// `logs/`, and a link there (followed, the output would land in the file
+/// it names) or a FIFO (opening it for writing waits for a reader, for
+/// good) is an error, not a target.
+pub(crate) fn open_log(path: &Path, append: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .append(append)
+            .create(true)
+            .truncate(!append)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(path)
+    };
+    let file = match open() {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(folder) = path.parent() {
                 std::fs::create_dir_all(folder)?;
             }
-            File::create(path)
+            open()?
         }
-        other => other,
+        other => other?,
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
     }
+    Ok(file)
 }
 
 #[cfg(test)]

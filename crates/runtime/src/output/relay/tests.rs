@@ -161,3 +161,44 @@ async fn stop_ends_a_silent_relay_waiting_on_the_event_loop() {
     let relayed = thread.await.unwrap().unwrap();
     assert_eq!(relayed.log_bytes, 0);
 }
+
+/// A stage can reach `logs/` (`$FLOW_RUN_DIR`) and put a FIFO where a later
+/// attempt's log goes: opening it for writing would block the relay (and
+/// the run) for good. The log fails; the output is still shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_at_the_log_path_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    nix::unistd::mkfifo(
+        &dir.path().join("logs/s.1.1.log"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    let ((out, err), _stop, sink, thread) = start(dir.path(), Masker::default(), None);
+    File::from(out).write_all(b"hello\n").unwrap();
+    drop(err);
+    let relayed = tokio::time::timeout(Duration::from_secs(20), thread)
+        .await
+        .expect("the relay hung on the FIFO")
+        .unwrap()
+        .unwrap();
+    assert!(relayed.log_error.is_some());
+    assert_eq!(sink.text(), "[s] hello\n");
+}
+
+/// A symbolic link at the log path is not followed: the output does not
+/// land in the file it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_at_the_log_path_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    let elsewhere = dir.path().join("elsewhere.txt");
+    std::fs::write(&elsewhere, "keep me\n").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.path().join("logs/s.1.1.log")).unwrap();
+    let ((out, err), _stop, _sink, thread) = start(dir.path(), Masker::default(), None);
+    File::from(out).write_all(b"hello\n").unwrap();
+    drop(err);
+    let relayed = thread.await.unwrap().unwrap();
+    assert!(relayed.log_error.is_some());
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me\n");
+}
