@@ -275,7 +275,8 @@ mod tests {
     #[test]
     fn runaway_expressions_are_stopped() {
         let e = engine(Arc::new(NoRuns));
-        let started = std::time::Instant::now();
+        // The operation budget is what stops them (asserted by the error);
+        // a wall-clock bound here only measured the machine's load.
         for src in [
             // Closures called by native functions count too (rhai alone
             // restarts the count in each closure call).
@@ -287,7 +288,6 @@ mod tests {
             let err = eval_dynamic(&e, &ast, &mut real_scope()).unwrap_err();
             assert!(err.contains("100000 operations"), "{src}: {err}");
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(20));
         // Small work is fine, and the budget is per evaluation.
         for _ in 0..3 {
             let ast = compiled(&e, "blob(100, 2).to_array().reduce(|sum, v| sum + v, 0)");
