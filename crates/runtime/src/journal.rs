@@ -28,14 +28,17 @@
 //! the cut, and the whole journal of a finished run. Lines after it may be lost
 //! or torn: `flow resume` then redoes the attempts they recorded. A torn
 //! (or zero-filled) last line is ignored by [`read_journal`] and cut off
-//! before a resumed run appends ([`Journal::open_for_resume`]). The run
-//! directory entries are synced when the journal is created.
+//! before a resumed run appends ([`Journal::open_for_resume`]). A new
+//! journal's directory entries (its own in the run folder, the run folder's
+//! in `runs/`) are synced by the syncer thread before its first
+//! `fdatasync`, so they are durable with the first line that is, and never
+//! delay the run's start.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::output::Masker;
@@ -357,8 +360,9 @@ impl Syncer {
     }
 
     /// The syncer thread: one `fdatasync` per wake-up, covering every line
-    /// written before it began.
-    fn run(&self, file: File) {
+    /// written before it began. `dirs` (a new journal's folders) are synced
+    /// before the first.
+    fn run(&self, file: File, mut dirs: Vec<PathBuf>) {
         let mut st = self.lock();
         let mut last_sync: Option<Instant> = None;
         loop {
@@ -385,7 +389,10 @@ impl Syncer {
             let target = st.written;
             drop(st);
             last_sync = Some(Instant::now());
-            let result = file.sync_data();
+            let result = sync_dirs(&dirs).and_then(|()| file.sync_data());
+            if result.is_ok() {
+                dirs.clear();
+            }
             st = self.lock();
             st.synced = st.synced.max(target);
             st.syncs += 1;
@@ -405,19 +412,20 @@ impl Journal {
     pub fn open(path: &Path) -> io::Result<Journal> {
         let existed = path.exists();
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut dirs = Vec::new();
         if !existed {
             // The journal's entry in the run folder, and the run folder's
-            // entry in `runs/`.
+            // entry in `runs/`: synced with the first line (a directory
+            // `fsync` costs milliseconds on some file systems).
             for dir in path.ancestors().skip(1).take(2) {
-                let dir = if dir.as_os_str().is_empty() {
-                    Path::new(".")
+                dirs.push(if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
                 } else {
-                    dir
-                };
-                File::open(dir)?.sync_all()?;
+                    dir.to_path_buf()
+                });
             }
         }
-        Self::with_file(file)
+        Self::with_file(file, dirs)
     }
 
     /// Opens an existing journal to continue it (`flow resume`): a torn
@@ -431,10 +439,10 @@ impl Journal {
             file.set_len(keep)?;
             file.sync_data()?;
         }
-        Self::with_file(file)
+        Self::with_file(file, Vec::new())
     }
 
-    fn with_file(file: File) -> io::Result<Journal> {
+    fn with_file(file: File, dirs: Vec<PathBuf>) -> io::Result<Journal> {
         let sync = Arc::new(Syncer {
             state: Mutex::new(SyncState::default()),
             wake: Condvar::new(),
@@ -443,7 +451,7 @@ impl Journal {
         let (syncer, handle) = (sync.clone(), file.try_clone()?);
         std::thread::Builder::new()
             .name("journal-sync".into())
-            .spawn(move || syncer.run(handle))?;
+            .spawn(move || syncer.run(handle, dirs))?;
         Ok(Journal {
             file: Mutex::new(file),
             sync,
@@ -531,6 +539,14 @@ impl Drop for Journal {
 
 /// Length of the part of `file` (`len` bytes) that ends with its last
 /// newline: what is left once a torn last line is cut off.
+/// `fsync`s each folder (a new journal's entries, see [`Journal::open`]).
+fn sync_dirs(dirs: &[PathBuf]) -> io::Result<()> {
+    for dir in dirs {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 fn whole_lines_len(file: &mut File, len: u64) -> io::Result<u64> {
     const STEP: u64 = 64 * 1024;
     let mut end = len;
@@ -605,6 +621,32 @@ mod tests {
         assert!(events[0]["ts"].as_str().unwrap().ends_with('Z'));
         assert_eq!(events[1]["event"], "run_finished");
         assert_eq!(events[1]["duration_ms"], 12);
+    }
+
+    /// A new journal's folder entries are synced with its first line (off
+    /// the run's start), and a sync that cannot do it fails; an existing
+    /// journal's are not synced again.
+    #[test]
+    fn a_new_journal_syncs_its_folders_with_the_first_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("runs").join("r1");
+        std::fs::create_dir_all(&run).unwrap();
+        let event = JournalEvent::Warning {
+            stage: None,
+            message: "m".into(),
+        };
+        let j = Journal::open(&run.join("journal.jsonl")).unwrap();
+        j.append(&event).unwrap();
+        std::fs::remove_dir_all(tmp.path().join("runs")).unwrap();
+        assert!(j.sync().is_err(), "the folders were synced at open");
+
+        std::fs::create_dir_all(&run).unwrap();
+        let path = run.join("journal.jsonl");
+        drop(Journal::open(&path).unwrap());
+        let j = Journal::open(&path).unwrap();
+        j.append(&event).unwrap();
+        std::fs::remove_dir_all(tmp.path().join("runs")).unwrap();
+        j.sync().unwrap();
     }
 
     /// Issue 6: secrets appeared unmasked in the journal, also when JSON

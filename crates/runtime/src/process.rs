@@ -37,6 +37,7 @@ use nix::unistd::Pid;
 use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
@@ -199,6 +200,24 @@ pub fn init_supervisor() {
     });
 }
 
+/// The attempt's output pipes: read and write ends of stdout, then of
+/// stderr. A `status json` stage's stdout is read apart from its stderr
+/// (the status is on stdout); any other attempt writes both to one pipe,
+/// which keeps the order it wrote them in and costs one pipe less to make
+/// and watch (`err_read` is `None`, `err_write` a copy of `out_write`).
+fn output_pipes(status_json: bool) -> io::Result<Pipes> {
+    let (out_read, out_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    if status_json {
+        let (err_read, err_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        return Ok((out_read, out_write, Some(err_read), err_write));
+    }
+    let err_write = out_write.try_clone()?;
+    Ok((out_read, out_write, None, err_write))
+}
+
+/// [`output_pipes`]: stdout's read and write ends, stderr's.
+type Pipes = (OwnedFd, OwnedFd, Option<OwnedFd>, OwnedFd);
+
 /// Runs one attempt to completion: has `supervisor` spawn it, streams its
 /// output to the log and `sink`, enforces the timeout, obeys `cancel` (true
 /// = terminate), then makes sure nothing is left of its process group.
@@ -212,9 +231,7 @@ pub async fn run_attempt(
     on_started: impl FnOnce(u32),
 ) -> AttemptReport {
     init_supervisor();
-    let pipes = nix::unistd::pipe2(OFlag::O_CLOEXEC)
-        .and_then(|out| Ok((out, nix::unistd::pipe2(OFlag::O_CLOEXEC)?)));
-    let ((out_read, out_write), (err_read, err_write)) = match pipes {
+    let (out_read, out_write, err_read, err_write) = match output_pipes(spec.status_json) {
         Ok(p) => p,
         Err(e) => return AttemptReport::failed(format!("cannot create the output pipes: {e}")),
     };

@@ -144,7 +144,8 @@ impl StopWatch {
 
 /// Relays `stdout` and `stderr` to the log and the sink until both pipes
 /// end (every holder of their write ends is gone) or its [`StopRelay`] is
-/// used or dropped.
+/// used or dropped. `stderr` is `None` when the attempt writes both to the
+/// one pipe `stdout` (then in the order it wrote them).
 ///
 /// It waits on the event loop until a pipe has something: the end of both
 /// (a silent attempt: nothing is written, no thread is taken) or output,
@@ -156,7 +157,7 @@ impl StopWatch {
 /// loop; nothing was read then.
 pub(crate) async fn relay(
     stdout: OwnedFd,
-    stderr: OwnedFd,
+    stderr: Option<OwnedFd>,
     stop: StopWatch,
     to: Relay,
 ) -> io::Result<Relayed> {
@@ -169,33 +170,34 @@ pub(crate) async fn relay(
         .map_err(io::Error::other)
 }
 
-/// Waits until a pipe has output: returns both streams (the output read
-/// held by its stream). `None` when both pipes ended first, or `stop` came.
+/// Waits until a pipe has output: returns the streams (the output read
+/// held by its stream). `None` when every pipe ended first, or `stop` came.
 async fn first_output(
     stdout: OwnedFd,
-    stderr: OwnedFd,
+    stderr: Option<OwnedFd>,
     stop: &StopWatch,
-) -> io::Result<Option<[Stream; 2]>> {
+) -> io::Result<Option<Vec<Stream>>> {
     use tokio::net::unix::pipe::Receiver;
-    let pipes = [
-        Receiver::from_owned_fd(stdout)?,
-        Receiver::from_owned_fd(stderr)?,
-    ];
-    let mut open = [true, true];
+    let pipes = std::iter::once(stdout)
+        .chain(stderr)
+        .map(Receiver::from_owned_fd)
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut open = vec![true; pipes.len()];
+    let is_open = |open: &[bool], i: usize| open.get(i) == Some(&true);
     let (first, bytes) = loop {
         if stop.stopped() {
             return Ok(None);
         }
         let i = tokio::select! {
-            ready = pipes[0].readable(), if open[0] => ready.map(|()| 0)?,
-            ready = pipes[1].readable(), if open[1] => ready.map(|()| 1)?,
+            ready = readable(pipes.first()), if is_open(&open, 0) => ready.map(|()| 0)?,
+            ready = readable(pipes.get(1)), if is_open(&open, 1) => ready.map(|()| 1)?,
             () = stop.0.notify.notified() => return Ok(None),
         };
         let mut buf = vec![0; FIRST_READ];
         match pipes[i].try_read(&mut buf) {
             Ok(0) => {
                 open[i] = false;
-                if open == [false, false] {
+                if !open.contains(&true) {
                     return Ok(None);
                 }
             }
@@ -207,19 +209,28 @@ async fn first_output(
             Err(e) => return Err(e),
         }
     };
-    let [out, err] = pipes;
-    let mut streams = [
-        Stream::new(out.into_nonblocking_fd()?, open[0]),
-        Stream::new(err.into_nonblocking_fd()?, open[1]),
-    ];
+    let mut streams = pipes
+        .into_iter()
+        .zip(open)
+        .map(|(pipe, open)| Ok(Stream::new(pipe.into_nonblocking_fd()?, open)))
+        .collect::<io::Result<Vec<_>>>()?;
     streams[first].held = bytes.len();
     streams[first].buf = bytes;
     Ok(Some(streams))
 }
 
+/// Waits until `pipe` is readable; forever when there is no such pipe (its
+/// `select!` branch is disabled then, but still built).
+async fn readable(pipe: Option<&tokio::net::unix::pipe::Receiver>) -> io::Result<()> {
+    match pipe {
+        Some(pipe) => pipe.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The relay's blocking part: forwards what [`first_output`] read, then
 /// reads and forwards until both pipes end or `stop`.
-fn relay_blocking(mut streams: [Stream; 2], stop: &StopWatch, to: &Relay) -> Relayed {
+fn relay_blocking(mut streams: Vec<Stream>, stop: &StopWatch, to: &Relay) -> Relayed {
     let mut tail = to.tail.map(Tail::new);
     let mut out = Out {
         log: None,
@@ -296,7 +307,7 @@ struct Ready {
 
 /// Waits until a pipe that is still open has something (data or its end),
 /// or the stop switch is used.
-fn wait(streams: &[Stream; 2], stop: Option<&OwnedFd>) -> Result<Ready, Errno> {
+fn wait(streams: &[Stream], stop: Option<&OwnedFd>) -> Result<Ready, Errno> {
     let mut fds = Vec::with_capacity(3);
     if let Some(stop) = stop {
         fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));

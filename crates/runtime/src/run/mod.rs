@@ -22,6 +22,7 @@
 pub mod approval;
 mod attempt;
 mod driver;
+mod index_row;
 mod queue;
 mod record;
 mod replay;
@@ -38,8 +39,9 @@ use flow_dsl::ir::{ParamType, Pipeline, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use self::index_row::IndexRow;
 use crate::env::Exprs;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{
@@ -204,10 +206,35 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
 /// Runs `pipeline` to the end. See the module docs.
 pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    let mut early = None;
+    let report = begin(pipeline, opts, started, &mut early).await;
+    // A run that ended before its first stage (an error, `skip if`) did not
+    // use it: it ends here, with nothing to kill.
+    if let Some(unused) = early {
+        unused.shutdown().await;
+    }
+    report
+}
+
+/// [`run`]; the supervisor it starts early is left in `early` until the
+/// first stage's preparation takes it.
+async fn begin(
+    pipeline: &Pipeline,
+    opts: RunOptions,
+    started: Instant,
+    early: &mut Option<Arc<Supervisor>>,
+) -> Result<RunReport, RunError> {
     let params = resolve_params(pipeline, &opts.params)?;
     // `max PARAM`, `again after PARAM`: checked before anything is made.
     let pipeline = &*pipeline.bind_params(&params).map_err(RunError::BadParam)?;
     let secrets = resolve_secrets(pipeline, &opts.secrets)?;
+    // The supervisor process starts now, so that its start-up overlaps the
+    // run's set-up rather than delaying the first stage; not for a flow
+    // that may wait in its `concurrency` queue (an idle process meanwhile).
+    // If it cannot start here, `prepare_attempts` tries again and reports.
+    if pipeline.concurrency.is_none() {
+        *early = Supervisor::start(&opts.supervisor).ok().map(Arc::new);
+    }
     // Every writer of the run masks with it: live output, logs, journal,
     // result.json, notices, error messages.
     let masker = run_masker(&secrets);
@@ -253,9 +280,9 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
             description: submission.description,
         })
         .map_err(io("writing the journal"))?;
+    let mut row = IndexRow::new(opts.store.clone());
     let id = dir.id.clone();
-    update_index(&opts.store, move |s| s.sync_run(&id)).await;
-    let store = opts.store.clone();
+    row.update(move |s| s.sync_run(&id));
     let id = dir.id.clone();
     let begun = Begun {
         dir,
@@ -265,34 +292,11 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> Result<RunReport, Run
         masker,
         started,
     };
-    let report = go(pipeline, opts, begun).await;
+    let report = go(pipeline, opts, begun, &mut row, early).await;
     // The index learns the end before the lock is released, so no reader
     // ever sees this run dead but unfinished.
-    update_index(&store, move |s| s.sync_run(&id)).await;
+    row.update_and_wait(move |s| s.sync_run(&id)).await;
     report
-}
-
-/// How long a run waits for its index row to be updated (another process
-/// may hold the index's write lock); past it the update goes on in the
-/// background and the run goes on.
-const SYNC_LIMIT: Duration = Duration::from_secs(2);
-
-/// Updates the run's index row (`step`: after `run_started`, when it goes
-/// on, after `run_finished`), off the event loop and for at most
-/// `SYNC_LIMIT`. A failure costs only freshness: the next process that
-/// opens the index reconciles it.
-async fn update_index(
-    store: &Arc<dyn ProjectStore>,
-    step: impl FnOnce(&dyn ProjectStore) -> std::io::Result<()> + Send + 'static,
-) {
-    let store = store.clone();
-    let task = tokio::task::spawn_blocking(move || step(store.as_ref()));
-    match tokio::time::timeout(SYNC_LIMIT, task).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!("cannot update the run index: {e}"),
-        Ok(Err(e)) => tracing::warn!("cannot update the run index: {e}"),
-        Err(_) => tracing::warn!("the run index is busy; updating it in the background"),
-    }
 }
 
 /// What `run` made before `run_started` was journaled.
@@ -308,7 +312,13 @@ struct Begun {
 
 /// The run after its start is journaled: `skip if`, the queue, the `let`s,
 /// libraries, then the driver.
-async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunReport, RunError> {
+async fn go(
+    pipeline: &Pipeline,
+    opts: RunOptions,
+    begun: Begun,
+    row: &mut IndexRow,
+    early: &mut Option<Arc<Supervisor>>,
+) -> Result<RunReport, RunError> {
     let Begun {
         dir,
         journal,
@@ -371,6 +381,8 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
         sink.notice(&format!("⚠ {message}"));
     }
     if let Some(limit) = pipeline.concurrency {
+        // Admission reads and writes the rows: this one is there first.
+        row.written().await;
         let turn = queue::Turn {
             store: opts.store.clone(),
             dir: &dir,
@@ -385,7 +397,7 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
         }
     } else {
         let id = dir.id.clone();
-        update_index(&opts.store, move |s| s.going_on(&id)).await;
+        row.update(move |s| s.going_on(&id));
     }
     for (name, e) in &pipeline.lets {
         if let Err(m) = exprs.add_let(name, e) {
@@ -396,7 +408,7 @@ async fn go(pipeline: &Pipeline, opts: RunOptions, begun: Begun) -> Result<RunRe
         libs,
         scripts,
         supervisor,
-    } = match prepare_attempts(&dir, pipeline, &opts) {
+    } = match prepare_attempts(&dir, pipeline, &opts, early.take()) {
         Ok(ready) => ready,
         Err(RunError::Io { context, source }) => {
             finish("failed", Some(format!("{context}: {source}")))?;
@@ -498,6 +510,7 @@ fn prepare_attempts(
     dir: &RunDir,
     pipeline: &Pipeline,
     opts: &RunOptions,
+    started: Option<Arc<Supervisor>>,
 ) -> Result<Prepared, RunError> {
     let mut libs = Vec::with_capacity(pipeline.libraries.len());
     for lib in &pipeline.libraries {
@@ -506,12 +519,16 @@ fn prepare_attempts(
         libs.push(path);
     }
     let scripts = scripts::write_all(dir, pipeline).map_err(io("writing the stage scripts"))?;
-    let supervisor =
-        Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?;
+    let supervisor = match started {
+        Some(supervisor) => supervisor,
+        None => Arc::new(
+            Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?,
+        ),
+    };
     Ok(Prepared {
         libs,
         scripts,
-        supervisor: Arc::new(supervisor),
+        supervisor,
     })
 }
 

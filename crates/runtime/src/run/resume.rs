@@ -151,8 +151,9 @@ pub async fn resume(
         .map_err(io("writing the journal"))?;
     journal.sync().map_err(io("syncing the journal"))?;
     // The index learns that the run is live again (`run_resumed`).
+    let mut row = super::index_row::IndexRow::new(opts.store.clone());
     let id = dir.id.clone();
-    super::update_index(&opts.store, move |s| s.sync_run(&id)).await;
+    row.update_and_wait(move |s| s.sync_run(&id)).await;
 
     let mut signals = driver::Signals::new(opts.handle_signals);
     let sink = super::run_sink(&opts, &masker);
@@ -174,7 +175,7 @@ pub async fn resume(
         libs,
         scripts,
         supervisor,
-    } = match super::prepare_attempts(&dir, pipeline, &opts) {
+    } = match super::prepare_attempts(&dir, pipeline, &opts, None) {
         Ok(prepared) => prepared,
         Err(e) => {
             journal.record(&JournalEvent::RunFinished {
@@ -185,7 +186,6 @@ pub async fn resume(
             return Err(e.into());
         }
     };
-    let store = opts.store.clone();
     let run_id = dir.id.clone();
     let setup = Setup {
         pipeline,
@@ -203,7 +203,7 @@ pub async fn resume(
         scripts,
     };
     let report = super::drive_supervised(setup, Some(replay.replayed)).await;
-    super::update_index(&store, move |s| s.sync_run(&run_id)).await;
+    row.update_and_wait(move |s| s.sync_run(&run_id)).await;
     Ok(Resumed::Ran(report?))
 }
 

@@ -15,7 +15,9 @@
 //!   copies. The supervisor starts the process in its own process group
 //!   (stdin `/dev/null`) and replies `Spawned { id, pid }` or
 //!   `SpawnFailed { id, error }`; `flow` relays the read ends
-//!   ([`crate::output`]). See [`protocol`].
+//!   ([`crate::output`]). See [`protocol`]. `Spawned` is held back up to
+//!   `SPAWNED_HOLD` (2 ms) and sent in one write with `Exited` when the
+//!   attempt ends meanwhile: a short attempt wakes `flow` once, not twice.
 //! * The supervisor reaps with `waitid(P_ALL)`: all its children are
 //!   attempts or orphans it adopted. When an attempt's leader exits, its
 //!   group gets SIGKILL while the zombie still pins the pid (so the group
@@ -35,7 +37,9 @@
 //!   orphaned leaders come back to it and are reaped. The next spawn starts
 //!   a new supervisor, so `finally` stages and retries still run.
 //!
-//! Limits: a process that leaves its group (`setsid`, a daemon) is adopted
+//! Limits: an attempt spawned less than `SPAWNED_HOLD` before the
+//! supervisor itself is SIGKILLed (its `Spawned` not sent yet) is unknown to
+//! `flow`, which cannot kill it with the others. A process that leaves its group (`setsid`, a daemon) is adopted
 //! by the supervisor when its parent dies and is killed when the run ends,
 //! not when its attempt ends; while it holds an attempt's output pipe open,
 //! that attempt's output collection waits up to

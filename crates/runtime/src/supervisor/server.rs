@@ -36,6 +36,14 @@ pub const GROUP_DEATH_LIMIT: Duration = Duration::from_secs(5);
 /// How often groups that are dying are looked at (besides every SIGCHLD).
 const DYING_POLL: Duration = Duration::from_millis(5);
 
+/// How long a `Spawned` reply is held back. An attempt that ends within it
+/// (a chain of short stages) has its `Spawned` sent with its `Exited`, in one
+/// write: `flow`'s event loop then wakes once for the attempt instead of
+/// twice. A longer attempt's `Spawned` goes out when the hold ends, so
+/// `flow` learns a pid (and journals `stage_started`) at most this late;
+/// its output waits in the pipe meanwhile.
+const SPAWNED_HOLD: Duration = Duration::from_millis(2);
+
 /// Serves `flow` on `sock` until it closes its end, then kills everything
 /// left (see [`super`]). Returns when nothing is left or the deadline hit.
 ///
@@ -53,6 +61,7 @@ pub fn serve(sock: UnixStream) -> io::Result<()> {
         fds: VecDeque::new(),
         live: HashMap::new(),
         dying: HashMap::new(),
+        held: Vec::new(),
     };
     // Whatever ends the loop — end of file, an error, even a bug that
     // panics — the killing below still happens.
@@ -73,6 +82,15 @@ struct Server {
     /// Groups whose leader was reaped and which had SIGKILL, until their
     /// last member is gone: then `flow` hears `Exited`.
     dying: HashMap<Pid, Dying>,
+    /// `Spawned` replies held back (see [`SPAWNED_HOLD`]), oldest first.
+    held: Vec<Held>,
+}
+
+/// A `Spawned` reply not sent yet.
+struct Held {
+    id: u64,
+    pid: u32,
+    until: Instant,
 }
 
 struct Dying {
@@ -90,11 +108,7 @@ impl Server {
                     PollFd::new(self.sock.as_fd(), PollFlags::POLLIN),
                     PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN),
                 ];
-                let timeout = if self.dying.is_empty() {
-                    PollTimeout::NONE
-                } else {
-                    PollTimeout::from(DYING_POLL.as_millis() as u16)
-                };
+                let timeout = self.poll_timeout();
                 match poll(&mut fds, timeout) {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
@@ -107,6 +121,7 @@ impl Server {
                 self.reap();
             }
             self.report_dead_groups()?;
+            self.send_held(|h| h.until <= Instant::now())?;
             if sock_ready {
                 let n = protocol::recv_some(self.sock.as_fd(), &mut self.frames, &mut self.fds)?;
                 if n == 0 {
@@ -114,10 +129,14 @@ impl Server {
                 }
                 while let Some(payload) = self.frames.next_payload()? {
                     match Request::decode(&payload)? {
-                        Request::Spawn(req) => {
-                            let reply = self.spawn(req)?;
-                            self.send(&reply)?;
-                        }
+                        Request::Spawn(req) => match self.spawn(req)? {
+                            Reply::Spawned { id, pid } => self.held.push(Held {
+                                id,
+                                pid,
+                                until: Instant::now() + SPAWNED_HOLD,
+                            }),
+                            reply => self.send(&reply)?,
+                        },
                     }
                 }
             }
@@ -126,6 +145,45 @@ impl Server {
 
     fn send(&mut self, reply: &Reply) -> io::Result<()> {
         self.sock.write_all(&reply.encode())
+    }
+
+    /// How long `poll` may sleep: until a held `Spawned` is due, and at most
+    /// [`DYING_POLL`] while a group is dying.
+    fn poll_timeout(&self) -> PollTimeout {
+        let mut wait = self.held.first().map(|h| {
+            // Rounded up: a wake-up a little early would only sleep again.
+            let left = h.until.saturating_duration_since(Instant::now());
+            left.as_millis() as u64 + u64::from(left.subsec_micros() % 1000 != 0)
+        });
+        if !self.dying.is_empty() {
+            let dying = DYING_POLL.as_millis() as u64;
+            wait = Some(wait.map_or(dying, |w| w.min(dying)));
+        }
+        match wait {
+            None => PollTimeout::NONE,
+            Some(ms) => PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX)),
+        }
+    }
+
+    /// Sends the held `Spawned` replies that `due` picks, in one write.
+    fn send_held(&mut self, due: impl Fn(&Held) -> bool) -> io::Result<()> {
+        if !self.held.iter().any(&due) {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        self.held.retain(|h| {
+            if due(h) {
+                bytes.extend(
+                    Reply::Spawned {
+                        id: h.id,
+                        pid: h.pid,
+                    }
+                    .encode(),
+                );
+            }
+            !due(h)
+        });
+        self.sock.write_all(&bytes)
     }
 
     fn drain_sigchld(&mut self) {
@@ -206,15 +264,33 @@ impl Server {
             })
             .map(|(pgid, _)| *pgid)
             .collect();
+        let mut bytes = Vec::new();
         for pgid in gone {
             if let Some(d) = self.dying.remove(&pgid) {
-                self.send(&Reply::Exited {
-                    id: d.id,
-                    exit: d.exit,
-                })?;
+                // Its `Spawned` first, if it was held, in the same write.
+                if let Some(at) = self.held.iter().position(|h| h.id == d.id) {
+                    let h = self.held.remove(at);
+                    bytes.extend(
+                        Reply::Spawned {
+                            id: h.id,
+                            pid: h.pid,
+                        }
+                        .encode(),
+                    );
+                }
+                bytes.extend(
+                    Reply::Exited {
+                        id: d.id,
+                        exit: d.exit,
+                    }
+                    .encode(),
+                );
             }
         }
-        Ok(())
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.sock.write_all(&bytes)
     }
 
     /// `flow` is gone (or done): SIGTERM every live attempt group and every

@@ -26,8 +26,46 @@ fn start(
         tail,
         activity: Arc::new(Activity::new()),
     };
-    let thread = tokio::spawn(relay(out_r, err_r, stop.watch(), to));
+    let thread = tokio::spawn(relay(out_r, Some(err_r), stop.watch(), to));
     ((out_w, err_w), stop, sink, thread)
+}
+
+/// One pipe for stdout and stderr (an attempt without `status json`): the
+/// log has what both wrote in the order they wrote it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_pipe_for_both_streams_keeps_the_order_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
+    let err_w = out_w.try_clone().unwrap();
+    let stop = StopRelay::new();
+    let sink = Arc::new(MemorySink::default());
+    let to = Relay {
+        log_path: dir.path().join("logs/s.1.1.log"),
+        masker: Arc::new(Masker::default()),
+        sink: sink.clone(),
+        label: "s".into(),
+        tail: None,
+        activity: Arc::new(Activity::new()),
+    };
+    let thread = tokio::spawn(relay(out_r, None, stop.watch(), to));
+    let (mut out, mut err) = (File::from(out_w), File::from(err_w));
+    let mut expected = String::new();
+    for i in 0..500 {
+        let (file, name) = if i % 3 == 0 {
+            (&mut err, "err")
+        } else {
+            (&mut out, "out")
+        };
+        let line = format!("{name} {i}\n");
+        file.write_all(line.as_bytes()).unwrap();
+        expected.push_str(&line);
+    }
+    drop((out, err));
+    let relayed = thread.await.unwrap().unwrap();
+    assert!(relayed.log_error.is_none() && relayed.read_error.is_none());
+    let log = std::fs::read_to_string(dir.path().join("logs/s.1.1.log")).unwrap();
+    assert_eq!(log, expected);
+    assert_eq!(sink.text().lines().count(), 500);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
