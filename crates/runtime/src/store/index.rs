@@ -124,6 +124,16 @@ impl Index {
     pub fn open(base: &Path) -> io::Result<Index> {
         std::fs::create_dir_all(base)?;
         let path = base.join(FILE);
+        if !path.exists() {
+            // The index is closed without a checkpoint, so its WAL outlives
+            // it: one left beside a removed index belongs to the old file
+            // and must not be replayed into a new one.
+            for side in ["-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(side);
+                let _ = std::fs::remove_file(p);
+            }
+        }
         match Index::open_retrying(&path) {
             Ok(index) => Ok(index),
             // Only a file that is not a database is replaced; a busy or

@@ -151,7 +151,11 @@ fn store_index_is_rebuilt_when_missing_or_garbage() {
     let store = RunDirStore::new(base);
     assert_eq!(store.list(None, None).unwrap().len(), 2);
     drop(store);
-    // Missing: rebuilt.
+    // Missing: rebuilt (the WAL of the removed file, left behind because
+    // the index is closed without a checkpoint, is not replayed into it).
+    assert!(base.join("flow.db-wal").exists());
+    std::fs::remove_file(base.join(index::FILE)).unwrap();
+    assert_eq!(RunDirStore::new(base).list(None, None).unwrap().len(), 2);
     std::fs::remove_file(base.join(index::FILE)).unwrap();
     let _ = std::fs::remove_file(base.join("flow.db-wal"));
     let _ = std::fs::remove_file(base.join("flow.db-shm"));
