@@ -542,7 +542,7 @@ fn signal_group(pgid: Pid, sig: Signal) {
 
 /// Reaps the group's remaining (re-parented, killed) members so no zombie is
 /// left. Only `waitpid(-pgid)`: never touches other children.
-async fn reap_group(pgid: Pid) {
+pub(crate) async fn reap_group(pgid: Pid) {
     let group = Pid::from_raw(-pgid.as_raw());
     let _ = tokio::task::spawn_blocking(move || {
         let until = Instant::now() + REAP_LIMIT;

@@ -208,3 +208,52 @@ async fn a_dead_supervisor_fails_the_running_attempts_leaves_nothing_and_finally
         assert!(!alive(*pid), "{pid} outlived its supervisor by 1 s");
     }
 }
+
+/// The supervisor holds `Spawned` back for a moment (a short attempt's is
+/// sent with its `Exited`); if it dies meanwhile, `flow` never heard the
+/// attempt's pid. The attempt's leader, re-parented to `flow`, is found by
+/// its environment and its group killed like the others.
+#[tokio::test]
+async fn an_attempt_whose_pid_flow_never_heard_dies_with_its_supervisor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Flow::new("f")
+        .stage(
+            "a",
+            "echo $PPID $$ > \"$FLOW_WORKSPACE/a\"; sleep 300 & echo $! >> \"$FLOW_WORKSPACE/a\"; wait",
+            |_| {},
+        )
+        .build();
+    let mut opts = common::options(tmp.path());
+    // Held for far longer than the test: `flow` never hears the pid.
+    opts.supervisor.args = vec![flow_runtime::supervisor::HOLD_ARG.into(), "600000".into()];
+    let handle = tokio::spawn(async move { run(&p, opts).await.expect("run carried out") });
+    let ws = workspace(tmp.path()).await;
+    let t = Instant::now();
+    let pids = loop {
+        let pids = pids_in(&ws.join("a")).await;
+        if pids.len() == 3 {
+            break pids;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{pids:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    kill(Pid::from_raw(pids[0]), Signal::SIGKILL).unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .expect("the run ends when its supervisor dies")
+        .unwrap();
+    let stage = r.stages.iter().find(|s| s.name == "a").unwrap();
+    match &stage.outcome {
+        Some(StageOutcome::Failed { reason, .. }) => {
+            assert!(reason.contains("supervisor process died"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    for pid in &pids[1..] {
+        let until = Instant::now() + Duration::from_secs(1);
+        while alive(*pid) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!alive(*pid), "{pid} outlived its supervisor by 1 s");
+    }
+}

@@ -23,6 +23,29 @@ pub fn of_self() -> Vec<Pid> {
     }
 }
 
+/// The pids whose parent is this process, whichever of its threads they
+/// were re-parented to (a multi-threaded subreaper, such as `flow`, gets
+/// orphans on any live thread): every thread's `children` file, else a scan.
+pub fn of_process() -> Vec<Pid> {
+    let me = std::process::id();
+    let Ok(tasks) = fs::read_dir(format!("/proc/{me}/task")) else {
+        return scan(me);
+    };
+    let mut pids = Vec::new();
+    for task in tasks.filter_map(|t| t.ok()) {
+        let path = task.path().join("children");
+        match fs::read_to_string(&path) {
+            Ok(text) => pids.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .map(Pid::from_raw),
+            ),
+            Err(_) => return scan(me),
+        }
+    }
+    pids
+}
+
 /// Every process of `/proc` whose parent is `parent`.
 fn scan(parent: u32) -> Vec<Pid> {
     let Ok(dir) = fs::read_dir("/proc") else {

@@ -14,7 +14,7 @@
 //! [`Supervisor::start`] must be called on a tokio runtime.
 
 use nix::errno::Errno;
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::Pid;
 use std::collections::{HashMap, VecDeque};
@@ -125,6 +125,59 @@ struct Waiter {
     pid: Option<u32>,
     spawned: Option<oneshot::Sender<Result<u32, String>>>,
     exited: Option<oneshot::Sender<Exit>>,
+    /// The `KEY=VALUE` entries of the attempt's environment that name it
+    /// (run, stage, visit, attempt): how its process is found among
+    /// `flow`'s children if the supervisor dies before telling its pid.
+    marks: Vec<Vec<u8>>,
+}
+
+/// The environment variables that together name one attempt of one run.
+const ATTEMPT_MARKS: [&str; 4] = ["FLOW_RUN_ID", "FLOW_STAGE", "FLOW_VISIT", "FLOW_ATTEMPT"];
+
+/// `KEY=VALUE` of each of [`ATTEMPT_MARKS`] in `env` (all four, or none).
+fn attempt_marks(env: &[(OsString, OsString)]) -> Vec<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let marks: Vec<Vec<u8>> = env
+        .iter()
+        .filter(|(k, _)| ATTEMPT_MARKS.iter().any(|m| k.as_bytes() == m.as_bytes()))
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .collect();
+    if marks.len() == ATTEMPT_MARKS.len() {
+        marks
+    } else {
+        Vec::new()
+    }
+}
+
+/// Kills the attempts that were spawned but whose pid `flow` never heard
+/// (the supervisor died holding its `Spawned` reply back): their leaders
+/// were re-parented to `flow`, a subreaper, and are recognised by their
+/// environment. Each group gets SIGKILL and is reaped in the background.
+fn kill_unannounced(unknown: &[&[Vec<u8>]]) {
+    if unknown.is_empty() {
+        return;
+    }
+    for pid in super::children::of_process() {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let entries: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+        let ours = unknown
+            .iter()
+            .any(|marks| marks.iter().all(|m| entries.contains(&m.as_slice())));
+        if ours {
+            for result in [killpg(pid, Signal::SIGKILL), kill(pid, Signal::SIGKILL)] {
+                if let Err(e) = result {
+                    if e != Errno::ESRCH {
+                        tracing::warn!("killing {pid}: {e}");
+                    }
+                }
+            }
+            if tokio::runtime::Handle::try_current().is_ok() {
+                tokio::spawn(crate::process::reap_group(pid));
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -161,6 +214,12 @@ impl Shared {
                 }
             }
         }
+        let unknown: Vec<&[Vec<u8>]> = waiting
+            .values()
+            .filter(|w| w.pid.is_none() && !w.marks.is_empty())
+            .map(|w| w.marks.as_slice())
+            .collect();
+        kill_unannounced(&unknown);
         // Dropping the senders wakes every waiter with the reason.
         drop(waiting);
     }
@@ -328,6 +387,7 @@ impl Connection {
                     pid: None,
                     spawned: Some(spawned_tx),
                     exited: Some(exited_tx),
+                    marks: attempt_marks(&spawn.env),
                 },
             );
         }

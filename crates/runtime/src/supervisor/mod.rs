@@ -36,10 +36,11 @@
 //!   an error that says so. `flow` is a child subreaper too, so the
 //!   orphaned leaders come back to it and are reaped. The next spawn starts
 //!   a new supervisor, so `finally` stages and retries still run.
+//!   An attempt whose `Spawned` was still held when the supervisor died
+//!   has no pid in `flow`: its leader, re-parented to `flow`, is recognised
+//!   by its environment (run id, stage, visit, attempt) and killed too.
 //!
-//! Limits: an attempt spawned less than `SPAWNED_HOLD` before the
-//! supervisor itself is SIGKILLed (its `Spawned` not sent yet) is unknown to
-//! `flow`, which cannot kill it with the others. A process that leaves its group (`setsid`, a daemon) is adopted
+//! Limits: a process that leaves its group (`setsid`, a daemon) is adopted
 //! by the supervisor when its parent dies and is killed when the run ends,
 //! not when its attempt ends; while it holds an attempt's output pipe open,
 //! that attempt's output collection waits up to
@@ -123,6 +124,20 @@ fn warn(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "flow-supervisor: {message}");
 }
 
+/// The argument that sets how long `Spawned` replies are held back, in
+/// milliseconds (default [`server::SPAWNED_HOLD`]): tests lengthen it to
+/// kill a supervisor while it holds one.
+pub const HOLD_ARG: &str = "--hold-spawned-ms";
+
+/// The hold given with [`HOLD_ARG`] on the command line, else the default.
+fn spawned_hold() -> std::time::Duration {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == HOLD_ARG)
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .map_or(server::SPAWNED_HOLD, std::time::Duration::from_millis)
+}
+
 /// The supervisor process's `main`: serves the socket on stdin until `flow`
 /// closes it, then kills what is left. Returns the exit code.
 pub fn serve_main() -> i32 {
@@ -145,7 +160,7 @@ pub fn serve_main() -> i32 {
     if let Ok(null) = File::open("/dev/null") {
         let _ = nix::unistd::dup2_stdin(null);
     }
-    match server::serve(UnixStream::from(sock)) {
+    match server::serve(UnixStream::from(sock), spawned_hold()) {
         Ok(()) => 0,
         Err(e) => {
             warn(format_args!(

@@ -42,14 +42,15 @@ const DYING_POLL: Duration = Duration::from_millis(5);
 /// twice. A longer attempt's `Spawned` goes out when the hold ends, so
 /// `flow` learns a pid (and journals `stage_started`) at most this late;
 /// its output waits in the pipe meanwhile.
-const SPAWNED_HOLD: Duration = Duration::from_millis(2);
+pub const SPAWNED_HOLD: Duration = Duration::from_millis(2);
 
 /// Serves `flow` on `sock` until it closes its end, then kills everything
 /// left (see [`super`]). Returns when nothing is left or the deadline hit.
+/// `hold`: how long `Spawned` replies are held back ([`SPAWNED_HOLD`]).
 ///
 /// # Errors
 /// Setting up the signal handling; everything after that is handled.
-pub fn serve(sock: UnixStream) -> io::Result<()> {
+pub fn serve(sock: UnixStream, hold: Duration) -> io::Result<()> {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
     mask.thread_block()?;
@@ -62,6 +63,7 @@ pub fn serve(sock: UnixStream) -> io::Result<()> {
         live: HashMap::new(),
         dying: HashMap::new(),
         held: Vec::new(),
+        hold,
     };
     // Whatever ends the loop — end of file, an error, even a bug that
     // panics — the killing below still happens.
@@ -84,6 +86,8 @@ struct Server {
     dying: HashMap<Pid, Dying>,
     /// `Spawned` replies held back (see [`SPAWNED_HOLD`]), oldest first.
     held: Vec<Held>,
+    /// How long they are held.
+    hold: Duration,
 }
 
 /// A `Spawned` reply not sent yet.
@@ -133,7 +137,7 @@ impl Server {
                             Reply::Spawned { id, pid } => self.held.push(Held {
                                 id,
                                 pid,
-                                until: Instant::now() + SPAWNED_HOLD,
+                                until: Instant::now() + self.hold,
                             }),
                             reply => self.send(&reply)?,
                         },
