@@ -662,3 +662,112 @@ fn a_flow_in_a_new_folder_is_served_and_runs_are_not_watched() {
         s.output()
     );
 }
+
+#[test]
+fn the_runs_changes_stream_live_over_one_sse_stream() {
+    let p = Project::new(&[("hello", HELLO)]);
+    let s = p.serve(&[]);
+    let url = format!("{}/api/events", s.url);
+    let mut id = String::new();
+    let events = serve_support::read_until(
+        &url,
+        || id = s.submit(json!({"flow": "hello", "key": "live-1", "description": "say *hi*"})),
+        |v| v["state"] == "finished",
+    );
+    let mine: Vec<&Value> = events
+        .iter()
+        .map(|(_, v)| v)
+        .filter(|v| v["id"] == id.as_str())
+        .collect();
+    let last = mine.last().expect("the run's changes");
+    assert_eq!(last["state"], "finished", "{events:?}");
+    assert_eq!(last["outcome"], "succeeded");
+    // As `GET /api/runs?details=true` lists it.
+    assert_eq!(last["key"], "live-1");
+    assert_eq!(last["description"], "say *hi*");
+    assert_eq!(last["links"]["pr"], "https://x/pull/1", "{last}");
+    // Ids count up.
+    let ids: Vec<u64> = events
+        .iter()
+        .filter_map(|(i, _)| i.as_ref()?.parse().ok())
+        .collect();
+    assert!(
+        !ids.is_empty() && ids.windows(2).all(|w| w[0] < w[1]),
+        "{ids:?}"
+    );
+    // A pruned run is sent as removed.
+    let mut gone = false;
+    let events = serve_support::read_until(
+        &url,
+        || {
+            let out = serve_support::flow()
+                .current_dir(p.path())
+                .args(["prune", "--keep", "0"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        },
+        |v| {
+            gone = v["id"] == id.as_str() && v["removed"] == true;
+            gone
+        },
+    );
+    assert!(gone, "{events:?}");
+}
+
+#[test]
+fn a_queued_runs_params_are_typed_as_a_started_runs() {
+    let typed = "flow typed {\n  param n: int\n  param wait: duration = 1m\n  param tags: list<str> = []\n  param on: bool = false\n  timeout 5m\n  stage a { run \"true\" }\n}\n";
+    let long = "flow long {\n  timeout 5m\n  stage a { run \"sleep 60\" }\n}\n";
+    let p = Project::new(&[("typed", typed), ("long", long)]);
+    let s = p.serve(&["--jobs", "1"]);
+    let blocker = s.submit(json!({"flow": "long"}));
+    wait_for("the blocker to run", || {
+        s.run(&blocker)["state"] == "running"
+    });
+    let id = s.submit(json!({"flow": "typed",
+        "params": {"n": "3", "wait": "2m", "tags": "a, b", "on": "yes"}}));
+    let queued = s.run(&id);
+    assert_eq!(queued["state"], "queued");
+    let want = json!({"n": 3, "wait": 120, "tags": ["a", "b"], "on": true});
+    assert_eq!(queued["params"], want);
+    // The list says the same.
+    let (_, runs) = s.get("/api/runs?state=queued");
+    assert_eq!(runs[0]["params"], want, "{runs}");
+    let (status, _) = s.post(&format!("/api/runs/{blocker}/cancel"), &json!({}));
+    assert_eq!(status, 202);
+    let done = s.wait_finished(&id);
+    assert_eq!(done["outcome"], "succeeded", "{done}");
+    assert_eq!(done["params"], want);
+}
+
+#[test]
+fn api_stats_are_flow_stats_numbers() {
+    let p = Project::new(&[("hello", HELLO), ("slow", SLOW)]);
+    let s = p.serve(&["--jobs", "1"]);
+    let a = s.submit(json!({"flow": "hello"}));
+    let b = s.submit(json!({"flow": "slow"}));
+    s.wait_finished(&a);
+    s.wait_finished(&b);
+    // One more that is running while both are asked.
+    let c = s.submit(json!({"flow": "slow", "params": {"n": 1}}));
+    let (status, api) = s.get("/api/stats");
+    assert_eq!(status, 200);
+    let out = serve_support::flow()
+        .current_dir(p.path())
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let figures = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| json!([f["flow"], f["runs"], f["success_rate"], f["outcomes"]]))
+            .collect()
+    };
+    assert_eq!(figures(&api), figures(&cli), "api {api}\ncli {cli}");
+    assert_eq!(api.as_array().unwrap().len(), 2, "{api}");
+    s.wait_finished(&c);
+}

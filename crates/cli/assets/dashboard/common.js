@@ -25,6 +25,24 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element `tag`, as [`el`] (text only through `text`). */
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.setAttribute("class", value);
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
 /** `url` when it is an absolute http(s) URL, else null (no `javascript:`). */
 export function safeUrl(url) {
   try {
@@ -118,6 +136,8 @@ export function badge(word) {
 /** GET `path` as JSON; throws an Error with the API's message. */
 export async function getJson(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
+  // A server with a token, and no session (or an old one): log in.
+  if (r.status === 401) location.assign("/login");
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.error || `${r.status} ${r.statusText}`);
   return body;

@@ -316,3 +316,33 @@ pub fn read_stream(url: &str, last_event_id: Option<&str>) -> Vec<(String, Value
     }
     events
 }
+
+/// Reads an SSE stream that does not end (`GET /api/events`) until `done`
+/// holds for an event's data: `(id, data)` per event, ids `None` where the
+/// event has none.
+pub fn read_until(
+    url: &str,
+    opened: impl FnOnce(),
+    mut done: impl FnMut(&Value) -> bool,
+) -> Vec<(Option<String>, Value)> {
+    let response = agent().get(url).call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    opened();
+    let reader = BufReader::new(response.into_body().into_reader());
+    let mut events = Vec::new();
+    let mut id = None;
+    for line in reader.lines() {
+        let line = line.unwrap_or_else(|e| panic!("{url}: {e}; read so far: {events:?}"));
+        if let Some(v) = line.strip_prefix("id:") {
+            id = Some(v.trim().to_string());
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let value: Value = serde_json::from_str(data.trim()).unwrap();
+            let stop = done(&value);
+            events.push((id.take(), value));
+            if stop {
+                break;
+            }
+        }
+    }
+    events
+}
