@@ -80,6 +80,8 @@ fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
         ("/assets/run.js", "text/javascript", "EventSource"),
         ("/assets/common.js", "text/javascript", "export function"),
         ("/assets/dashboard.css", "text/css", ".node"),
+        ("/login", "text/html", "/assets/login.js"),
+        ("/assets/login.js", "text/javascript", "/api/login"),
     ] {
         let (status, got_ty, csp, body) = get(path);
         assert_eq!(status, 200, "{path}");
@@ -90,8 +92,10 @@ fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
         assert!(body.contains(needle), "{path} lacks {needle}");
     }
     // No inline script or style: the policy would block it.
-    let (_, _, _, html) = get("/");
-    assert!(!html.contains("<script>") && !html.contains("style="));
+    for page in ["/", "/runs/20261206T040629Z-jad1nn", "/login"] {
+        let (_, _, _, html) = get(page);
+        assert!(!html.contains("<script>") && !html.contains("style="), "{page}");
+    }
     assert_eq!(get("/runs/nope").0, 400);
     assert_eq!(get("/assets/nope.js").0, 404);
     // The API is untouched.
@@ -267,6 +271,8 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
             .unwrap();
         element(&c, ".node[data-stage='build']").await;
         element(&c, ".node[data-stage='ship']").await;
+        // The graph draws the `needs` edge.
+        element(&c, "path.edge[data-from='build'][data-to='ship'][data-kind='needs']").await;
         element(&c, ".node[data-stage='build'][data-state='succeeded']").await;
         text(&c, "pre[data-log='build']", "hello from build").await;
         element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
@@ -308,6 +314,8 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         // button per word it lists).
         c.goto(&format!("{}/runs/{gate}", s.url)).await.unwrap();
         element(&c, ".node[data-stage='review'][data-state='waiting']").await;
+        // A route is drawn dashed, named by its outcome.
+        element(&c, "path.edge.route[data-from='review'][data-to='ship']").await;
         let no = element(&c, "#stage-review .approve button[data-decision='no']").await;
         assert!(no.is_displayed().await.unwrap());
         element(&c, "#stage-review .approve input[aria-label='message']")
@@ -325,6 +333,49 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         // Nothing the pages load or do was blocked by their own policy.
         let body = element(&c, "body").await;
         assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
+
+        // The submit form: the flow's params with their types and defaults;
+        // the run it queues shows up and finishes in the list live (the
+        // runs page does not poll: only the event stream moves it).
+        c.goto(&format!("{}/", s.url)).await.unwrap();
+        element(&c, "#submit-flow option[value='steps']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        element(&c, "#submit-key").await.send_keys("k-form").await.unwrap();
+        element(&c, "#submit-description")
+            .await
+            .send_keys("from the **form**")
+            .await
+            .unwrap();
+        element(&c, "#submit").await.click().await.unwrap();
+        let made = element(&c, "#submit-result a.run-link").await;
+        let form_run = made.attr("data-run").await.unwrap().unwrap();
+        let row = format!("#runs tr[data-run='{form_run}']");
+        element(&c, &format!("{row}[data-state='succeeded']")).await;
+        text(&c, &format!("{row} strong"), "form").await;
+        // Its key is free again once the run finished: a second run.
+        element(&c, "#submit").await.click().await.unwrap();
+        let again = element(&c, &format!("#submit-result a.run-link:not([data-run='{form_run}'])")).await;
+        let again = again.attr("data-run").await.unwrap().unwrap();
+        element(&c, &format!("#runs tr[data-run='{again}'][data-state='succeeded']")).await;
+
+        // `flow stats` figures, the same numbers as the command prints.
+        let out = serve_support::flow()
+            .current_dir(p.path())
+            .args(["stats", "--json", "--flow", "steps"])
+            .output()
+            .unwrap();
+        let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let runs = cli[0]["runs"].to_string();
+        let success = format!("{:.0}%", cli[0]["success_rate"].as_f64().unwrap() * 100.0);
+        let shown = text(&c, "tr[data-flow='steps'] td[data-figure='runs']", &runs).await;
+        assert_eq!(shown, runs);
+        let shown = text(&c, "tr[data-flow='steps'] td[data-figure='success']", &success).await;
+        assert_eq!(shown, success);
+        let body = element(&c, "body").await;
+        assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
         c.close().await.unwrap();
         (long, gate)
     });
@@ -333,4 +384,65 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
     assert_eq!(s.wait_finished(&long)["outcome"], "cancelled");
     let run = s.wait_finished(&gate);
     assert_eq!(run["outcome"], "succeeded", "{run}");
+}
+
+#[test]
+fn with_a_token_the_login_page_takes_it_once_and_opens_the_dashboard() {
+    let chromium = needed("FLOW_TEST_CHROMIUM", "/usr/bin/chromium", "chromium");
+    let chromedriver = needed(
+        "FLOW_TEST_CHROMEDRIVER",
+        "/usr/bin/chromedriver",
+        "chromium-driver",
+    );
+    let p = Project::new(&[("steps", STEPS)]);
+    let token = p.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let s = p.serve(&["--token-file", token.to_str().unwrap()]);
+    let id = {
+        let (status, v) = serve_support::request(
+            &s.url,
+            "POST",
+            "/api/runs",
+            Some(&json!({"flow": "steps"})),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", "Bearer s3cret-token"),
+            ],
+        );
+        assert_eq!(status, 201, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let c = browser(&driver, &chromium, profile.path()).await;
+        // The dashboard sends a browser without a session to /login.
+        c.goto(&format!("{}/runs/{id}", s.url)).await.unwrap();
+        element(&c, "#token").await.send_keys("wrong").await.unwrap();
+        element(&c, "#login").await.click().await.unwrap();
+        text(&c, "#login-result", "401").await;
+        let input = element(&c, "#token").await;
+        input.clear().await.unwrap();
+        input.send_keys("s3cret-token").await.unwrap();
+        element(&c, "#login").await.click().await.unwrap();
+        // In: the runs page, live, with the run.
+        element(&c, &format!("#runs tr[data-run='{id}'][data-state='succeeded']")).await;
+        // The cookie is not readable by scripts.
+        let cookie = c
+            .execute("return document.cookie", vec![])
+            .await
+            .unwrap();
+        assert_eq!(cookie, json!(""));
+        // A run page works with it too (API reads, the event stream).
+        c.goto(&format!("{}/runs/{id}", s.url)).await.unwrap();
+        element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
+        let body = element(&c, "body").await;
+        assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
+        c.close().await.unwrap();
+    });
 }
