@@ -94,7 +94,10 @@ fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
     // No inline script or style: the policy would block it.
     for page in ["/", "/runs/20261206T040629Z-jad1nn", "/login"] {
         let (_, _, _, html) = get(page);
-        assert!(!html.contains("<script>") && !html.contains("style="), "{page}");
+        assert!(
+            !html.contains("<script>") && !html.contains("style="),
+            "{page}"
+        );
     }
     assert_eq!(get("/runs/nope").0, 400);
     assert_eq!(get("/assets/nope.js").0, 404);
@@ -250,12 +253,14 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
 
         // A run submitted through the API appears, its description rendered.
         let id = s.submit(json!({"flow": "steps", "key": "k-1",
-            "description": "say **hi** <b>raw</b> [docs](https://example.com/d) [bad](javascript:alert(1))"}));
+            "description": "say **hi** <b>raw</b> [docs](https://example.com/d) [bad](javascript:alert(1))\n\n- item one\n- item two"}));
         let row = format!("tr[data-run='{id}']");
         element(&c, &row).await;
         text(&c, &format!("{row} strong"), "hi").await;
         let docs = element(&c, &format!("{row} a[href='https://example.com/d']")).await;
         assert_eq!(docs.text().await.unwrap(), "docs");
+        // Markdown, not just inline: a list.
+        text(&c, &format!("{row} li"), "item one").await;
         // Markup in a description is text, never HTML.
         text(&c, &row, "<b>raw</b>").await;
         assert!(c.find(Locator::Css(&format!("{row} b"))).await.is_err());
@@ -423,7 +428,11 @@ fn with_a_token_the_login_page_takes_it_once_and_opens_the_dashboard() {
         let c = browser(&driver, &chromium, profile.path()).await;
         // The dashboard sends a browser without a session to /login.
         c.goto(&format!("{}/runs/{id}", s.url)).await.unwrap();
-        element(&c, "#token").await.send_keys("wrong").await.unwrap();
+        element(&c, "#token")
+            .await
+            .send_keys("wrong")
+            .await
+            .unwrap();
         element(&c, "#login").await.click().await.unwrap();
         text(&c, "#login-result", "401").await;
         let input = element(&c, "#token").await;
@@ -431,12 +440,13 @@ fn with_a_token_the_login_page_takes_it_once_and_opens_the_dashboard() {
         input.send_keys("s3cret-token").await.unwrap();
         element(&c, "#login").await.click().await.unwrap();
         // In: the runs page, live, with the run.
-        element(&c, &format!("#runs tr[data-run='{id}'][data-state='succeeded']")).await;
+        element(
+            &c,
+            &format!("#runs tr[data-run='{id}'][data-state='succeeded']"),
+        )
+        .await;
         // The cookie is not readable by scripts.
-        let cookie = c
-            .execute("return document.cookie", vec![])
-            .await
-            .unwrap();
+        let cookie = c.execute("return document.cookie", vec![]).await.unwrap();
         assert_eq!(cookie, json!(""));
         // A run page works with it too (API reads, the event stream).
         c.goto(&format!("{}/runs/{id}", s.url)).await.unwrap();

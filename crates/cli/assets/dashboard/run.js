@@ -4,7 +4,7 @@
 // journal event, and the page also polls the run every 2 s; a running
 // stage's log arrives over its log stream (SSE), a stopped stage shows
 // its latest attempt's log tail.
-import { el, svg, link, markdown, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
+import { el, svg, link, rendered, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const api = `/api/runs/${encodeURIComponent(id)}`;
@@ -169,7 +169,7 @@ function renderRun() {
   if (run.reason) fact(dl, "reason", run.reason);
   const params = Object.entries(run.params || {});
   if (params.length) fact(dl, "params", params.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join("  "));
-  document.getElementById("run-description").replaceChildren(markdown(run.description));
+  document.getElementById("run-description").replaceChildren(rendered(run.description_html));
   document.getElementById("run-links").replaceChildren(...links(run.links));
   document.getElementById("cancel").disabled = !LIVE_RUN.has(run.state);
   document.getElementById("resume").disabled = !(run.state === "interrupted" ||

@@ -4,7 +4,7 @@
 // (and again after a reconnection or a `resync`); the flows and their
 // `flow stats` figures are read again when the served flows change, and
 // every 10 s.
-import { el, markdown, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
+import { el, rendered, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
 
 const QUEUED = new Set(["queued"]);
 /** Most runs shown. */
@@ -39,7 +39,7 @@ function renderRuns() {
       el("td", {}, runLink(r.id)),
       el("td", { text: r.flow }),
       el("td", {}, r.key ? el("code", { text: r.key }) : ""),
-      el("td", { class: "description" }, markdown(r.description)),
+      el("td", { class: "description" }, rendered(r.description_html)),
       el("td", { text: age(r.submitted_ms) }))));
   fill(document.querySelector("#runs tbody"), rest.map((r) => {
     const word = runState(r);
@@ -48,7 +48,7 @@ function renderRuns() {
       el("td", {}, runLink(r.id)),
       el("td", { text: r.flow }),
       el("td", {}, r.key ? el("code", { text: r.key }) : ""),
-      el("td", {}, markdown(r.description)),
+      el("td", {}, rendered(r.description_html)),
       el("td", { text: age(r.submitted_ms || r.started_ms) }),
       el("td", { class: "num", text: duration(r.duration_ms) }),
       el("td", { class: "num", text: cost(r.usage) }));
@@ -85,7 +85,7 @@ function renderFlows() {
     const triggers = f.triggers.map((t) => (t.cron ? `cron ${t.cron}` : `every ${duration(t.every_s * 1000)}`)).join(", ");
     const crossed = s ? s.alerts.filter((a) => a.crossed).length : 0;
     return el("tr", { "data-flow": f.name },
-      el("td", {}, el("strong", { text: f.name }), f.description ? el("div", { class: "muted" }, markdown(f.description)) : ""),
+      el("td", {}, el("strong", { text: f.name }), f.description ? el("div", { class: "muted" }, rendered(f.description_html)) : ""),
       el("td", { text: f.stages.join(" → ") }),
       el("td", { text: triggers }),
       figure("runs", s ? String(s.runs) : ""),

@@ -31,6 +31,7 @@ mod downloads;
 mod events;
 mod guard;
 mod logs;
+mod markdown;
 mod triggers;
 mod view;
 mod watch;
