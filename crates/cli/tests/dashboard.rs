@@ -5,14 +5,14 @@
 //! test fails and says so. `FLOW_TEST_CHROMIUM` / `FLOW_TEST_CHROMEDRIVER`
 //! name other binaries.
 
-mod serve_support;
+mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use serve_support::{Project, DEADLINE};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::serve::{Project, DEADLINE};
 
 /// Two stages that print and sleep, one after the other.
 const STEPS: &str = r#"
@@ -55,7 +55,7 @@ flow long {
 fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
     let p = Project::new(&[("steps", STEPS)]);
     let s = p.serve(&[]);
-    let agent = serve_support::agent();
+    let agent = support::serve::agent();
     let get = |path: &str| {
         let mut r = agent.get(&format!("{}{path}", s.url)).call().unwrap();
         let header = |name: &str| {
@@ -142,7 +142,7 @@ impl Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        serve_support::wait_for("chromedriver to answer", || {
+        support::serve::wait_for("chromedriver to answer", || {
             ureq::get(&format!("{}/status", driver.url)).call().is_ok()
         });
         driver
@@ -296,7 +296,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
 
         // A long run; the next one waits in the queue behind it.
         let long = s.submit(json!({"flow": "long"}));
-        serve_support::wait_for("the long run to start", || {
+        support::serve::wait_for("the long run to start", || {
             s.run(&long)["state"] == "running"
         });
         let gate = s.submit(json!({"flow": "gate", "key": "g-1"}));
@@ -367,7 +367,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         element(&c, &format!("#runs tr[data-run='{again}'][data-state='succeeded']")).await;
 
         // `flow stats` figures, the same numbers as the command prints.
-        let out = serve_support::flow()
+        let out = support::serve::flow()
             .current_dir(p.path())
             .args(["stats", "--json", "--flow", "steps"])
             .output()
@@ -404,7 +404,7 @@ fn with_a_token_the_login_page_takes_it_once_and_opens_the_dashboard() {
     std::fs::write(&token, "s3cret-token\n").unwrap();
     let s = p.serve(&["--token-file", token.to_str().unwrap()]);
     let id = {
-        let (status, v) = serve_support::request(
+        let (status, v) = support::serve::request(
             &s.url,
             "POST",
             "/api/runs",

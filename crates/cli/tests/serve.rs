@@ -1,10 +1,10 @@
 //! `flow serve` end to end: a real server on loopback, spoken to over HTTP.
 
-mod serve_support;
+mod support;
 
 use serde_json::{json, Value};
-use serve_support::{read_events, request, wait_for, Project, Server};
 use std::time::Duration;
+use support::serve::{read_events, request, wait_for, Project, Server};
 
 const HELLO: &str = r#"
 flow hello {
@@ -87,7 +87,7 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
         "{logs}"
     );
     // Artifact download; no escape.
-    let agent = serve_support::agent();
+    let agent = support::serve::agent();
     let mut r = agent
         .get(&format!(
             "{}/api/runs/{id}/artifacts/greet/out/file.txt",
@@ -107,7 +107,7 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
         assert!(status == 400 || status == 404, "{bad}: {status}");
     }
     // `flow runs` sees the server's run in the same store.
-    let out = serve_support::flow()
+    let out = support::serve::flow()
         .current_dir(p.path())
         .args(["runs"])
         .output()
@@ -338,7 +338,7 @@ fn cancel_ends_a_running_run_and_a_queued_one() {
     });
     assert_eq!(s.run(&queued)["state"], "queued");
     // `flow prune` never drops a queued submission.
-    let prune = serve_support::flow()
+    let prune = support::serve::flow()
         .current_dir(p.path())
         .args(["prune", "--keep", "0"])
         .output()
@@ -350,7 +350,7 @@ fn cancel_ends_a_running_run_and_a_queued_one() {
     assert_eq!(s.run(&queued)["outcome"], "cancelled");
     // `flow cancel` too cancels a queued run.
     let queued2 = s.submit(json!({"flow": "long"}));
-    let cancel = serve_support::flow()
+    let cancel = support::serve::flow()
         .current_dir(p.path())
         .args(["cancel", &queued2])
         .output()
@@ -445,7 +445,7 @@ fn flow_submit_exit_codes() {
     let p = Project::new(&[("slow", SLOW)]);
     let s = p.serve(&["--jobs", "1"]);
     let submit = |args: &[&str]| {
-        serve_support::flow()
+        support::serve::flow()
             .args(["submit"])
             .args(args)
             .args(["--server", &s.url])
@@ -461,7 +461,7 @@ fn flow_submit_exit_codes() {
     let bad = submit(&["slow", "--n", "one"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not an int"));
-    let unreachable = serve_support::flow()
+    let unreachable = support::serve::flow()
         .args(["submit", "slow", "--server", "http://127.0.0.1:9"])
         .output()
         .unwrap();
@@ -491,7 +491,7 @@ fn resume_continues_a_failed_run() {
     });
     assert!(p.journal(&id).iter().any(|e| e["event"] == "run_resumed"));
     // The journal stream goes on past the first `run_finished`.
-    let all = serve_support::read_stream(&format!("{}/api/runs/{id}/events", s.url), None);
+    let all = support::serve::read_stream(&format!("{}/api/runs/{id}/events", s.url), None);
     assert_eq!(all.len(), p.journal(&id).len());
     assert_eq!(all.last().unwrap().1["outcome"], "succeeded");
     let (status, _) = s.post(&format!("/api/runs/{id}/resume"), &json!({}));
@@ -545,14 +545,14 @@ fn a_stage_log_streams_live_and_resumes_after_last_event_id_and_stats_are_served
     let s = p.serve(&[]);
     let id = s.submit(json!({"flow": "talk"}));
     let url = format!("{}/api/runs/{id}/logs/say/events", s.url);
-    let events = serve_support::read_stream(&url, None);
+    let events = support::serve::read_stream(&url, None);
     let lines: Vec<&str> = events
         .iter()
         .map(|(_, v)| v["line"].as_str().unwrap())
         .collect();
     assert_eq!(lines, ["one", "two", "three"]);
     assert_eq!(events[0].1["attempt"], 1);
-    let rest = serve_support::read_stream(&url, Some(&events[0].0));
+    let rest = support::serve::read_stream(&url, Some(&events[0].0));
     let lines: Vec<&str> = rest
         .iter()
         .map(|(_, v)| v["line"].as_str().unwrap())
@@ -596,7 +596,7 @@ fn the_history_commands_see_and_cancel_a_server_run() {
         s.run(&id)["stages"][0]["outcome"] == "running"
     });
     let cli = |args: &[&str]| {
-        serve_support::flow()
+        support::serve::flow()
             .current_dir(p.path())
             .args(args)
             .output()
@@ -669,7 +669,7 @@ fn the_runs_changes_stream_live_over_one_sse_stream() {
     let s = p.serve(&[]);
     let url = format!("{}/api/events", s.url);
     let mut id = String::new();
-    let events = serve_support::read_until(
+    let events = support::serve::read_until(
         &url,
         || id = s.submit(json!({"flow": "hello", "key": "live-1", "description": "say *hi*"})),
         |v| v["state"] == "finished",
@@ -697,10 +697,10 @@ fn the_runs_changes_stream_live_over_one_sse_stream() {
     );
     // A pruned run is sent as removed.
     let mut gone = false;
-    let events = serve_support::read_until(
+    let events = support::serve::read_until(
         &url,
         || {
-            let out = serve_support::flow()
+            let out = support::serve::flow()
                 .current_dir(p.path())
                 .args(["prune", "--keep", "0"])
                 .output()
@@ -753,7 +753,7 @@ fn api_stats_are_flow_stats_numbers() {
     let c = s.submit(json!({"flow": "slow", "params": {"n": 1}}));
     let (status, api) = s.get("/api/stats");
     assert_eq!(status, 200);
-    let out = serve_support::flow()
+    let out = support::serve::flow()
         .current_dir(p.path())
         .args(["stats", "--json"])
         .output()

@@ -1,17 +1,17 @@
 //! Who may ask `flow serve` what: a token off loopback, CSRF-safe
 //! mutations.
 
-mod serve_support;
+mod support;
 
 use serde_json::json;
-use serve_support::{request, Project, Server};
+use support::serve::{request, Project, Server};
 
 const HELLO: &str = "flow hello {\n  timeout 1m\n  stage a { run \"true\" }\n}\n";
 
 #[test]
 fn a_non_loopback_bind_needs_a_token_and_every_request_must_bring_it() {
     let p = Project::new(&[("hello", HELLO)]);
-    let out = serve_support::flow()
+    let out = support::serve::flow()
         .current_dir(p.path())
         .args(["serve", "--bind", "0.0.0.0:0"])
         .output()
@@ -58,7 +58,7 @@ fn a_non_loopback_bind_needs_a_token_and_every_request_must_bring_it() {
     );
     assert_eq!(status, 201, "{v}");
     // `flow submit` with the token.
-    let out = serve_support::flow()
+    let out = support::serve::flow()
         .args([
             "submit",
             "hello",

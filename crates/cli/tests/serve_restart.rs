@@ -2,10 +2,10 @@
 //! queued, the interrupted run resumes (`run_resumed` in its journal) and
 //! every run ends.
 
-mod serve_support;
+mod support;
 
 use serde_json::json;
-use serve_support::{wait_for, Project};
+use support::serve::{wait_for, Project};
 
 const LONG: &str = r#"
 flow long {
@@ -73,7 +73,7 @@ fn ctrl_c_stops_the_server_even_with_a_stream_open_and_its_run_resumes_later() {
     });
     // An open event stream (a dashboard) must not hold the server up.
     let url = format!("{}/api/runs/{a}/events", s.url);
-    let stream = std::thread::spawn(move || serve_support::read_stream(&url, None).len());
+    let stream = std::thread::spawn(move || support::serve::read_stream(&url, None).len());
     std::thread::sleep(std::time::Duration::from_millis(200));
     let status = s.interrupt();
     assert_eq!(status.code(), Some(0));

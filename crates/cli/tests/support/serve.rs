@@ -93,7 +93,15 @@ pub struct Server {
 
 impl Server {
     /// Starts `flow serve` in `cwd`, waiting for its "listening on" line.
+    /// Its `PATH` starts with the `flow` under test (`flow submit` inside
+    /// stages).
     pub fn start(cwd: &Path, bind: &str, extra: &[&str]) -> Server {
+        Server::start_with(cwd, bind, extra, &[])
+    }
+
+    /// [`Server::start`] with more variables (`("PATH", …)` replaces the
+    /// default one).
+    pub fn start_with(cwd: &Path, bind: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let logdir = tempfile::tempdir().unwrap();
         let log = logdir.path().join("serve.log");
         let out = std::fs::File::create(&log).unwrap();
@@ -112,6 +120,9 @@ impl Server {
             .display()
             .to_string();
         cmd.env("PATH", format!("{bin_dir}:{path}"));
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
         let mut server = Server {
             child: cmd.spawn().unwrap(),
             url: String::new(),
@@ -191,6 +202,13 @@ impl Server {
         let (status, v) = self.get(&format!("/api/runs/{id}"));
         assert_eq!(status, 200, "{v}");
         v
+    }
+
+    /// The runs of flow `name`, as `GET /api/runs?flow=NAME` lists them.
+    pub fn runs_of(&self, name: &str) -> Vec<Value> {
+        let (status, v) = self.get(&format!("/api/runs?flow={name}"));
+        assert_eq!(status, 200, "{v}");
+        v.as_array().unwrap().clone()
     }
 
     /// Waits until run `id` is finished; returns it.
