@@ -283,6 +283,9 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
         text(&c, "pre[data-log='ship']", "shipped").await;
         text(&c, "#run-state", "succeeded").await;
+        let open = element(&c, "#stage-ship .artifacts a.open").await;
+        let href = open.attr("href").await.unwrap().unwrap();
+        assert!(href.ends_with("/artifacts/ship/out/report.txt?view=true"), "{href}");
         let artifact = element(&c, "#stage-ship .artifacts a").await;
         let href = artifact.attr("href").await.unwrap().unwrap();
         assert!(

@@ -96,6 +96,30 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
         .call()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    let header = |r: &ureq::http::Response<ureq::Body>, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(header(&r, "content-type"), "application/octet-stream");
+    assert_eq!(
+        header(&r, "content-disposition"),
+        "attachment; filename=\"file.txt\""
+    );
+    assert_eq!(r.body_mut().read_to_string().unwrap(), "data\n");
+    // To open in the browser: text, sandboxed.
+    let mut r = agent
+        .get(&format!(
+            "{}/api/runs/{id}/artifacts/greet/out/file.txt?view=true",
+            s.url
+        ))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(header(&r, "content-type").starts_with("text/plain"));
+    assert!(header(&r, "content-disposition").starts_with("inline"));
+    assert!(header(&r, "content-security-policy").contains("sandbox"));
     assert_eq!(r.body_mut().read_to_string().unwrap(), "data\n");
     for bad in [
         "greet/../../journal.jsonl",

@@ -231,7 +231,8 @@ function renderStage(s) {
   if (s.artifacts && s.artifacts.length) {
     body.push(el("div", { class: "artifacts" }, "artifacts: ", s.artifacts.map((path) => {
       const href = `${api}/artifacts/${encodeURIComponent(s.name)}/${path.split("/").map(encodeURIComponent).join("/")}`;
-      return el("span", {}, el("a", { href, download: path.split("/").pop(), text: path }), " ");
+      return el("span", { class: "artifact" }, el("a", { href, download: path.split("/").pop(), text: path }), " (",
+        el("a", { href: `${href}?view=true`, target: "_blank", rel: "noopener noreferrer", class: "open", text: "open" }), ") ");
     })));
   }
   if (s.attempts.length) {

@@ -69,12 +69,17 @@ pub async fn watch(server: Arc<Server>) {
     }
 }
 
-/// The runs now, and what changed since `before` (nothing on the first look).
+/// The runs now, and what changed since `before` (nothing on the first
+/// look, nor while nobody listens: then no journal is read).
 fn diff(
     server: &Server,
     before: Option<HashMap<String, Look>>,
 ) -> std::io::Result<(HashMap<String, Look>, Vec<String>)> {
     let entries = server.store.list(None, None)?;
+    // Asked after the list: a subscriber that came before it gets every
+    // change since the previous look; one that came after lists the runs
+    // itself after subscribing, so it sees at least this look.
+    let before = before.filter(|_| server.changes.receiver_count() > 0);
     let mut now = HashMap::with_capacity(entries.len());
     let mut changes = Vec::new();
     for entry in &entries {
