@@ -41,6 +41,17 @@ flow gate {
 }
 "#;
 
+/// Params of each type, for the submit form.
+const TYPED: &str = r#"
+flow typed {
+  param n: int = 2
+  param wait: duration = 1m
+  param who: str
+  timeout 5m
+  stage show { run "echo n=$N who=$WHO" }
+}
+"#;
+
 /// A run that waits until it is cancelled.
 const LONG: &str = r#"
 flow long {
@@ -230,7 +241,12 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         "/usr/bin/chromedriver",
         "chromium-driver",
     );
-    let p = Project::new(&[("steps", STEPS), ("long", LONG), ("gate", GATE)]);
+    let p = Project::new(&[
+        ("steps", STEPS),
+        ("long", LONG),
+        ("gate", GATE),
+        ("typed", TYPED),
+    ]);
     std::fs::write(
         p.flow_file("broken"),
         "flow broken { stage a { needs nope run \"true\" } }",
@@ -368,6 +384,33 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         let again = element(&c, &format!("#submit-result a.run-link:not([data-run='{form_run}'])")).await;
         let again = again.attr("data-run").await.unwrap().unwrap();
         element(&c, &format!("#runs tr[data-run='{again}'][data-state='succeeded']")).await;
+
+        // A flow's params, with their types and defaults; a required one
+        // left empty is refused by the API, which says which.
+        element(&c, "#submit-flow option[value='typed']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let n = element(&c, "#submit-params input[data-param='n'][data-type='int']").await;
+        assert_eq!(n.attr("placeholder").await.unwrap().unwrap(), "default: 2");
+        let wait = element(&c, "#submit-params input[data-param='wait']").await;
+        assert_eq!(wait.attr("placeholder").await.unwrap().unwrap(), "default: 60s");
+        element(&c, "#submit-key").await.clear().await.unwrap();
+        element(&c, "#submit").await.click().await.unwrap();
+        text(&c, "#submit-result", "missing required param `who`").await;
+        n.send_keys("5").await.unwrap();
+        element(&c, "#submit-params input[data-param='who']")
+            .await
+            .send_keys("me")
+            .await
+            .unwrap();
+        element(&c, "#submit").await.click().await.unwrap();
+        let typed = element(&c, "#submit-result a.run-link").await;
+        let typed = typed.attr("data-run").await.unwrap().unwrap();
+        element(&c, &format!("#runs tr[data-run='{typed}'][data-state='succeeded']")).await;
+        let run = s.run(&typed);
+        assert_eq!(run["params"], json!({"n": 5, "wait": 60, "who": "me"}), "{run}");
 
         // `flow stats` figures, the same numbers as the command prints.
         let out = support::serve::flow()

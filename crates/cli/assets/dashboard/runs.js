@@ -121,12 +121,15 @@ function renderForm() {
   if (form.shown === sig) return;
   form.shown = sig;
   form.params.replaceChildren(...(flow ? flow.params : []).map((p) => {
+    const required = p.default === null || p.default === undefined;
+    // Left empty, a param takes its default (on the server).
+    const shown = required ? "" : p.type === "duration" ? `${p.default}s` : p.default;
     const input = el("input", { "data-param": p.name, "data-type": p.type, "aria-label": p.name,
-      placeholder: p.default ?? "required" });
-    if (p.default !== null && p.default !== undefined) input.value = p.default;
+      placeholder: required ? "required" : `default: ${shown}` });
+    const hint = { "list<str>": ", comma-separated", duration: ", e.g. 90s, 15m, 1h30m", bool: ", true or false" }[p.type] || "";
     return el("label", { class: "param" },
       el("span", { class: "name", text: p.name }),
-      el("span", { class: "muted", text: `${p.type}${p.default === null || p.default === undefined ? ", required" : ""}` }),
+      el("span", { class: "muted", text: `${p.type}${required ? ", required" : ""}${hint}` }),
       input);
   }));
 }
