@@ -102,6 +102,9 @@ pub async fn check(State(server): State<Arc<Server>>, req: Request, next: Next) 
     next.run(req).await
 }
 
+/// How long a wrong token's answer waits.
+const WRONG_TOKEN_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// `POST /api/login` body.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +113,8 @@ struct LoginBody {
 }
 
 /// `POST /api/login` `{"token": T}`: the right token gets the session
-/// cookie (200 `{"login": true}`), a wrong one 401. A server without a
+/// cookie (200 `{"login": true}`), a wrong one 401 (after half a second).
+/// A server without a
 /// token answers 200 `{"login": false}` (nothing to log in to).
 pub async fn login(State(server): State<Arc<Server>>, body: axum::body::Bytes) -> Response {
     let body: LoginBody = match serde_json::from_slice(&body) {
@@ -121,6 +125,9 @@ pub async fn login(State(server): State<Arc<Server>>, body: axum::body::Bytes) -
         return Json(serde_json::json!({ "login": false })).into_response();
     };
     if !same(body.token.trim().as_bytes(), token.as_bytes()) {
+        // Slows guessing down (a token file should hold a long random
+        // token all the same).
+        tokio::time::sleep(WRONG_TOKEN_WAIT).await;
         return error(StatusCode::UNAUTHORIZED, "wrong token");
     }
     let cookie = format!(
