@@ -49,37 +49,50 @@ pub fn channel() -> broadcast::Sender<Change> {
 pub async fn watch(server: Arc<Server>) {
     let mut seen: Option<HashMap<String, Look>> = None;
     let mut seq = 0u64;
+    // The last error said, so a lasting one is said once.
+    let mut said = String::new();
     loop {
         let s = server.clone();
-        let before = seen.take();
-        let looked = tokio::task::spawn_blocking(move || diff(&s, before)).await;
-        match looked {
-            Ok(Ok((now, changes))) => {
-                seen = Some(now);
-                for change in changes {
-                    seq += 1;
-                    // No subscriber is not an error.
-                    let _ = server.changes.send((seq, change.into()));
+        let mut looks = seen.take();
+        let looked = tokio::task::spawn_blocking(move || {
+            let changes = diff(&s, &mut looks);
+            (looks, changes)
+        })
+        .await;
+        let problem = match looked {
+            Ok((looks, changes)) => {
+                seen = looks;
+                match changes {
+                    Ok(changes) => {
+                        for change in changes {
+                            seq += 1;
+                            // No subscriber is not an error.
+                            let _ = server.changes.send((seq, change.into()));
+                        }
+                        String::new()
+                    }
+                    Err(e) => e.to_string(),
                 }
             }
-            Ok(Err(e)) => eprintln!("flow serve: cannot read the runs: {e}"),
-            Err(e) => eprintln!("flow serve: cannot read the runs: {e}"),
+            Err(e) => e.to_string(),
+        };
+        if !problem.is_empty() && problem != said {
+            eprintln!("flow serve: cannot read the runs: {problem}");
         }
+        said = problem;
         tokio::time::sleep(POLL).await;
     }
 }
 
-/// The runs now, and what changed since `before` (nothing on the first
-/// look, nor while nobody listens: then no journal is read).
-fn diff(
-    server: &Server,
-    before: Option<HashMap<String, Look>>,
-) -> std::io::Result<(HashMap<String, Look>, Vec<String>)> {
+/// What changed since `seen` (nothing on the first look, nor while nobody
+/// listens: then no journal is read); `seen` becomes the runs now. On an
+/// error `seen` is kept, so the next look finds what changed meanwhile.
+fn diff(server: &Server, seen: &mut Option<HashMap<String, Look>>) -> std::io::Result<Vec<String>> {
     let entries = server.store.list(None, None)?;
     // Asked after the list: a subscriber that came before it gets every
     // change since the previous look; one that came after lists the runs
     // itself after subscribing, so it sees at least this look.
-    let before = before.filter(|_| server.changes.receiver_count() > 0);
+    let before = seen.take().filter(|_| server.changes.receiver_count() > 0);
     let mut now = HashMap::with_capacity(entries.len());
     let mut changes = Vec::new();
     for entry in &entries {
@@ -106,7 +119,8 @@ fn diff(
             changes.push(serde_json::json!({ "id": id, "removed": true }).to_string());
         }
     }
-    Ok((now, changes))
+    *seen = Some(now);
+    Ok(changes)
 }
 
 /// The change sent when the served flows were checked again:
