@@ -83,3 +83,36 @@ fn ctrl_c_stops_the_server_even_with_a_stream_open_and_its_run_resumes_later() {
     assert_eq!(run["outcome"], "succeeded", "{run}");
     assert!(p.journal(&a).iter().any(|e| e["event"] == "run_resumed"));
 }
+
+#[test]
+fn an_interrupted_run_that_cannot_resume_is_retried_after_a_wait_not_in_a_loop() {
+    let p = Project::new(&[("long", LONG)]);
+    let s = p.serve(&[]);
+    let a = s.submit(json!({"flow": "long"}));
+    wait_for("run a to be in its sleeping stage", || {
+        s.run(&a)["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["name"] == "wait" && st["outcome"] == "running")
+    });
+    s.kill();
+    // Its flow changed since it started: `flow resume` refuses it.
+    p.write("long", &LONG.replace("sleep 3", "sleep 4"));
+    let s = p.serve(&[]);
+    let retry = format!("run {a} is interrupted again: resuming it (retry 1)");
+    wait_for("the first retry", || s.output().contains(&retry));
+    let out = s.output();
+    // Resumed once at start, then once more after the first wait: never in
+    // a loop meanwhile.
+    let first = format!("resuming interrupted run {a}");
+    assert_eq!(out.matches(&first).count(), 1, "{out}");
+    assert!(!out.contains("(retry 2)"), "{out}");
+    // The retried resume refused too (it may hold the run a moment).
+    wait_for("run a to be interrupted again", || {
+        s.run(&a)["state"] == "interrupted"
+    });
+    // The refusal is in the run's own log.
+    let said = std::fs::read_to_string(p.run_root(&a).join("serve.log")).unwrap();
+    assert!(said.contains("changed"), "{said}");
+}
