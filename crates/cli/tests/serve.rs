@@ -767,14 +767,16 @@ fn a_queued_runs_params_are_typed_as_a_started_runs() {
 
 #[test]
 fn api_stats_are_flow_stats_numbers() {
-    let p = Project::new(&[("hello", HELLO), ("slow", SLOW)]);
+    let long = "flow long {\n  timeout 5m\n  stage a { run \"sleep 60\" }\n}\n";
+    let p = Project::new(&[("hello", HELLO), ("slow", SLOW), ("long", long)]);
     let s = p.serve(&["--jobs", "1"]);
     let a = s.submit(json!({"flow": "hello"}));
     let b = s.submit(json!({"flow": "slow"}));
     s.wait_finished(&a);
     s.wait_finished(&b);
-    // One more that is running while both are asked.
-    let c = s.submit(json!({"flow": "slow", "params": {"n": 1}}));
+    // One more that is running (and stays so) while both are asked.
+    let c = s.submit(json!({"flow": "long"}));
+    wait_for("run c to run", || s.run(&c)["state"] == "running");
     let (status, api) = s.get("/api/stats");
     assert_eq!(status, 200);
     let out = support::serve::flow()
@@ -792,6 +794,12 @@ fn api_stats_are_flow_stats_numbers() {
             .collect()
     };
     assert_eq!(figures(&api), figures(&cli), "api {api}\ncli {cli}");
-    assert_eq!(api.as_array().unwrap().len(), 2, "{api}");
+    let flows: Vec<&Value> = api.as_array().unwrap().iter().map(|f| &f["flow"]).collect();
+    assert!(
+        flows.contains(&&json!("hello")) && flows.contains(&&json!("slow")),
+        "{api}"
+    );
+    let (status, _) = s.post(&format!("/api/runs/{c}/cancel"), &json!({}));
+    assert_eq!(status, 202);
     s.wait_finished(&c);
 }
