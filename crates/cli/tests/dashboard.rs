@@ -23,7 +23,8 @@ flow steps {
   }
   stage ship {
     needs build
-    run "sleep 1; echo shipped; mkdir -p out; echo data > out/report.txt"
+    run "sleep 1; echo shipped; mkdir -p out; echo data > out/report.txt; echo '{\"status\":\"DONE\",\"links\":{\"pr\":\"https://example.com/pull/7\"}}'"
+    status json
     outputs "out/report.txt"
   }
 }
@@ -299,6 +300,8 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
         text(&c, "pre[data-log='ship']", "shipped").await;
         text(&c, "#run-state", "succeeded").await;
+        // The link its stage set, on the run.
+        element(&c, "#run-links a[href='https://example.com/pull/7']").await;
         let open = element(&c, "#stage-ship .artifacts a.open").await;
         let href = open.attr("href").await.unwrap().unwrap();
         assert!(href.ends_with("/artifacts/ship/out/report.txt?view=true"), "{href}");
@@ -379,6 +382,9 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         let row = format!("#runs tr[data-run='{form_run}']");
         element(&c, &format!("{row}[data-state='succeeded']")).await;
         text(&c, &format!("{row} strong"), "form").await;
+        // The links its stages set show in the list too.
+        let pr = element(&c, &format!("{row} .links a[href='https://example.com/pull/7']")).await;
+        assert_eq!(pr.text().await.unwrap(), "pr");
         // Its key is free again once the run finished: a second run.
         element(&c, "#submit").await.click().await.unwrap();
         let again = element(&c, &format!("#submit-result a.run-link:not([data-run='{form_run}'])")).await;

@@ -4,7 +4,7 @@
 // (and again after a reconnection or a `resync`); the flows and their
 // `flow stats` figures are read again when the served flows change, and
 // every 10 s.
-import { el, rendered, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
+import { el, link, rendered, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
 
 const QUEUED = new Set(["queued"]);
 /** Most runs shown. */
@@ -16,6 +16,13 @@ let flows = { flows: [], broken: [] };
 
 function runLink(id) {
   return el("a", { href: `/runs/${encodeURIComponent(id)}`, class: "run-link", "data-run": id }, el("code", { text: id }));
+}
+
+/** The links a run's stages set (`issue`, `branch`, `pr`…), by name. */
+function runLinks(map) {
+  const entries = Object.entries(map || {});
+  if (!entries.length) return "";
+  return el("div", { class: "links" }, entries.map(([name, url]) => link(url, name)));
 }
 
 function fill(tbody, rows) {
@@ -48,7 +55,7 @@ function renderRuns() {
       el("td", {}, runLink(r.id)),
       el("td", { text: r.flow }),
       el("td", {}, r.key ? el("code", { text: r.key }) : ""),
-      el("td", {}, rendered(r.description_html)),
+      el("td", {}, rendered(r.description_html), runLinks(r.links)),
       el("td", { text: age(r.submitted_ms || r.started_ms) }),
       el("td", { class: "num", text: duration(r.duration_ms) }),
       el("td", { class: "num", text: cost(r.usage) }));
