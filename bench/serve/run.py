@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Figures of `flow serve` (issue 8). Usage: bench/serve/run.py [FLOW_BINARY]
+"""Figures of `flow serve` (issue 8). Usage: bench/serve/run.py [FLOW_BINARY [PART…]]
+(PART: burst, sse, cron; default all)
 
 1. A burst of 1,000 submissions (16 client threads; 100 of them repeat a
    key submitted earlier) to a server with --jobs 4: none lost (every 201
@@ -10,6 +11,12 @@
    /api/runs/{id}/events, events per second.
 3. A cron trigger (`*/2 * * * * * *`, every 2 s) over 10 ticks: how late
    each run was submitted and started after its tick.
+
+With the burst, the runs' change stream (`GET /api/events`, what the
+dashboard's list follows) is read throughout: every created run must reach
+`finished` on it; and once drained, the server's CPU time over 10 s idle
+with those runs in its store, with one subscriber on that stream and with
+none (the cost of its index watcher).
 
 Only the standard library; the server is the real binary on loopback.
 """
@@ -67,9 +74,36 @@ def project(flows):
     return d
 
 
+def cpu_s(pid):
+    """utime + stime of `pid`, in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Changes(threading.Thread):
+    """Reads /api/events: the last state each run reached, and the count."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.last, self.count, self.opened = url, {}, 0, threading.Event()
+
+    def run(self):
+        with urllib.request.urlopen(self.url + "/api/events", timeout=600) as r:
+            self.opened.set()
+            for line in r:
+                if line.startswith(b"data:"):
+                    v = json.loads(line[5:])
+                    if "state" in v:
+                        self.count += 1
+                        self.last[v["id"]] = v["state"]
+
+
 def burst():
     d = project({"burst": 'flow burst {\n  timeout 1m\n  stage a { run "true" }\n}\n'})
     proc, url = start(d, "--jobs", "4")
+    changes = Changes(url)
+    changes.start()
+    changes.opened.wait(60)
     try:
         n, threads = 1000, 16
         keys = [f"k{i}" for i in range(900)] + [f"k{i}" for i in range(100)]
@@ -115,6 +149,21 @@ def burst():
         print(f"burst: submit latency p50 {statistics.median(lat):.1f} ms, p99 {lat[int(len(lat) * 0.99) - 1]:.1f} ms, max {lat[-1]:.1f} ms")
         print(f"burst: drained in {drain_s:.1f} s ({len(created) / drain_s:.1f} runs/s with --jobs 4); "
               f"server peak RSS while draining {peak / 1024:.1f} MiB")
+        time.sleep(1.5)  # the watcher's next looks
+        seen_done = sum(1 for i in created if changes.last.get(i) == "finished")
+        print(f"events: {changes.count} run changes on /api/events; {seen_done} of {len(created)} "
+              f"created runs seen finished on it")
+        c0 = cpu_s(proc.pid); time.sleep(10); c1 = cpu_s(proc.pid)
+        print(f"idle with {len(ids)} runs in the store, one /api/events subscriber: "
+              f"server CPU {(c1 - c0) * 100 / 10:.1f}% of a core")
+    finally:
+        proc.kill(); proc.wait()
+    # The same store, nobody subscribed: the watcher reads no journal.
+    proc, url = start(d)
+    try:
+        time.sleep(2)
+        c0 = cpu_s(proc.pid); time.sleep(10); c1 = cpu_s(proc.pid)
+        print(f"idle with the same runs, no subscriber: server CPU {(c1 - c0) * 100 / 10:.1f}% of a core")
     finally:
         proc.kill(); proc.wait()
         shutil.rmtree(d, ignore_errors=True)
@@ -173,6 +222,6 @@ def cron():
 
 if __name__ == "__main__":
     print(f"flow: {flow}")
-    burst()
-    sse()
-    cron()
+    only = sys.argv[2:] or ["burst", "sse", "cron"]
+    for part in only:
+        {"burst": burst, "sse": sse, "cron": cron}[part]()

@@ -182,7 +182,8 @@ pub fn parse_value(ty: ParamType, raw: &[&String]) -> Result<Value, String> {
 }
 
 /// Params given as JSON (`flow serve`'s `POST /api/runs`): each value a
-/// string (parsed as on the command line), a number or bool (its text), or
+/// string (parsed as on the command line), a number or bool (its text; a
+/// number for a `duration` is seconds), or
 /// for `list<str>` an array of strings. Checked like the command line: an
 /// unknown name, a bad value or a missing required param is an error
 /// naming it.
@@ -208,6 +209,8 @@ pub fn from_json(
         };
         let raw: Vec<String> = match v {
             serde_json::Value::String(s) => vec![s.clone()],
+            // A duration as a number is seconds, as `run_started` records it.
+            serde_json::Value::Number(n) if p.ty == ParamType::Duration => vec![format!("{n}s")],
             serde_json::Value::Number(n) => vec![n.to_string()],
             serde_json::Value::Bool(b) => vec![b.to_string()],
             serde_json::Value::Array(items) if p.ty == ParamType::ListStr => items

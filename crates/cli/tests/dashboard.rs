@@ -5,14 +5,14 @@
 //! test fails and says so. `FLOW_TEST_CHROMIUM` / `FLOW_TEST_CHROMEDRIVER`
 //! name other binaries.
 
-mod serve_support;
+mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use serve_support::{Project, DEADLINE};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::serve::{Project, DEADLINE};
 
 /// Two stages that print and sleep, one after the other.
 const STEPS: &str = r#"
@@ -23,7 +23,8 @@ flow steps {
   }
   stage ship {
     needs build
-    run "sleep 1; echo shipped; mkdir -p out; echo data > out/report.txt"
+    run "sleep 1; echo shipped; mkdir -p out; echo data > out/report.txt; echo '{\"status\":\"DONE\",\"links\":{\"pr\":\"https://example.com/pull/7\"}}'"
+    status json
     outputs "out/report.txt"
   }
 }
@@ -41,6 +42,17 @@ flow gate {
 }
 "#;
 
+/// Params of each type, for the submit form.
+const TYPED: &str = r#"
+flow typed {
+  param n: int = 2
+  param wait: duration = 1m
+  param who: str
+  timeout 5m
+  stage show { run "echo n=$N who=$WHO" }
+}
+"#;
+
 /// A run that waits until it is cancelled.
 const LONG: &str = r#"
 flow long {
@@ -55,7 +67,7 @@ flow long {
 fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
     let p = Project::new(&[("steps", STEPS)]);
     let s = p.serve(&[]);
-    let agent = serve_support::agent();
+    let agent = support::serve::agent();
     let get = |path: &str| {
         let mut r = agent.get(&format!("{}{path}", s.url)).call().unwrap();
         let header = |name: &str| {
@@ -80,6 +92,8 @@ fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
         ("/assets/run.js", "text/javascript", "EventSource"),
         ("/assets/common.js", "text/javascript", "export function"),
         ("/assets/dashboard.css", "text/css", ".node"),
+        ("/login", "text/html", "/assets/login.js"),
+        ("/assets/login.js", "text/javascript", "/api/login"),
     ] {
         let (status, got_ty, csp, body) = get(path);
         assert_eq!(status, 200, "{path}");
@@ -90,8 +104,13 @@ fn pages_and_assets_are_served_with_their_types_and_a_strict_policy() {
         assert!(body.contains(needle), "{path} lacks {needle}");
     }
     // No inline script or style: the policy would block it.
-    let (_, _, _, html) = get("/");
-    assert!(!html.contains("<script>") && !html.contains("style="));
+    for page in ["/", "/runs/20261206T040629Z-jad1nn", "/login"] {
+        let (_, _, _, html) = get(page);
+        assert!(
+            !html.contains("<script>") && !html.contains("style="),
+            "{page}"
+        );
+    }
     assert_eq!(get("/runs/nope").0, 400);
     assert_eq!(get("/assets/nope.js").0, 404);
     // The API is untouched.
@@ -135,7 +154,7 @@ impl Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        serve_support::wait_for("chromedriver to answer", || {
+        support::serve::wait_for("chromedriver to answer", || {
             ureq::get(&format!("{}/status", driver.url)).call().is_ok()
         });
         driver
@@ -223,7 +242,12 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         "/usr/bin/chromedriver",
         "chromium-driver",
     );
-    let p = Project::new(&[("steps", STEPS), ("long", LONG), ("gate", GATE)]);
+    let p = Project::new(&[
+        ("steps", STEPS),
+        ("long", LONG),
+        ("gate", GATE),
+        ("typed", TYPED),
+    ]);
     std::fs::write(
         p.flow_file("broken"),
         "flow broken { stage a { needs nope run \"true\" } }",
@@ -246,12 +270,14 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
 
         // A run submitted through the API appears, its description rendered.
         let id = s.submit(json!({"flow": "steps", "key": "k-1",
-            "description": "say **hi** <b>raw</b> [docs](https://example.com/d) [bad](javascript:alert(1))"}));
+            "description": "say **hi** <b>raw</b> [docs](https://example.com/d) [bad](javascript:alert(1))\n\n- item one\n- item two"}));
         let row = format!("tr[data-run='{id}']");
         element(&c, &row).await;
         text(&c, &format!("{row} strong"), "hi").await;
         let docs = element(&c, &format!("{row} a[href='https://example.com/d']")).await;
         assert_eq!(docs.text().await.unwrap(), "docs");
+        // Markdown, not just inline: a list.
+        text(&c, &format!("{row} li"), "item one").await;
         // Markup in a description is text, never HTML.
         text(&c, &row, "<b>raw</b>").await;
         assert!(c.find(Locator::Css(&format!("{row} b"))).await.is_err());
@@ -267,11 +293,18 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
             .unwrap();
         element(&c, ".node[data-stage='build']").await;
         element(&c, ".node[data-stage='ship']").await;
+        // The graph draws the `needs` edge.
+        element(&c, "path.edge[data-from='build'][data-to='ship'][data-kind='needs']").await;
         element(&c, ".node[data-stage='build'][data-state='succeeded']").await;
         text(&c, "pre[data-log='build']", "hello from build").await;
         element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
         text(&c, "pre[data-log='ship']", "shipped").await;
         text(&c, "#run-state", "succeeded").await;
+        // The link its stage set, on the run.
+        element(&c, "#run-links a[href='https://example.com/pull/7']").await;
+        let open = element(&c, "#stage-ship .artifacts a.open").await;
+        let href = open.attr("href").await.unwrap().unwrap();
+        assert!(href.ends_with("/artifacts/ship/out/report.txt?view=true"), "{href}");
         let artifact = element(&c, "#stage-ship .artifacts a").await;
         let href = artifact.attr("href").await.unwrap().unwrap();
         assert!(
@@ -285,7 +318,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
 
         // A long run; the next one waits in the queue behind it.
         let long = s.submit(json!({"flow": "long"}));
-        serve_support::wait_for("the long run to start", || {
+        support::serve::wait_for("the long run to start", || {
             s.run(&long)["state"] == "running"
         });
         let gate = s.submit(json!({"flow": "gate", "key": "g-1"}));
@@ -308,6 +341,8 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         // button per word it lists).
         c.goto(&format!("{}/runs/{gate}", s.url)).await.unwrap();
         element(&c, ".node[data-stage='review'][data-state='waiting']").await;
+        // A route is drawn dashed, named by its outcome.
+        element(&c, "path.edge.route[data-from='review'][data-to='ship']").await;
         let no = element(&c, "#stage-review .approve button[data-decision='no']").await;
         assert!(no.is_displayed().await.unwrap());
         element(&c, "#stage-review .approve input[aria-label='message']")
@@ -325,6 +360,79 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         // Nothing the pages load or do was blocked by their own policy.
         let body = element(&c, "body").await;
         assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
+
+        // The submit form: the flow's params with their types and defaults;
+        // the run it queues shows up and finishes in the list live (the
+        // runs page does not poll: only the event stream moves it).
+        c.goto(&format!("{}/", s.url)).await.unwrap();
+        element(&c, "#submit-flow option[value='steps']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        element(&c, "#submit-key").await.send_keys("k-form").await.unwrap();
+        element(&c, "#submit-description")
+            .await
+            .send_keys("from the **form**")
+            .await
+            .unwrap();
+        element(&c, "#submit").await.click().await.unwrap();
+        let made = element(&c, "#submit-result a.run-link").await;
+        let form_run = made.attr("data-run").await.unwrap().unwrap();
+        let row = format!("#runs tr[data-run='{form_run}']");
+        element(&c, &format!("{row}[data-state='succeeded']")).await;
+        text(&c, &format!("{row} strong"), "form").await;
+        // The links its stages set show in the list too.
+        let pr = element(&c, &format!("{row} .links a[href='https://example.com/pull/7']")).await;
+        assert_eq!(pr.text().await.unwrap(), "pr");
+        // Its key is free again once the run finished: a second run.
+        element(&c, "#submit").await.click().await.unwrap();
+        let again = element(&c, &format!("#submit-result a.run-link:not([data-run='{form_run}'])")).await;
+        let again = again.attr("data-run").await.unwrap().unwrap();
+        element(&c, &format!("#runs tr[data-run='{again}'][data-state='succeeded']")).await;
+
+        // A flow's params, with their types and defaults; a required one
+        // left empty is refused by the API, which says which.
+        element(&c, "#submit-flow option[value='typed']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let n = element(&c, "#submit-params input[data-param='n'][data-type='int']").await;
+        assert_eq!(n.attr("placeholder").await.unwrap().unwrap(), "default: 2");
+        let wait = element(&c, "#submit-params input[data-param='wait']").await;
+        assert_eq!(wait.attr("placeholder").await.unwrap().unwrap(), "default: 60s");
+        element(&c, "#submit-key").await.clear().await.unwrap();
+        element(&c, "#submit").await.click().await.unwrap();
+        text(&c, "#submit-result", "missing required param `who`").await;
+        n.send_keys("5").await.unwrap();
+        element(&c, "#submit-params input[data-param='who']")
+            .await
+            .send_keys("me")
+            .await
+            .unwrap();
+        element(&c, "#submit").await.click().await.unwrap();
+        let typed = element(&c, "#submit-result a.run-link").await;
+        let typed = typed.attr("data-run").await.unwrap().unwrap();
+        element(&c, &format!("#runs tr[data-run='{typed}'][data-state='succeeded']")).await;
+        let run = s.run(&typed);
+        assert_eq!(run["params"], json!({"n": 5, "wait": 60, "who": "me"}), "{run}");
+
+        // `flow stats` figures, the same numbers as the command prints.
+        let out = support::serve::flow()
+            .current_dir(p.path())
+            .args(["stats", "--json", "--flow", "steps"])
+            .output()
+            .unwrap();
+        let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let runs = cli[0]["runs"].to_string();
+        let success = format!("{:.0}%", cli[0]["success_rate"].as_f64().unwrap() * 100.0);
+        let shown = text(&c, "tr[data-flow='steps'] td[data-figure='runs']", &runs).await;
+        assert_eq!(shown, runs);
+        let shown = text(&c, "tr[data-flow='steps'] td[data-figure='success']", &success).await;
+        assert_eq!(shown, success);
+        let body = element(&c, "body").await;
+        assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
         c.close().await.unwrap();
         (long, gate)
     });
@@ -333,4 +441,70 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
     assert_eq!(s.wait_finished(&long)["outcome"], "cancelled");
     let run = s.wait_finished(&gate);
     assert_eq!(run["outcome"], "succeeded", "{run}");
+}
+
+#[test]
+fn with_a_token_the_login_page_takes_it_once_and_opens_the_dashboard() {
+    let chromium = needed("FLOW_TEST_CHROMIUM", "/usr/bin/chromium", "chromium");
+    let chromedriver = needed(
+        "FLOW_TEST_CHROMEDRIVER",
+        "/usr/bin/chromedriver",
+        "chromium-driver",
+    );
+    let p = Project::new(&[("steps", STEPS)]);
+    let token = p.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let s = p.serve(&["--token-file", token.to_str().unwrap()]);
+    let id = {
+        let (status, v) = support::serve::request(
+            &s.url,
+            "POST",
+            "/api/runs",
+            Some(&json!({"flow": "steps"})),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", "Bearer s3cret-token"),
+            ],
+        );
+        assert_eq!(status, 201, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let c = browser(&driver, &chromium, profile.path()).await;
+        // The dashboard sends a browser without a session to /login.
+        c.goto(&format!("{}/runs/{id}", s.url)).await.unwrap();
+        element(&c, "#token")
+            .await
+            .send_keys("wrong")
+            .await
+            .unwrap();
+        element(&c, "#login").await.click().await.unwrap();
+        text(&c, "#login-result", "401").await;
+        let input = element(&c, "#token").await;
+        input.clear().await.unwrap();
+        input.send_keys("s3cret-token").await.unwrap();
+        element(&c, "#login").await.click().await.unwrap();
+        // In: the runs page, live, with the run.
+        element(
+            &c,
+            &format!("#runs tr[data-run='{id}'][data-state='succeeded']"),
+        )
+        .await;
+        // The cookie is not readable by scripts.
+        let cookie = c.execute("return document.cookie", vec![]).await.unwrap();
+        assert_eq!(cookie, json!(""));
+        // A run page works with it too (API reads, the event stream).
+        c.goto(&format!("{}/runs/{id}", s.url)).await.unwrap();
+        element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
+        let body = element(&c, "body").await;
+        assert_eq!(body.attr("data-csp-violation").await.unwrap(), None);
+        c.close().await.unwrap();
+    });
 }

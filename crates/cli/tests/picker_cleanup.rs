@@ -3,22 +3,15 @@
 //! `pipelines/ai-issue-picker.flow` on a real `flow serve`, both against the
 //! scripted GitHub CLI (`tests/fixtures/fake-gh`).
 
-mod serve_support;
+mod support;
 
 use serde_json::{json, Value};
-use serve_support::{flow, flow_bin, request, wait_for, DEADLINE};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
-
-/// The repository root (the folder with `pipelines/` and `tests/fixtures/`).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use support::repo_root;
+use support::serve::{flow, flow_bin, wait_for, Server, DEADLINE};
 
 /// `PATH` with the `flow` under test and the fake `gh` first.
 fn test_path() -> String {
@@ -365,87 +358,14 @@ fn cleanup_fails_without_deleting_when_open_prs_cannot_be_listed() {
 }
 
 /// A running `flow serve` with the fake gh on its PATH.
-struct Served {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Served {
-    fn start(proj: &Path, gh_dir: &Path) -> Served {
-        let log = proj.join("serve.log");
-        let child = flow()
-            .current_dir(proj)
-            .args(["serve", "--bind", "127.0.0.1:0", "--jobs", "4"])
-            .env("PATH", test_path())
-            .env("FAKE_GH_DIR", gh_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut s = Served {
-            child,
-            url: String::new(),
-            log,
-        };
-        wait_for("flow serve to listen", || {
-            let text = std::fs::read_to_string(&s.log).unwrap_or_default();
-            match text.split("listening on ").nth(1) {
-                Some(rest) => {
-                    s.url = rest.lines().next().unwrap().trim().to_string();
-                    true
-                }
-                None => false,
-            }
-        });
-        s
-    }
-
-    fn submit(&self, body: Value) -> String {
-        let (status, v) = request(
-            &self.url,
-            "POST",
-            "/api/runs",
-            Some(&body),
-            &[("Content-Type", "application/json")],
-        );
-        assert_eq!(status, 201, "{body}: {v}");
-        v["id"].as_str().unwrap().to_string()
-    }
-
-    fn runs_of(&self, flow_name: &str) -> Vec<Value> {
-        let (status, v) = request(
-            &self.url,
-            "GET",
-            &format!("/api/runs?flow={flow_name}"),
-            None,
-            &[],
-        );
-        assert_eq!(status, 200, "{v}");
-        v.as_array().unwrap().clone()
-    }
-
-    fn wait_finished(&self, id: &str) -> Value {
-        let mut last = Value::Null;
-        wait_for(&format!("run {id} to finish"), || {
-            let (_, v) = request(&self.url, "GET", &format!("/api/runs/{id}"), None, &[]);
-            last = v;
-            last["state"] == "finished"
-        });
-        last
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn serve_with_gh(proj: &Path, gh_dir: &Path) -> Server {
+    let path = test_path();
+    Server::start_with(
+        proj,
+        "127.0.0.1:0",
+        &["--jobs", "4"],
+        &[("PATH", &path), ("FAKE_GH_DIR", gh_dir.to_str().unwrap())],
+    )
 }
 
 /// A stand-in for ai-implement (same params): one run at a time, each
@@ -511,7 +431,7 @@ fn picker_submits_one_ai_implement_run_per_ready_issue_once_and_skips_when_ten_w
         stub_implement(&gate),
     )
     .unwrap();
-    let s = Served::start(&proj, &gh_dir);
+    let s = serve_with_gh(&proj, &gh_dir);
     let pick = json!({"flow": "ai-issue-picker", "params": {
         "tracker": "github", "repo": repo.display().to_string(), "repo_name": "sample", "agent": "fake"}});
 
@@ -734,7 +654,7 @@ fn picker_leaves_the_issues_ready_when_a_submission_is_refused() {
         proj.join("pipelines/ai-issue-picker.flow"),
     )
     .unwrap();
-    let s = Served::start(&proj, &gh_dir);
+    let s = serve_with_gh(&proj, &gh_dir);
     let id = s.submit(json!({"flow": "ai-issue-picker", "params": {
         "tracker": "github", "repo": repo.display().to_string()}}));
     let run = s.wait_finished(&id);

@@ -1,10 +1,10 @@
 //! `flow serve` end to end: a real server on loopback, spoken to over HTTP.
 
-mod serve_support;
+mod support;
 
 use serde_json::{json, Value};
-use serve_support::{read_events, request, wait_for, Project, Server};
 use std::time::Duration;
+use support::serve::{read_events, request, wait_for, Project, Server};
 
 const HELLO: &str = r#"
 flow hello {
@@ -87,7 +87,7 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
         "{logs}"
     );
     // Artifact download; no escape.
-    let agent = serve_support::agent();
+    let agent = support::serve::agent();
     let mut r = agent
         .get(&format!(
             "{}/api/runs/{id}/artifacts/greet/out/file.txt",
@@ -96,6 +96,30 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
         .call()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    let header = |r: &ureq::http::Response<ureq::Body>, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(header(&r, "content-type"), "application/octet-stream");
+    assert_eq!(
+        header(&r, "content-disposition"),
+        "attachment; filename=\"file.txt\""
+    );
+    assert_eq!(r.body_mut().read_to_string().unwrap(), "data\n");
+    // To open in the browser: text, sandboxed.
+    let mut r = agent
+        .get(&format!(
+            "{}/api/runs/{id}/artifacts/greet/out/file.txt?view=true",
+            s.url
+        ))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(header(&r, "content-type").starts_with("text/plain"));
+    assert!(header(&r, "content-disposition").starts_with("inline"));
+    assert!(header(&r, "content-security-policy").contains("sandbox"));
     assert_eq!(r.body_mut().read_to_string().unwrap(), "data\n");
     for bad in [
         "greet/../../journal.jsonl",
@@ -107,7 +131,7 @@ fn a_submitted_run_succeeds_and_the_api_shows_its_stages_links_logs_and_artifact
         assert!(status == 400 || status == 404, "{bad}: {status}");
     }
     // `flow runs` sees the server's run in the same store.
-    let out = serve_support::flow()
+    let out = support::serve::flow()
         .current_dir(p.path())
         .args(["runs"])
         .output()
@@ -338,7 +362,7 @@ fn cancel_ends_a_running_run_and_a_queued_one() {
     });
     assert_eq!(s.run(&queued)["state"], "queued");
     // `flow prune` never drops a queued submission.
-    let prune = serve_support::flow()
+    let prune = support::serve::flow()
         .current_dir(p.path())
         .args(["prune", "--keep", "0"])
         .output()
@@ -350,7 +374,7 @@ fn cancel_ends_a_running_run_and_a_queued_one() {
     assert_eq!(s.run(&queued)["outcome"], "cancelled");
     // `flow cancel` too cancels a queued run.
     let queued2 = s.submit(json!({"flow": "long"}));
-    let cancel = serve_support::flow()
+    let cancel = support::serve::flow()
         .current_dir(p.path())
         .args(["cancel", &queued2])
         .output()
@@ -445,7 +469,7 @@ fn flow_submit_exit_codes() {
     let p = Project::new(&[("slow", SLOW)]);
     let s = p.serve(&["--jobs", "1"]);
     let submit = |args: &[&str]| {
-        serve_support::flow()
+        support::serve::flow()
             .args(["submit"])
             .args(args)
             .args(["--server", &s.url])
@@ -461,7 +485,7 @@ fn flow_submit_exit_codes() {
     let bad = submit(&["slow", "--n", "one"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not an int"));
-    let unreachable = serve_support::flow()
+    let unreachable = support::serve::flow()
         .args(["submit", "slow", "--server", "http://127.0.0.1:9"])
         .output()
         .unwrap();
@@ -491,7 +515,7 @@ fn resume_continues_a_failed_run() {
     });
     assert!(p.journal(&id).iter().any(|e| e["event"] == "run_resumed"));
     // The journal stream goes on past the first `run_finished`.
-    let all = serve_support::read_stream(&format!("{}/api/runs/{id}/events", s.url), None);
+    let all = support::serve::read_stream(&format!("{}/api/runs/{id}/events", s.url), None);
     assert_eq!(all.len(), p.journal(&id).len());
     assert_eq!(all.last().unwrap().1["outcome"], "succeeded");
     let (status, _) = s.post(&format!("/api/runs/{id}/resume"), &json!({}));
@@ -545,14 +569,14 @@ fn a_stage_log_streams_live_and_resumes_after_last_event_id_and_stats_are_served
     let s = p.serve(&[]);
     let id = s.submit(json!({"flow": "talk"}));
     let url = format!("{}/api/runs/{id}/logs/say/events", s.url);
-    let events = serve_support::read_stream(&url, None);
+    let events = support::serve::read_stream(&url, None);
     let lines: Vec<&str> = events
         .iter()
         .map(|(_, v)| v["line"].as_str().unwrap())
         .collect();
     assert_eq!(lines, ["one", "two", "three"]);
     assert_eq!(events[0].1["attempt"], 1);
-    let rest = serve_support::read_stream(&url, Some(&events[0].0));
+    let rest = support::serve::read_stream(&url, Some(&events[0].0));
     let lines: Vec<&str> = rest
         .iter()
         .map(|(_, v)| v["line"].as_str().unwrap())
@@ -596,7 +620,7 @@ fn the_history_commands_see_and_cancel_a_server_run() {
         s.run(&id)["stages"][0]["outcome"] == "running"
     });
     let cli = |args: &[&str]| {
-        serve_support::flow()
+        support::serve::flow()
             .current_dir(p.path())
             .args(args)
             .output()
@@ -661,4 +685,121 @@ fn a_flow_in_a_new_folder_is_served_and_runs_are_not_watched() {
         "{}",
         s.output()
     );
+}
+
+#[test]
+fn the_runs_changes_stream_live_over_one_sse_stream() {
+    let p = Project::new(&[("hello", HELLO)]);
+    let s = p.serve(&[]);
+    let url = format!("{}/api/events", s.url);
+    let mut id = String::new();
+    let events = support::serve::read_until(
+        &url,
+        || id = s.submit(json!({"flow": "hello", "key": "live-1", "description": "say *hi*"})),
+        |v| v["state"] == "finished",
+    );
+    let mine: Vec<&Value> = events
+        .iter()
+        .map(|(_, v)| v)
+        .filter(|v| v["id"] == id.as_str())
+        .collect();
+    let last = mine.last().expect("the run's changes");
+    assert_eq!(last["state"], "finished", "{events:?}");
+    assert_eq!(last["outcome"], "succeeded");
+    // As `GET /api/runs?details=true` lists it.
+    assert_eq!(last["key"], "live-1");
+    assert_eq!(last["description"], "say *hi*");
+    assert_eq!(last["links"]["pr"], "https://x/pull/1", "{last}");
+    // Ids count up.
+    let ids: Vec<u64> = events
+        .iter()
+        .filter_map(|(i, _)| i.as_ref()?.parse().ok())
+        .collect();
+    assert!(
+        !ids.is_empty() && ids.windows(2).all(|w| w[0] < w[1]),
+        "{ids:?}"
+    );
+    // A pruned run is sent as removed.
+    let mut gone = false;
+    let events = support::serve::read_until(
+        &url,
+        || {
+            let out = support::serve::flow()
+                .current_dir(p.path())
+                .args(["prune", "--keep", "0"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        },
+        |v| {
+            gone = v["id"] == id.as_str() && v["removed"] == true;
+            gone
+        },
+    );
+    assert!(gone, "{events:?}");
+}
+
+#[test]
+fn a_queued_runs_params_are_typed_as_a_started_runs() {
+    let typed = "flow typed {\n  param n: int\n  param wait: duration = 1m\n  param tags: list<str> = []\n  param on: bool = false\n  timeout 5m\n  stage a { run \"true\" }\n}\n";
+    let long = "flow long {\n  timeout 5m\n  stage a { run \"sleep 60\" }\n}\n";
+    let p = Project::new(&[("typed", typed), ("long", long)]);
+    let s = p.serve(&["--jobs", "1"]);
+    let blocker = s.submit(json!({"flow": "long"}));
+    wait_for("the blocker to run", || {
+        s.run(&blocker)["state"] == "running"
+    });
+    let id = s.submit(json!({"flow": "typed",
+        "params": {"n": "3", "wait": "2m", "tags": "a, b", "on": "yes"}}));
+    let queued = s.run(&id);
+    assert_eq!(queued["state"], "queued");
+    let want = json!({"n": 3, "wait": 120, "tags": ["a", "b"], "on": true});
+    assert_eq!(queued["params"], want);
+    // The list says the same.
+    let (_, runs) = s.get("/api/runs?state=queued");
+    assert_eq!(runs[0]["params"], want, "{runs}");
+    let (status, _) = s.post(&format!("/api/runs/{blocker}/cancel"), &json!({}));
+    assert_eq!(status, 202);
+    let done = s.wait_finished(&id);
+    assert_eq!(done["outcome"], "succeeded", "{done}");
+    assert_eq!(done["params"], want);
+}
+
+#[test]
+fn api_stats_are_flow_stats_numbers() {
+    let long = "flow long {\n  timeout 5m\n  stage a { run \"sleep 60\" }\n}\n";
+    let p = Project::new(&[("hello", HELLO), ("slow", SLOW), ("long", long)]);
+    let s = p.serve(&["--jobs", "1"]);
+    let a = s.submit(json!({"flow": "hello"}));
+    let b = s.submit(json!({"flow": "slow"}));
+    s.wait_finished(&a);
+    s.wait_finished(&b);
+    // One more that is running (and stays so) while both are asked.
+    let c = s.submit(json!({"flow": "long"}));
+    wait_for("run c to run", || s.run(&c)["state"] == "running");
+    let (status, api) = s.get("/api/stats");
+    assert_eq!(status, 200);
+    let out = support::serve::flow()
+        .current_dir(p.path())
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let figures = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| json!([f["flow"], f["runs"], f["success_rate"], f["outcomes"]]))
+            .collect()
+    };
+    assert_eq!(figures(&api), figures(&cli), "api {api}\ncli {cli}");
+    let flows: Vec<&Value> = api.as_array().unwrap().iter().map(|f| &f["flow"]).collect();
+    assert!(
+        flows.contains(&&json!("hello")) && flows.contains(&&json!("slow")),
+        "{api}"
+    );
+    let (status, _) = s.post(&format!("/api/runs/{c}/cancel"), &json!({}));
+    assert_eq!(status, 202);
+    s.wait_finished(&c);
 }

@@ -2,10 +2,10 @@
 //! queued, the interrupted run resumes (`run_resumed` in its journal) and
 //! every run ends.
 
-mod serve_support;
+mod support;
 
 use serde_json::json;
-use serve_support::{wait_for, Project};
+use support::serve::{wait_for, Project};
 
 const LONG: &str = r#"
 flow long {
@@ -73,7 +73,7 @@ fn ctrl_c_stops_the_server_even_with_a_stream_open_and_its_run_resumes_later() {
     });
     // An open event stream (a dashboard) must not hold the server up.
     let url = format!("{}/api/runs/{a}/events", s.url);
-    let stream = std::thread::spawn(move || serve_support::read_stream(&url, None).len());
+    let stream = std::thread::spawn(move || support::serve::read_stream(&url, None).len());
     std::thread::sleep(std::time::Duration::from_millis(200));
     let status = s.interrupt();
     assert_eq!(status.code(), Some(0));
@@ -82,4 +82,37 @@ fn ctrl_c_stops_the_server_even_with_a_stream_open_and_its_run_resumes_later() {
     let run = s.wait_finished(&a);
     assert_eq!(run["outcome"], "succeeded", "{run}");
     assert!(p.journal(&a).iter().any(|e| e["event"] == "run_resumed"));
+}
+
+#[test]
+fn an_interrupted_run_that_cannot_resume_is_retried_after_a_wait_not_in_a_loop() {
+    let p = Project::new(&[("long", LONG)]);
+    let s = p.serve(&[]);
+    let a = s.submit(json!({"flow": "long"}));
+    wait_for("run a to be in its sleeping stage", || {
+        s.run(&a)["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["name"] == "wait" && st["outcome"] == "running")
+    });
+    s.kill();
+    // Its flow changed since it started: `flow resume` refuses it.
+    p.write("long", &LONG.replace("sleep 3", "sleep 4"));
+    let s = p.serve(&[]);
+    let retry = format!("run {a} is interrupted again: resuming it (retry 1)");
+    wait_for("the first retry", || s.output().contains(&retry));
+    let out = s.output();
+    // Resumed once at start, then once more after the first wait: never in
+    // a loop meanwhile.
+    let first = format!("resuming interrupted run {a}");
+    assert_eq!(out.matches(&first).count(), 1, "{out}");
+    assert!(!out.contains("(retry 2)"), "{out}");
+    // The retried resume refused too (it may hold the run a moment).
+    wait_for("run a to be interrupted again", || {
+        s.run(&a)["state"] == "interrupted"
+    });
+    // The refusal is in the run's own log.
+    let said = std::fs::read_to_string(p.run_root(&a).join("serve.log")).unwrap();
+    assert!(said.contains("changed"), "{said}");
 }

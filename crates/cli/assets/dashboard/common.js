@@ -25,6 +25,24 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element `tag`, as [`el`] (text only through `text`). */
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.setAttribute("class", value);
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
 /** `url` when it is an absolute http(s) URL, else null (no `javascript:`). */
 export function safeUrl(url) {
   try {
@@ -42,43 +60,46 @@ export function link(url, text) {
   return el("a", { href, target: "_blank", rel: "noopener noreferrer", text: text ?? href });
 }
 
-// Inline markdown, the small subset a description needs: `code`,
-// **strong**, *em* / _em_, [text](http…) links and bare http(s) URLs.
-// Everything else stays text.
-const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*]+)\*|_([^_]+)_|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]+)/g;
+/** Elements a rendered description may hold (what CommonMark makes). */
+const ALLOWED = new Set(["P", "BR", "HR", "STRONG", "EM", "DEL", "CODE", "PRE", "A", "UL", "OL", "LI",
+  "BLOCKQUOTE", "H1", "H2", "H3", "H4", "H5", "H6", "TABLE", "THEAD", "TBODY", "TR", "TH", "TD", "INPUT"]);
+/** Their attributes that may stay. */
+const ATTRIBUTES = new Set(["href", "title", "start", "align", "type", "checked", "disabled"]);
 
-/** Inline markdown `text` as DOM nodes. */
-function inline(text) {
-  const out = [];
-  let last = 0;
-  for (const m of text.matchAll(INLINE)) {
-    if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[1] !== undefined) out.push(el("code", { text: m[1] }));
-    else if (m[2] !== undefined) out.push(el("strong", {}, inline(m[2])));
-    else if (m[3] !== undefined) out.push(el("em", {}, inline(m[3])));
-    else if (m[4] !== undefined) out.push(el("em", {}, inline(m[4])));
-    else if (m[5] !== undefined) out.push(link(m[6], m[5]));
-    else out.push(link(m[7]));
-    last = m.index + m[0].length;
-  }
-  if (last < text.length) out.push(text.slice(last));
-  return out;
-}
-
-/** Markdown `md` as a fragment: paragraphs split on blank lines, each line
- * kept (a line break between), inline markup as above. */
-export function markdown(md) {
+/** A description as the server rendered it (`description_html`: markdown,
+ * raw HTML escaped, links to http(s), mailto or this server only). Checked
+ * again here: an element or attribute outside that set is dropped (its
+ * text kept), a link is re-checked and opens apart without referrer. */
+export function rendered(html) {
   const frag = document.createDocumentFragment();
-  if (!md) return frag;
-  for (const para of String(md).split(/\n\s*\n/)) {
-    if (!para.trim()) continue;
-    const p = el("p");
-    para.split("\n").forEach((line, i) => {
-      if (i > 0) p.append(el("br"));
-      p.append(...inline(line).map((n) => (n instanceof Node ? n : document.createTextNode(n))));
-    });
-    frag.append(p);
-  }
+  if (!html) return frag;
+  // A <template> parses without running or loading anything.
+  const t = document.createElement("template");
+  t.innerHTML = html;
+  const clean = (node) => {
+    for (const child of [...node.childNodes]) {
+      if (child.nodeType === Node.TEXT_NODE) continue;
+      if (child.nodeType !== Node.ELEMENT_NODE || !ALLOWED.has(child.tagName)) {
+        child.replaceWith(document.createTextNode(child.textContent || ""));
+        continue;
+      }
+      for (const a of [...child.attributes]) if (!ATTRIBUTES.has(a.name)) child.removeAttribute(a.name);
+      if (child.tagName === "INPUT" && child.getAttribute("type") !== "checkbox") child.remove();
+      if (child.tagName === "A") {
+        const href = child.getAttribute("href") || "";
+        const own = href.startsWith("/") || href.startsWith("#");
+        const ok = own || safeUrl(href) || /^mailto:/i.test(href);
+        if (!ok) child.removeAttribute("href");
+        else if (!own) {
+          child.setAttribute("target", "_blank");
+          child.setAttribute("rel", "noopener noreferrer");
+        }
+      }
+      clean(child);
+    }
+  };
+  clean(t.content);
+  frag.append(t.content);
   return frag;
 }
 
@@ -118,6 +139,8 @@ export function badge(word) {
 /** GET `path` as JSON; throws an Error with the API's message. */
 export async function getJson(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
+  // A server with a token, and no session (or an old one): log in.
+  if (r.status === 401) location.assign("/login");
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.error || `${r.status} ${r.statusText}`);
   return body;

@@ -4,7 +4,7 @@
 // journal event, and the page also polls the run every 2 s; a running
 // stage's log arrives over its log stream (SSE), a stopped stage shows
 // its latest attempt's log tail.
-import { el, link, markdown, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
+import { el, svg, link, rendered, age, duration, cost, runState, badge, getJson, postJson, status, every } from "/assets/common.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const api = `/api/runs/${encodeURIComponent(id)}`;
@@ -76,26 +76,73 @@ function awaiting(stage) {
   return asked.visit === last.visit && asked.attempt === last.attempt ? asked : null;
 }
 
+/** Sizes of the drawn graph, in px. */
+const NODE_W = 168;
+const NODE_H = 44;
+const GAP_X = 72;
+const GAP_Y = 18;
+
 function renderGraph() {
   const byName = new Map((run.stages || []).map((s) => [s.name, s]));
   const names = flow ? [...flow.stages] : [];
   for (const s of run.stages || []) if (!names.includes(s.name)) names.push(s.name);
   const edges = flow ? flow.edges : [];
-  const graph = document.getElementById("graph");
-  graph.replaceChildren(...layers(names, edges).map((column) =>
-    el("div", { class: "layer" }, column.map((name) => {
-      const s = byName.get(name);
-      const word = stageWord(s);
-      const attempts = s ? s.attempts.length : 0;
-      return el("a", { class: `node ${word}`, href: `#stage-${name}`, "data-stage": name, "data-state": word },
-        el("span", { class: "name", text: name }),
-        el("span", { class: "meta", text: `${word}${s ? ` · visits ${s.visits} · attempts ${attempts}` : ""}` }));
-    }))));
-  const routes = edges.filter((e) => e.kind !== "needs");
-  if (routes.length) {
-    graph.append(el("div", { class: "edges" }, el("div", { text: "routes" }),
-      routes.map((e) => el("div", { text: `${e.from} → ${e.to} (${e.kind})` }))));
+  const columns = layers(names, edges);
+  const tallest = Math.max(1, ...columns.map((c) => c.length));
+  const height = tallest * (NODE_H + GAP_Y) + GAP_Y + 28;
+  const width = Math.max(1, columns.length) * (NODE_W + GAP_X);
+  const at = new Map();
+  columns.forEach((column, x) => {
+    const top = (height - 28 - column.length * (NODE_H + GAP_Y) + GAP_Y) / 2;
+    column.forEach((name, y) => at.set(name, { x: x * (NODE_W + GAP_X) + 8, y: top + y * (NODE_H + GAP_Y), col: x }));
+  });
+  const lines = [];
+  for (const e of edges) {
+    const a = at.get(e.from);
+    const b = at.get(e.to);
+    if (!a || !b) continue;
+    const route = e.kind !== "needs";
+    let d;
+    let label;
+    if (b.col > a.col) {
+      // Forward: right side to left side.
+      const x1 = a.x + NODE_W;
+      const y1 = a.y + NODE_H / 2;
+      const x2 = b.x;
+      const y2 = b.y + NODE_H / 2;
+      const mid = (x1 + x2) / 2;
+      d = `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2 - 2},${y2}`;
+      label = { x: mid, y: (y1 + y2) / 2 - 4 };
+    } else {
+      // Back (a loop) or within a column: under the nodes, bottom to bottom.
+      const x1 = a.x + NODE_W / 2;
+      const y1 = a.y + NODE_H;
+      const x2 = b.x + NODE_W / 2 + (a === b ? 24 : 0);
+      const y2 = b.y + NODE_H;
+      const low = Math.max(y1, y2) + 26;
+      d = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2 + 2}`;
+      label = { x: (x1 + x2) / 2, y: low - 6 };
+    }
+    lines.push(svg("path", { class: `edge${route ? " route" : ""}`, d, "marker-end": "url(#arrow)",
+      "data-from": e.from, "data-to": e.to, "data-kind": e.kind }));
+    if (route) lines.push(svg("text", { class: "edge-label", x: label.x, y: label.y, "text-anchor": "middle", text: e.kind }));
   }
+  const nodes = names.filter((n) => at.has(n)).map((name) => {
+    const s = byName.get(name);
+    const word = stageWord(s);
+    const p = at.get(name);
+    const meta = s ? `${word} · visits ${s.visits} · attempts ${s.attempts.length}` : word;
+    return svg("a", { class: `node ${word}`, href: `#stage-${name}`, "data-stage": name, "data-state": word },
+      svg("title", { text: `${name}: ${meta}` }),
+      svg("rect", { x: p.x, y: p.y, width: NODE_W, height: NODE_H, rx: 6 }),
+      svg("text", { class: "name", x: p.x + 10, y: p.y + 18, text: name }),
+      svg("text", { class: "meta", x: p.x + 10, y: p.y + 35, text: meta }));
+  });
+  const defs = svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5,
+    markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, svg("path", { d: "M0,0 L10,5 L0,10 z" })));
+  const drawing = svg("svg", { class: "graph-svg", width, height, viewBox: `0 0 ${width} ${height}`,
+    role: "img", "aria-label": "stage graph" }, defs, lines, nodes);
+  document.getElementById("graph").replaceChildren(drawing);
 }
 
 // ---- the run ---------------------------------------------------------
@@ -122,7 +169,7 @@ function renderRun() {
   if (run.reason) fact(dl, "reason", run.reason);
   const params = Object.entries(run.params || {});
   if (params.length) fact(dl, "params", params.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join("  "));
-  document.getElementById("run-description").replaceChildren(markdown(run.description));
+  document.getElementById("run-description").replaceChildren(rendered(run.description_html));
   document.getElementById("run-links").replaceChildren(...links(run.links));
   document.getElementById("cancel").disabled = !LIVE_RUN.has(run.state);
   document.getElementById("resume").disabled = !(run.state === "interrupted" ||
@@ -184,7 +231,8 @@ function renderStage(s) {
   if (s.artifacts && s.artifacts.length) {
     body.push(el("div", { class: "artifacts" }, "artifacts: ", s.artifacts.map((path) => {
       const href = `${api}/artifacts/${encodeURIComponent(s.name)}/${path.split("/").map(encodeURIComponent).join("/")}`;
-      return el("span", {}, el("a", { href, download: path.split("/").pop(), text: path }), " ");
+      return el("span", { class: "artifact" }, el("a", { href, download: path.split("/").pop(), text: path }), " (",
+        el("a", { href: `${href}?view=true`, target: "_blank", rel: "noopener noreferrer", class: "open", text: "open" }), ") ");
     })));
   }
   if (s.attempts.length) {

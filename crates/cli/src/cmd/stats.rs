@@ -39,16 +39,7 @@ pub fn run(args: &Args) -> u8 {
     let since = args
         .since
         .map(|d| now_ms() - i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let histories: Vec<RunHistory> = entries
-        .iter()
-        .filter(|e| match (since, e.started_ms) {
-            (Some(from), Some(at)) => at >= from,
-            (Some(_), None) => false,
-            (None, _) => true,
-        })
-        .filter_map(|e| RunHistory::read(&store.run_root(&e.id)).ok())
-        .collect();
-    let all = stats::compute(&histories);
+    let all = of_entries(&store, &entries, since);
     let mut out = Out::new();
     if args.json {
         let text = serde_json::to_string(&all).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
@@ -70,6 +61,27 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     0
+}
+
+/// The figures of `entries` (started at or after Unix ms `since`, when
+/// given): the one selection `flow stats` and `GET /api/stats` share, so
+/// the dashboard shows the same numbers. Runs without a readable journal
+/// (queued ones) count for nothing.
+pub fn of_entries(
+    store: &RunDirStore,
+    entries: &[flow_runtime::store::RunEntry],
+    since: Option<i64>,
+) -> Vec<FlowStats> {
+    let histories: Vec<RunHistory> = entries
+        .iter()
+        .filter(|e| match (since, e.started_ms) {
+            (Some(from), Some(at)) => at >= from,
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+        .filter_map(|e| RunHistory::read(&store.run_root(&e.id)).ok())
+        .collect();
+    stats::compute(&histories)
 }
 
 fn percent(x: f64) -> String {

@@ -22,6 +22,7 @@ pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/api/flows", get(flows))
         .route("/api/runs", get(list).post(submit))
+        .route("/api/events", get(super::changes::stream))
         .route("/api/runs/{id}", get(one))
         .route("/api/runs/{id}/events", get(events::stream))
         .route("/api/runs/{id}/cancel", post(actions::cancel))
@@ -37,6 +38,8 @@ pub fn router(server: Arc<Server>) -> Router {
             get(super::logs::stream),
         )
         .route("/api/stats", get(stats))
+        .route("/api/login", post(guard::login))
+        .route("/api/logout", post(guard::logout))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API path") })
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),
@@ -190,15 +193,21 @@ async fn submit(State(server): State<Arc<Server>>, body: axum::body::Bytes) -> R
             ),
         };
     };
-    if let Err(e) = crate::params::from_json(&served.pipeline, &body.params) {
-        return error(StatusCode::BAD_REQUEST, e);
-    }
+    // Kept typed, as a started run's `run_started` has them: a queued run's
+    // params read the same (`"3"` for an int is `3`).
+    let params = match crate::params::from_json(&served.pipeline, &body.params) {
+        Ok(typed) => typed
+            .iter()
+            .map(|(name, v)| (name.clone(), flow_runtime::run::param_json(v)))
+            .collect(),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
     let sub = Submission {
         flow: body.flow,
         file: served.file.display().to_string(),
         key: body.key,
         description: body.description,
-        params: body.params,
+        params,
         parent: body.parent,
         submitted_ms: now_ms(),
     };
@@ -231,8 +240,8 @@ struct StatsQuery {
     since: Option<String>,
 }
 
-/// `flow stats --json` of the finished runs (of flow F, started in the
-/// last D: `7d`, `12h`).
+/// `flow stats --json` (of flow F, started in the last D: `7d`, `12h`):
+/// the same selection and numbers as the command.
 async fn stats(State(server): State<Arc<Server>>, Query(q): Query<StatsQuery>) -> Response {
     let since = match q.since.as_deref().map(humantime::parse_duration) {
         None => None,
@@ -243,13 +252,8 @@ async fn stats(State(server): State<Arc<Server>>, Query(q): Query<StatsQuery>) -
     };
     let s = server.clone();
     let computed = blocking(move || {
-        let entries = s.store.list(q.flow.as_deref(), Some("finished"))?;
-        let histories: Vec<RunHistory> = entries
-            .iter()
-            .filter(|e| since.is_none_or(|from| e.started_ms.is_some_and(|at| at >= from)))
-            .filter_map(|e| RunHistory::read(&e.root).ok())
-            .collect();
-        Ok(flow_runtime::store::stats::compute(&histories))
+        let entries = s.store.list(q.flow.as_deref(), None)?;
+        Ok(crate::cmd::stats::of_entries(&s.store, &entries, since))
     })
     .await;
     match computed {

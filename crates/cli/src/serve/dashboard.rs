@@ -45,6 +45,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/dashboard/runs.js"),
     },
     Asset {
+        path: "login.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/dashboard/login.js"),
+    },
+    Asset {
         path: "run.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../assets/dashboard/run.js"),
@@ -53,13 +58,17 @@ const ASSETS: &[Asset] = &[
 
 const RUNS_PAGE: &str = include_str!("../../assets/dashboard/runs.html");
 const RUN_PAGE: &str = include_str!("../../assets/dashboard/run.html");
+const LOGIN_PAGE: &str = include_str!("../../assets/dashboard/login.html");
 
-/// The dashboard's routes: `/` (the runs), `/runs/{id}` (one run) and
-/// `/assets/{name}`, behind the token and CSRF guard.
+/// The dashboard's routes: `/` (the runs), `/runs/{id}` (one run),
+/// `/login` (the token, once, for a session cookie) and `/assets/{name}`,
+/// behind the token and CSRF guard (which leaves `/login` and the assets
+/// open).
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/", get(|| async { page(RUNS_PAGE) }))
         .route("/runs/{id}", get(run_page))
+        .route("/login", get(|| async { page(LOGIN_PAGE) }))
         .route("/assets/{name}", get(asset))
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),

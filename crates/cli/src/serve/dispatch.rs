@@ -2,14 +2,20 @@
 //! a child `flow` process.
 //!
 //! Order: runs to resume first (submitted runs found interrupted — those
-//! the server's previous life left, or whose `flow` died — each resumed
-//! automatically once per server life, and those asked through the API),
+//! the server's previous life left, or whose `flow` died — and those asked
+//! through the API),
 //! then the queue, oldest submission first. At most `--jobs` children at once; a
 //! flow with `concurrency N` gets at most N children, and a submission of a
 //! flow at its limit waits without holding up other flows (the child's own
 //! admission, `store::admission`, stays the authority: a run started by
 //! `flow run` meanwhile makes the child wait in `pending`). A submission
 //! whose flow is not served (missing, or broken since) waits until it is.
+//!
+//! An interrupted run is resumed automatically at once; if it is found
+//! interrupted again (its `flow resume` could not begin, or died), it is
+//! retried after [`RETRY_AFTER`] (10 s, 1 min, 5 min, 30 min), then left
+//! for `POST …/resume` or the next server start: a run that cannot be
+//! resumed (its flow changed) must not be retried forever.
 //!
 //! A child is spawned from a runtime worker thread (never a blocking-pool
 //! thread, which exits when idle: `PR_SET_PDEATHSIG` follows the forking
@@ -33,6 +39,33 @@ pub const CHILD_LOG: &str = "serve.log";
 /// another process, a flow fixed).
 const POLL: Duration = Duration::from_secs(2);
 
+/// The waits before the 2nd, 3rd… automatic resume of a run in one server
+/// life; after the last, it is not resumed automatically again.
+pub const RETRY_AFTER: [Duration; 4] = [
+    Duration::from_secs(10),
+    Duration::from_secs(60),
+    Duration::from_secs(300),
+    Duration::from_secs(1800),
+];
+
+/// Automatic resumes of one run in this server's life.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    /// Resumes started so far.
+    done: usize,
+    /// When the last one was started.
+    at: tokio::time::Instant,
+}
+
+impl Retry {
+    /// Whether an interrupted run with this record may be resumed `now`.
+    fn due(&self, now: tokio::time::Instant) -> bool {
+        RETRY_AFTER
+            .get(self.done - 1)
+            .is_some_and(|wait| now.duration_since(self.at) >= *wait)
+    }
+}
+
 /// A child and what it runs.
 struct Child {
     id: String,
@@ -42,9 +75,8 @@ struct Child {
 /// Runs forever (a task of the server).
 pub async fn run(server: Arc<Server>) {
     let mut resumes: VecDeque<String> = VecDeque::new();
-    // Runs resumed automatically in this server's life: each once (a run
-    // that cannot be resumed, e.g. its flow changed, is not retried).
-    let mut resumed_once: HashSet<String> = HashSet::new();
+    // Runs resumed automatically in this server's life (see RETRY_AFTER).
+    let mut retries: HashMap<String, Retry> = HashMap::new();
     let mut children: JoinSet<(Child, std::io::Result<std::process::ExitStatus>)> = JoinSet::new();
     let mut live: HashSet<String> = HashSet::new();
     let mut per_flow: HashMap<String, u32> = HashMap::new();
@@ -55,11 +87,29 @@ pub async fn run(server: Arc<Server>) {
         }
         // Interrupted submitted runs: those a previous server left (seen
         // once their old process is gone), or whose `flow` died since.
+        let now = tokio::time::Instant::now();
         for id in interrupted_runs(&server).await {
-            if !live.contains(&id) && resumed_once.insert(id.clone()) {
-                eprintln!("flow serve: resuming interrupted run {id}");
-                resumes.push_back(id);
+            if live.contains(&id) || resumes.contains(&id) {
+                continue;
             }
+            let retry = retries.get(&id).copied();
+            if retry.is_some_and(|r| !r.due(now)) {
+                continue;
+            }
+            let done = retry.map_or(0, |r| r.done);
+            if done == 0 {
+                eprintln!("flow serve: resuming interrupted run {id}");
+            } else {
+                eprintln!("flow serve: run {id} is interrupted again: resuming it (retry {done})");
+            }
+            retries.insert(
+                id.clone(),
+                Retry {
+                    done: done + 1,
+                    at: now,
+                },
+            );
+            resumes.push_back(id);
         }
         // Resumes first.
         while children.len() < server.jobs {
@@ -262,5 +312,26 @@ async fn ended(
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!("flow serve: run {}: {e}", child.id),
         Err(e) => eprintln!("flow serve: run {}: {e}", child.id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_run_is_retried_after_growing_waits_then_left() {
+        let t0 = tokio::time::Instant::now();
+        let first = Retry { done: 1, at: t0 };
+        assert!(!first.due(t0 + Duration::from_secs(9)));
+        assert!(first.due(t0 + Duration::from_secs(10)));
+        let second = Retry { done: 2, at: t0 };
+        assert!(!second.due(t0 + Duration::from_secs(59)));
+        assert!(second.due(t0 + Duration::from_secs(60)));
+        let last = Retry { done: 4, at: t0 };
+        assert!(last.due(t0 + Duration::from_secs(1800)));
+        // Five automatic resumes, then only an asked one.
+        let spent = Retry { done: 5, at: t0 };
+        assert!(!spent.due(t0 + Duration::from_secs(100_000)));
     }
 }

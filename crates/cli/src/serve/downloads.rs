@@ -30,11 +30,26 @@ fn plain_relative(path: &str) -> Option<PathBuf> {
     ok.then(|| p.to_path_buf())
 }
 
-/// Downloads `artifacts/<stage>/<path>` of a run: a regular file only
-/// (no link followed), whose real path stays inside the run's folder.
+/// `?view=true`: show the artifact in the browser as text.
+#[derive(Deserialize)]
+pub struct ArtifactQuery {
+    #[serde(default)]
+    view: bool,
+}
+
+/// Bytes read from an artifact at once while it is sent.
+const CHUNK: usize = 64 * 1024;
+
+/// Sends `artifacts/<stage>/<path>` of a run: a regular file only (opened
+/// without following a link and without blocking on a FIFO), whose real
+/// path stays inside the run's folder; streamed, never read whole. As a
+/// download (`application/octet-stream`, `attachment`), or with
+/// `?view=true` as text in the browser (`text/plain`, `inline`, in a
+/// sandbox: an HTML artifact cannot run script in the dashboard's origin).
 pub async fn artifact(
     State(server): State<Arc<Server>>,
     UrlPath((id, stage, path)): UrlPath<(String, String, String)>,
+    Query(q): Query<ArtifactQuery>,
 ) -> Response {
     let (Some(stage_rel), Some(rel)) = (plain_relative(&stage), plain_relative(&path)) else {
         return error(
@@ -50,7 +65,8 @@ pub async fn artifact(
         Err(answer) => return answer,
     };
     let root = entry.root.clone();
-    let read = blocking(move || {
+    let opened = blocking(move || {
+        use std::os::unix::fs::OpenOptionsExt;
         let file = root.join("artifacts").join(&stage_rel).join(&rel);
         let meta = match std::fs::symlink_metadata(&file) {
             Ok(m) => m,
@@ -65,16 +81,84 @@ pub async fn artifact(
         if !real.starts_with(std::fs::canonicalize(&root)?) {
             return Ok(None);
         }
-        std::fs::read(&real).map(Some)
+        // Swapped for a link or a FIFO since: refused, never blocking.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(&real)?;
+        let meta = opened.metadata()?;
+        Ok(meta.file_type().is_file().then_some((opened, meta.len())))
     })
     .await;
-    match read {
-        Ok(Some(bytes)) => {
-            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+    let (file, len) = match opened {
+        Ok(Some(found)) => found,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no artifact {stage}/{path}")),
+        Err(answer) => return answer,
+    };
+    let name = path.rsplit('/').next().unwrap_or("artifact");
+    // Only plain characters in the header's quoted name.
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let headers = if q.view {
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_string(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ]
+    } else {
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_string(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ]
+    };
+    let file = tokio::fs::File::from_std(file);
+    // At most `len` bytes: a file that grows meanwhile is cut at its size
+    // when opened (the length was promised).
+    let body = futures_util::stream::unfold((file, len), |(mut file, left)| async move {
+        use tokio::io::AsyncReadExt;
+        if left == 0 {
+            return None;
         }
-        Ok(None) => error(StatusCode::NOT_FOUND, format!("no artifact {stage}/{path}")),
-        Err(answer) => answer,
-    }
+        let want = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
+        let mut buf = vec![0u8; want];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(buf), (file, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (file, 0))),
+        }
+    });
+    (headers, axum::body::Body::from_stream(body)).into_response()
 }
 
 /// `?tail=N`.

@@ -16,6 +16,7 @@
 //!   the next server resumes it (`flow resume`) before starting new ones.
 //! - [`triggers`] submit a run at each tick of a served flow's triggers.
 //! - The [`api`] (docs/api.md) answers from the index and the journals;
+//!   [`changes`] streams the runs' changes (one index reader for all);
 //!   [`guard`] enforces the token and CSRF rules on every request.
 //! - The [`dashboard`] serves the web pages (compiled in) that show and
 //!   drive the runs through that API.
@@ -23,12 +24,14 @@
 mod actions;
 mod api;
 mod catalog;
+mod changes;
 mod dashboard;
 mod dispatch;
 mod downloads;
 mod events;
 mod guard;
 mod logs;
+mod markdown;
 mod triggers;
 mod view;
 mod watch;
@@ -89,6 +92,8 @@ pub struct Server {
     pub exe: PathBuf,
     /// `--secrets-file`, absolute, handed to every child.
     pub secrets_file: Option<PathBuf>,
+    /// The runs' changes, for `GET /api/events` (see [`changes`]).
+    pub changes: tokio::sync::broadcast::Sender<changes::Change>,
 }
 
 impl Server {
@@ -106,6 +111,8 @@ impl Server {
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         self.wake.notify_one();
         self.reloaded.notify_one();
+        // No subscriber is not an error.
+        let _ = self.changes.send(changes::flows_changed());
     }
 }
 
@@ -204,6 +211,7 @@ pub fn run(args: Args) -> u8 {
             resumes: Default::default(),
             exe,
             secrets_file,
+            changes: changes::channel(),
         });
         let catalog = server.catalog();
         eprintln!(
@@ -215,6 +223,7 @@ pub fn run(args: Args) -> u8 {
         let _watcher = watch::start(server.clone());
         tokio::spawn(dispatch::run(server.clone()));
         tokio::spawn(triggers::run(server.clone()));
+        tokio::spawn(changes::watch(server.clone()));
         // The line tests and scripts wait for (the port, when 0 was asked).
         eprintln!("flow serve: listening on http://{local}");
         let app = api::router(server.clone()).merge(dashboard::router(server.clone()));

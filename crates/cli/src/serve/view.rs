@@ -13,8 +13,9 @@ fn state_outcome(state: &RunState) -> (&str, Option<&str>) {
     }
 }
 
-/// One run in a list: `id, flow, key, description, state, outcome, parent,
-/// submitted_ms, started_ms, finished_ms, params`.
+/// One run in a list: `id, flow, key, description (and description_html,
+/// see `markdown`), state, outcome, parent, submitted_ms, started_ms,
+/// finished_ms, params`.
 pub fn summary(entry: &RunEntry) -> Value {
     let (state, outcome) = state_outcome(&entry.state);
     json!({
@@ -22,6 +23,7 @@ pub fn summary(entry: &RunEntry) -> Value {
         "flow": entry.flow,
         "key": entry.key,
         "description": entry.description,
+        "description_html": entry.description.as_deref().map(super::markdown::to_html),
         "state": state,
         "outcome": outcome,
         "parent": entry.parent,
@@ -103,6 +105,7 @@ pub fn flows(catalog: &Catalog) -> Value {
                 "name": name,
                 "file": served.file,
                 "description": p.description,
+                "description_html": p.description.as_deref().map(super::markdown::to_html),
                 "concurrency": p.concurrency,
                 "params": p.params.iter().map(|param| json!({
                     "name": param.name,

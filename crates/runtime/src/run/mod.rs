@@ -599,7 +599,10 @@ fn resolve_secrets(
         .collect()
 }
 
-fn param_json(v: &Value) -> serde_json::Value {
+/// A param value as the journal's `run_started` records it (and the API
+/// shows it): a number, bool, string or array of strings; a duration in
+/// whole seconds.
+pub fn param_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Int(i) => (*i).into(),
         Value::Float(x) => {

@@ -93,7 +93,15 @@ pub struct Server {
 
 impl Server {
     /// Starts `flow serve` in `cwd`, waiting for its "listening on" line.
+    /// Its `PATH` starts with the `flow` under test (`flow submit` inside
+    /// stages).
     pub fn start(cwd: &Path, bind: &str, extra: &[&str]) -> Server {
+        Server::start_with(cwd, bind, extra, &[])
+    }
+
+    /// [`Server::start`] with more variables (`("PATH", …)` replaces the
+    /// default one).
+    pub fn start_with(cwd: &Path, bind: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let logdir = tempfile::tempdir().unwrap();
         let log = logdir.path().join("serve.log");
         let out = std::fs::File::create(&log).unwrap();
@@ -112,6 +120,9 @@ impl Server {
             .display()
             .to_string();
         cmd.env("PATH", format!("{bin_dir}:{path}"));
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
         let mut server = Server {
             child: cmd.spawn().unwrap(),
             url: String::new(),
@@ -191,6 +202,13 @@ impl Server {
         let (status, v) = self.get(&format!("/api/runs/{id}"));
         assert_eq!(status, 200, "{v}");
         v
+    }
+
+    /// The runs of flow `name`, as `GET /api/runs?flow=NAME` lists them.
+    pub fn runs_of(&self, name: &str) -> Vec<Value> {
+        let (status, v) = self.get(&format!("/api/runs?flow={name}"));
+        assert_eq!(status, 200, "{v}");
+        v.as_array().unwrap().clone()
     }
 
     /// Waits until run `id` is finished; returns it.
@@ -312,6 +330,36 @@ pub fn read_stream(url: &str, last_event_id: Option<&str>) -> Vec<(String, Value
         } else if let Some(data) = line.strip_prefix("data:") {
             let value: Value = serde_json::from_str(data.trim()).unwrap();
             events.push((id.take().expect("an id before each data"), value));
+        }
+    }
+    events
+}
+
+/// Reads an SSE stream that does not end (`GET /api/events`) until `done`
+/// holds for an event's data: `(id, data)` per event, ids `None` where the
+/// event has none.
+pub fn read_until(
+    url: &str,
+    opened: impl FnOnce(),
+    mut done: impl FnMut(&Value) -> bool,
+) -> Vec<(Option<String>, Value)> {
+    let response = agent().get(url).call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    opened();
+    let reader = BufReader::new(response.into_body().into_reader());
+    let mut events = Vec::new();
+    let mut id = None;
+    for line in reader.lines() {
+        let line = line.unwrap_or_else(|e| panic!("{url}: {e}; read so far: {events:?}"));
+        if let Some(v) = line.strip_prefix("id:") {
+            id = Some(v.trim().to_string());
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let value: Value = serde_json::from_str(data.trim()).unwrap();
+            let stop = done(&value);
+            events.push((id.take(), value));
+            if stop {
+                break;
+            }
         }
     }
     events
