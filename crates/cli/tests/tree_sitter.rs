@@ -230,6 +230,13 @@ fn corpus_and_highlight_tests_pass() {
         "tree-sitter test failed:\n{}",
         show(&out)
     );
+    // Both kinds ran: the corpus (a tree per case) and the highlight file.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("failed parses: 0;") && stdout.contains("stages.flow"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]
