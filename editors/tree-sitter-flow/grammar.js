@@ -234,10 +234,12 @@ module.exports = grammar({
         seq('status', $.string),
       ),
 
+    // A stage may be called `again`: it is the target unless `after` follows.
     route_target: ($) =>
       choice(
         seq('again', 'after', choice($.duration, $.identifier)),
         $.identifier,
+        alias('again', $.identifier),
       ),
 
     // ── values ───────────────────────────────────────────────────────────
