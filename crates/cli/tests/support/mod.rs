@@ -35,10 +35,12 @@ const SHIPPED_FLOW_FOLDERS: &[&str] = &[
     "tests",
     "crates/dsl/src/parse/tests/examples",
     "bench",
+    "editors",
 ];
 
 /// Every `.flow` file shipped in the repository (pipelines, the std library,
-/// conformance cases, fixtures, parser examples, bench flows), sorted;
+/// conformance cases, fixtures, parser examples, bench flows, the editors'
+/// test files), sorted;
 /// syntax-error cases included.
 pub fn shipped_flows() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -47,7 +49,9 @@ pub fn shipped_flows() -> Vec<PathBuf> {
         };
         for e in entries.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            // An editor's npm packages may hold Flow (the JavaScript type
+            // checker's) `*.js.flow` files.
+            if p.is_dir() && e.file_name() != "node_modules" {
                 walk(&p, out);
             } else if p.extension().is_some_and(|x| x == "flow") {
                 out.push(p);
