@@ -13,15 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use support::repo_root;
 
-/// Folders of the repository that hold shipped `.flow` files.
-const CORPUS: &[&str] = &[
-    "pipelines",
-    "std-skills",
-    "tests",
-    "crates/dsl/src/parse/tests/examples",
-    "bench",
-];
-
 /// Shipped flows whose point is their layout, left as written (still in the
 /// idempotence and check tests): the parser's examples (`one_line.flow` …)
 /// and the conformance case of odd but valid spellings.
@@ -30,28 +21,9 @@ const LAYOUT_CASES: &[&str] = &[
     "tests/check/syntax_ok.flow",
 ];
 
-/// Every `.flow` file below the corpus folders, sorted.
+/// Every shipped `.flow` file (see [`support::shipped_flows`]).
 fn corpus() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "flow") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for d in CORPUS {
-        walk(&repo_root().join(d), &mut out);
-    }
-    out.sort();
-    assert!(out.len() > 100, "corpus too small: {}", out.len());
-    out
+    support::shipped_flows()
 }
 
 /// The conformance cases whose point is a syntax error: they cannot be

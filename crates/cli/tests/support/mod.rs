@@ -30,6 +30,45 @@ pub fn root_file(rel: &str) -> PathBuf {
     repo_root().join(rel)
 }
 
+/// Folders of the repository that hold shipped `.flow` files.
+const SHIPPED_FLOW_FOLDERS: &[&str] = &[
+    "pipelines",
+    "std-skills",
+    "tests",
+    "crates/dsl/src/parse/tests/examples",
+    "bench",
+    "editors",
+];
+
+/// Every `.flow` file shipped in the repository (pipelines, the std library,
+/// conformance cases, fixtures, parser examples, bench flows, the editors'
+/// test files), sorted;
+/// syntax-error cases included.
+pub fn shipped_flows() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            // An editor's npm packages may hold Flow (the JavaScript type
+            // checker's) `*.js.flow` files.
+            if p.is_dir() && e.file_name() != "node_modules" {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "flow") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for d in SHIPPED_FLOW_FOLDERS {
+        walk(&repo_root().join(d), &mut out);
+    }
+    out.sort();
+    assert!(out.len() > 100, "corpus too small: {}", out.len());
+    out
+}
+
 /// Variables of the outer environment that would change what the pipeline's
 /// scripts do if a test inherited them (e.g. when the tests themselves run
 /// inside a flow stage).
