@@ -20,7 +20,7 @@ pub mod script;
 pub mod span;
 pub mod suppress;
 
-pub use diagnostic::{Code, Diagnostic, Label, Severity};
+pub use diagnostic::{Code, Diagnostic, Label, Severity, Suggestion};
 pub use span::{SourceId, SourceMap, Span};
 
 /// The result of checking a file: every source read (to render the
