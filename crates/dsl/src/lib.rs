@@ -13,6 +13,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod expr;
 pub mod fmt;
+pub mod index;
 pub mod ir;
 pub mod load;
 pub mod parse;

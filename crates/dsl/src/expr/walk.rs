@@ -168,14 +168,14 @@ impl Checker<'_> {
 }
 
 /// True for the bare variable `stages`.
-fn is_stages(expr: &Expr) -> bool {
+pub(super) fn is_stages(expr: &Expr) -> bool {
     matches!(expr, Expr::Variable(v, ..) if v.1 == "stages" && v.2.is_empty())
 }
 
 /// The first segment of a chain and, if the chain goes on, whether the next
 /// step is an index (`[…]`) and the rest. rhai nests chains to the right:
 /// `a.b.c` is `Dot(a, Dot(Property b, Property c))`.
-fn split(expr: &Expr) -> (&Expr, Option<(bool, &Expr)>) {
+pub(super) fn split(expr: &Expr) -> (&Expr, Option<(bool, &Expr)>) {
     match expr {
         Expr::Dot(chain, ..) => (&chain.lhs, Some((false, &chain.rhs))),
         Expr::Index(chain, ..) => (&chain.lhs, Some((true, &chain.rhs))),
