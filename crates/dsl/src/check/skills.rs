@@ -63,7 +63,12 @@ pub(crate) fn resolve(
                 Some(s) => d.help(format!("{s} ({known})")),
                 None => d.help(format!("name an existing skill ({known}), or add {add}")),
             };
-            suggest::with_fix(d, value, inside_quotes(span), names.iter().map(String::as_str))
+            suggest::with_fix(
+                d,
+                value,
+                inside_quotes(span),
+                names.iter().map(String::as_str),
+            )
         };
     if let Some(name) = value.strip_prefix("./") {
         return match loaded.local_skills.get(name) {

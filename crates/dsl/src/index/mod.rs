@@ -114,7 +114,12 @@ impl Index {
         for (ti, t) in file.templates.iter().enumerate() {
             ix.declare(SymbolKind::Template, &t.name, t.span, Scope::File);
             for p in &t.params {
-                ix.declare(SymbolKind::TemplateParam, &p.name, p.span, Scope::Template(ti));
+                ix.declare(
+                    SymbolKind::TemplateParam,
+                    &p.name,
+                    p.span,
+                    Scope::Template(ti),
+                );
             }
         }
         for (fi, flow) in file.flows.iter().enumerate() {
@@ -129,7 +134,9 @@ impl Index {
                     FlowItem::Env(name, e) => {
                         ix.declare(SymbolKind::Env, name, name.span.join(e.span), scope)
                     }
-                    FlowItem::Secret(name) => ix.declare(SymbolKind::Secret, name, name.span, scope),
+                    FlowItem::Secret(name) => {
+                        ix.declare(SymbolKind::Secret, name, name.span, scope)
+                    }
                     FlowItem::Stage(s) | FlowItem::Finally(s) => {
                         ix.declare(SymbolKind::Stage, &s.name, s.span, scope)
                     }
@@ -297,7 +304,11 @@ impl Index {
             return;
         };
         if call.library.is_none() {
-            if let Some(ti) = file.templates.iter().position(|t| t.name.node == call.name.node) {
+            if let Some(ti) = file
+                .templates
+                .iter()
+                .position(|t| t.name.node == call.name.node)
+            {
                 self.use_name(SymbolKind::Template, &call.name, Scope::File);
                 for arg in &call.args {
                     self.use_name(SymbolKind::TemplateParam, &arg.name, Scope::Template(ti));

@@ -128,7 +128,8 @@ fn at_finds_the_name_under_an_offset_or_just_after_it() {
 
 #[test]
 fn unresolved_names_are_no_references() {
-    let text = "flow f {\n  stage a {\n    needs nope\n    when missing > 1\n    run \"x\"\n  }\n}\n";
+    let text =
+        "flow f {\n  stage a {\n    needs nope\n    when missing > 1\n    run \"x\"\n  }\n}\n";
     let (file, _) = parse(text, SourceId(0));
     let ix = Index::build(&file);
     assert!(ix.symbols.iter().all(|s| s.refs.is_empty()), "{ix:#?}");

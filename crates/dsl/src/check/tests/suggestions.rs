@@ -33,7 +33,8 @@ fn unknown_stage_in_needs_and_routes_suggests_the_close_stage() {
 
 #[test]
 fn unknown_variable_and_stage_ref_suggest_in_the_expression() {
-    let text = flow("  param issue: int = 1\n  stage a {\n    when isue > 0\n    run \"true\"\n  }");
+    let text =
+        flow("  param issue: int = 1\n  stage a {\n    when isue > 0\n    run \"true\"\n  }");
     let d = expect(&text, Code::UnknownVariable, "isue", "unknown variable");
     assert_eq!(fix(&text, &d), ("isue".into(), "issue".into()));
     let text = flow("  stage a { run \"true\" }\n  stage b {\n    needs a\n    when stages.a.outcom == \"x\"\n    run \"true\"\n  }");
