@@ -122,8 +122,13 @@ fn diagnostics_follow_open_and_change_and_quick_fix_the_typo() {
         "{value}"
     );
 
-    // Back to the clean text: the diagnostic is cleared.
-    c.change(&doc, 3, DEMO);
+    // Back to the clean text: the diagnostic is cleared. (An incremental
+    // change, from a client that sends ranges although asked for whole texts.)
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": doc, "version": 3 },
+                "contentChanges": [{ "range": range(pos(15, 11), pos(15, 13)), "text": "ui" }] }),
+    );
     assert_eq!(c.diagnostics(&doc, Some(3)), Vec::<Value>::new());
     assert_eq!(c.stop(), Some(0));
 }
@@ -142,6 +147,13 @@ fn a_library_error_is_published_to_the_library_file() {
     assert!(codes(&in_lib).contains(&"F0008".to_string()), "{in_lib:#?}");
     let itn = in_lib.iter().find(|d| d["code"] == "F0008").expect("F0008");
     assert_eq!(itn["range"], range(pos(0, 23), pos(0, 26)));
+    // Closing the document clears both files' diagnostics.
+    c.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": doc } }),
+    );
+    assert_eq!(c.cleared(&doc), Vec::<Value>::new());
+    assert_eq!(c.cleared(&lib), Vec::<Value>::new());
     assert_eq!(c.stop(), Some(0));
 }
 

@@ -9,7 +9,7 @@ use crossbeam_channel::Sender;
 use flow_dsl::CheckOptions;
 use lsp_server::Message;
 use lsp_types::notification::PublishDiagnostics;
-use lsp_types::{PublishDiagnosticsParams, Uri};
+use lsp_types::{PublishDiagnosticsParams, TextDocumentContentChangeEvent, Uri};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -98,11 +98,27 @@ impl Documents {
     }
 
     /// A document changed: check it once changes pause ([`DEBOUNCE`]).
-    pub fn change(&mut self, uri: &Uri, text: String, version: i32) {
+    /// The server asks for whole texts, but a change with a range (a client
+    /// that syncs increments anyway) is applied to the text, in order.
+    pub fn change(
+        &mut self,
+        uri: &Uri,
+        changes: Vec<TextDocumentContentChangeEvent>,
+        version: i32,
+    ) {
         let Some(doc) = self.open.get_mut(uri.as_str()) else {
             return; // a change to a document never opened: nothing to check
         };
-        doc.text = text;
+        for change in changes {
+            match change.range {
+                None => doc.text = change.text,
+                Some(range) => {
+                    let span = Lines::new(&doc.text, self.encoding).span(range);
+                    doc.text
+                        .replace_range(span.start..span.end.max(span.start), &change.text);
+                }
+            }
+        }
         doc.version = version;
         doc.analysis = None;
         let now = Instant::now();

@@ -176,14 +176,11 @@ impl Server<'_> {
                 if let Ok(p) = n.extract::<lsp_types::DidChangeTextDocumentParams>(
                     DidChangeTextDocument::METHOD,
                 ) {
-                    // Full sync: the last change holds the whole text.
-                    if let Some(change) = p.content_changes.into_iter().last() {
-                        self.docs.change(
-                            &p.text_document.uri,
-                            change.text,
-                            p.text_document.version,
-                        );
-                    }
+                    self.docs.change(
+                        &p.text_document.uri,
+                        p.content_changes,
+                        p.text_document.version,
+                    );
                 }
             }
             DidCloseTextDocument::METHOD => {

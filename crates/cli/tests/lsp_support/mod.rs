@@ -115,10 +115,20 @@ impl Client {
     /// The next `publishDiagnostics` for `uri` whose `version` is `version`
     /// (`None`: any).
     pub fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
+        self.publish(uri, |v| version.is_none_or(|want| *v == want))
+    }
+
+    /// The next `publishDiagnostics` for `uri` without a version (a closed
+    /// document's).
+    pub fn cleared(&mut self, uri: &str) -> Vec<Value> {
+        self.publish(uri, Value::is_null)
+    }
+
+    fn publish(&mut self, uri: &str, version: impl Fn(&Value) -> bool) -> Vec<Value> {
         let matches = |m: &Value| {
             m["method"] == "textDocument/publishDiagnostics"
                 && m["params"]["uri"] == uri
-                && version.is_none_or(|v| m["params"]["version"] == v)
+                && version(&m["params"]["version"])
         };
         if let Some(i) = self.pending.iter().position(matches) {
             let m = self.pending.remove(i).expect("pending");
