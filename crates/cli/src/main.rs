@@ -7,6 +7,7 @@
 mod cmd;
 mod files;
 mod libs;
+mod lsp;
 mod params;
 mod report;
 mod secrets;
@@ -74,6 +75,9 @@ enum Command {
         /// A code such as F0003.
         code: Option<String>,
     },
+    /// Serve editors on stdin/stdout: the language server (diagnostics, hover, go to
+    /// definition, references, rename, completion, outline, formatting, quick fixes).
+    Lsp,
     /// List the runs of this project (oldest first).
     Runs(cmd::runs::Args),
     /// Show one run: each stage's outcome, attempts, durations, artifacts and logs.
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         Command::Completions { shell } => cmd::completions::run(shell),
         Command::Graph { file, format } => cmd::graph::run(&file, format),
         Command::Explain { code } => cmd::explain::run(code.as_deref()),
+        Command::Lsp => cmd::lsp::run(),
         Command::Runs(args) => with_logging(|| cmd::runs::run(&args)),
         Command::Show(args) => cmd::show::run(&args),
         Command::Logs(args) => cmd::logs::run(&args),

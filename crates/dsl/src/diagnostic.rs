@@ -40,6 +40,19 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// How to fix it.
     pub help: Option<String>,
+    /// The name the help's "did you mean" proposes, as an edit an editor
+    /// can apply (`flow lsp`'s quick fix), when there is one.
+    pub suggestion: Option<Suggestion>,
+}
+
+/// A replacement proposed by a diagnostic: write `replacement` over `span`
+/// (in the diagnostic's file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The text to replace (a misspelt name).
+    pub span: Span,
+    /// What to write instead (the close name).
+    pub replacement: String,
 }
 
 impl Diagnostic {
@@ -55,6 +68,7 @@ impl Diagnostic {
                 message: String::new(),
             }],
             help: None,
+            suggestion: None,
         }
     }
 
@@ -76,6 +90,15 @@ impl Diagnostic {
     /// Sets the help line.
     pub fn help(mut self, text: impl Into<String>) -> Self {
         self.help = Some(text.into());
+        self
+    }
+
+    /// Proposes `replacement` for the text at `span` (a "did you mean").
+    pub fn suggest(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.suggestion = Some(Suggestion {
+            span,
+            replacement: replacement.into(),
+        });
         self
     }
 

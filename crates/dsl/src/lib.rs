@@ -13,6 +13,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod expr;
 pub mod fmt;
+pub mod index;
 pub mod ir;
 pub mod load;
 pub mod parse;
@@ -20,7 +21,7 @@ pub mod script;
 pub mod span;
 pub mod suppress;
 
-pub use diagnostic::{Code, Diagnostic, Label, Severity};
+pub use diagnostic::{Code, Diagnostic, Label, Severity, Suggestion};
 pub use span::{SourceId, SourceMap, Span};
 
 /// The result of checking a file: every source read (to render the

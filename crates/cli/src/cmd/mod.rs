@@ -10,6 +10,7 @@ pub mod fmt;
 pub mod graph;
 pub mod history;
 pub mod logs;
+pub mod lsp;
 pub mod prune;
 pub mod resume;
 pub mod run;

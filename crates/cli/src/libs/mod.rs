@@ -373,6 +373,13 @@ pub fn check_file(
     text: Option<&str>,
     options: flow_dsl::CheckOptions,
 ) -> flow_dsl::Checked {
+    flow_dsl::check_loaded(load_file(path, text), options)
+}
+
+/// Loads the flow file `path` (its text, when already read) and its
+/// libraries as [`check_file`] does, for a caller that keeps the syntax
+/// tree (`flow lsp`) before checking it with [`flow_dsl::check_loaded`].
+pub fn load_file(path: &Path, text: Option<&str>) -> flow_dsl::load::Loaded {
     let libs = GitLibraries::new(path, Mode::Locked);
     let parse: flow_dsl::load::ParseFn = &flow_dsl::parse::parse;
     let loaded = match text {
@@ -383,7 +390,6 @@ pub fn check_file(
         }
         None => flow_dsl::load::load_file_with(path, parse, Some(&libs)),
     };
-    let checked = flow_dsl::check_loaded(loaded, options);
     let lock_path = libs.lock_path().to_path_buf();
     match libs.finish() {
         Ok((changes, fetched)) => {
@@ -402,5 +408,5 @@ pub fn check_file(
         }
         Err(e) => eprintln!("error: {e}"),
     }
-    checked
+    loaded
 }

@@ -49,6 +49,7 @@ fn one(
             Some(hint) => d.help(hint),
             None => d.help(format!("one of: {}", names.join(", "))),
         };
+        d = suggest::with_fix(d, name, a.metric.span, names);
         diags.push(d);
         return None;
     };
@@ -94,6 +95,7 @@ fn one(
             if let Some(hint) = suggest::did_you_mean(&s.node, stages.iter().copied()) {
                 d = d.help(hint);
             }
+            d = suggest::with_fix(d, &s.node, s.span, stages.iter().copied());
             diags.push(d);
             return None;
         }

@@ -55,15 +55,15 @@ fn unknown(
     whose: &str,
     src: SourceId,
 ) -> Diagnostic {
-    let candidates = decls.iter().map(|d| d.name.node.as_str());
-    let help = super::suggest::did_you_mean(&name.node, candidates).unwrap_or_else(|| {
+    let candidates = || decls.iter().map(|d| d.name.node.as_str());
+    let help = super::suggest::did_you_mean(&name.node, candidates()).unwrap_or_else(|| {
         format!(
             "declare it (`{}: {}`), or write the value",
             name.node,
             setting.ty()
         )
     });
-    Diagnostic::new(
+    let d = Diagnostic::new(
         Code::UnknownSettingParam,
         src,
         name.span,
@@ -75,7 +75,8 @@ fn unknown(
         ),
     )
     .label("no such param")
-    .help(help)
+    .help(help);
+    super::suggest::with_fix(d, &name.node, name.span, candidates())
 }
 
 fn wrong_type(name: &Ident, setting: Setting, ty: ParamType, src: SourceId) -> Diagnostic {

@@ -59,17 +59,18 @@ fn unknown_stage(
     what: &str,
     stages: &[Expanded],
 ) -> Diagnostic {
-    let names = stages.iter().map(|s| s.decl.name.node.as_str());
-    let help = suggest::did_you_mean(name, names)
+    let names = || stages.iter().map(|s| s.decl.name.node.as_str());
+    let help = suggest::did_you_mean(name, names())
         .unwrap_or_else(|| format!("{what} must name a stage of this flow"));
-    Diagnostic::new(
+    let d = Diagnostic::new(
         Code::UnknownStage,
         src,
         span,
         format!("unknown stage `{name}`"),
     )
     .label("no such stage")
-    .help(help)
+    .help(help);
+    suggest::with_fix(d, name, span, names())
 }
 
 /// Resolves every `needs` and route target, reporting unknown names, a

@@ -106,6 +106,7 @@ pub(crate) fn resolve_type(
                 Some(s) => d.help(format!("{s} (types: {})", known.join(", "))),
                 None => d.help(format!("types: {}", known.join(", "))),
             };
+            d = super::suggest::with_fix(d, name, ty.span, known.iter().copied());
             diags.push(d);
             None
         }

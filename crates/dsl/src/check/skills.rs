@@ -59,10 +59,16 @@ pub(crate) fn resolve(
                 format!("skills: {}", names.join(", "))
             };
             let d = Diagnostic::new(Code::MissingSkill, src, span, message).label("unknown skill");
-            match suggest::did_you_mean(value, names.iter().map(String::as_str)) {
+            let d = match suggest::did_you_mean(value, names.iter().map(String::as_str)) {
                 Some(s) => d.help(format!("{s} ({known})")),
                 None => d.help(format!("name an existing skill ({known}), or add {add}")),
-            }
+            };
+            suggest::with_fix(
+                d,
+                value,
+                inside_quotes(span),
+                names.iter().map(String::as_str),
+            )
         };
     if let Some(name) = value.strip_prefix("./") {
         return match loaded.local_skills.get(name) {
@@ -180,5 +186,15 @@ pub(crate) fn check_stage(stage: &Expanded, loaded: &Loaded, diags: &mut Vec<Dia
                 );
             }
         }
+    }
+}
+
+/// The text between the quotes of a string literal's span (a skill
+/// reference is always a one-line `"…"`).
+fn inside_quotes(span: Span) -> Span {
+    if span.len() >= 2 {
+        Span::new(span.start + 1, span.end - 1)
+    } else {
+        span
     }
 }

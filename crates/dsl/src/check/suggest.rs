@@ -27,6 +27,20 @@ pub(crate) fn did_you_mean<'a>(
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// `d` with the closest candidate to `name` (written at `span`) as its
+/// [`crate::Suggestion`], when one is close enough ([`closest`]).
+pub(crate) fn with_fix<'a>(
+    d: crate::Diagnostic,
+    name: &str,
+    span: crate::Span,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> crate::Diagnostic {
+    match closest(name, candidates) {
+        Some(c) => d.suggest(span, c),
+        None => d,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

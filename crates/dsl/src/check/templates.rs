@@ -186,20 +186,19 @@ pub(crate) fn resolve<'a>(
                 skills: &loaded.local_skills,
             }),
             None => {
-                let candidates = loaded.file.templates.iter().map(|t| t.name.node.as_str());
-                let help = suggest::did_you_mean(name, candidates).unwrap_or_else(|| {
+                let candidates = || loaded.file.templates.iter().map(|t| t.name.node.as_str());
+                let help = suggest::did_you_mean(name, candidates()).unwrap_or_else(|| {
                     "declare `template NAME(…) { … }` in this file, or call a library's template as `lib.NAME(…)`".into()
                 });
-                diags.push(
-                    Diagnostic::new(
-                        Code::UnknownTemplate,
-                        src,
-                        call.name.span,
-                        format!("no template `{name}` in this file"),
-                    )
-                    .label("unknown template")
-                    .help(help),
-                );
+                let d = Diagnostic::new(
+                    Code::UnknownTemplate,
+                    src,
+                    call.name.span,
+                    format!("no template `{name}` in this file"),
+                )
+                .label("unknown template")
+                .help(help);
+                diags.push(suggest::with_fix(d, name, call.name.span, candidates()));
                 None
             }
         };
@@ -222,16 +221,20 @@ pub(crate) fn resolve<'a>(
                 lib_name.node
             ),
         };
-        diags.push(
-            Diagnostic::new(
-                Code::UnknownTemplate,
-                src,
-                lib_name.span,
-                format!("no library `{}` is imported", lib_name.node),
-            )
-            .label("unknown library")
-            .help(help),
-        );
+        let d = Diagnostic::new(
+            Code::UnknownTemplate,
+            src,
+            lib_name.span,
+            format!("no library `{}` is imported", lib_name.node),
+        )
+        .label("unknown library")
+        .help(help);
+        diags.push(suggest::with_fix(
+            d,
+            &lib_name.node,
+            lib_name.span,
+            candidates.iter().copied(),
+        ));
         return None;
     };
     match lib.templates.iter().find(|t| t.template.name.node == *name) {
@@ -259,16 +262,20 @@ pub(crate) fn resolve<'a>(
                     }
                 )
             });
-            diags.push(
-                Diagnostic::new(
-                    Code::UnknownTemplate,
-                    src,
-                    call.name.span,
-                    format!("library `{}` has no template `{name}`", lib.name),
-                )
-                .label("unknown template")
-                .help(help),
-            );
+            let d = Diagnostic::new(
+                Code::UnknownTemplate,
+                src,
+                call.name.span,
+                format!("library `{}` has no template `{name}`", lib.name),
+            )
+            .label("unknown template")
+            .help(help);
+            diags.push(suggest::with_fix(
+                d,
+                name,
+                call.name.span,
+                names.iter().copied(),
+            ));
             None
         }
     }
@@ -341,16 +348,20 @@ pub(crate) fn args(
                     Some(s) => format!("{s} (the template is {})", signature()),
                     None => format!("the template is {}", signature()),
                 };
-            diags.push(
-                Diagnostic::new(
-                    Code::TemplateArgs,
-                    src,
-                    arg.name.span,
-                    format!("template `{}` has no parameter `{name}`", found.display),
-                )
-                .label("unknown argument")
-                .help(help),
-            );
+            let d = Diagnostic::new(
+                Code::TemplateArgs,
+                src,
+                arg.name.span,
+                format!("template `{}` has no parameter `{name}`", found.display),
+            )
+            .label("unknown argument")
+            .help(help);
+            diags.push(suggest::with_fix(
+                d,
+                name,
+                arg.name.span,
+                params.iter().map(|p| p.name.node.as_str()),
+            ));
             continue;
         };
         let Some(ty) = params::param_type(&param.ty.node) else {

@@ -2,7 +2,7 @@
 
 use super::functions::KnownFunctions;
 use super::locate::Locator;
-use super::suggest::help_for;
+use super::suggest::{help_for, with_fix};
 use super::syntax::syntax_error;
 use super::walk::Checker;
 use super::{ExprScope, GLOBALS};
@@ -91,16 +91,21 @@ fn compile_checked(
             {
                 unknown += 1;
                 let span = loc.token(err.1, name);
-                diags.push(
-                    Diagnostic::new(
-                        Code::UnknownVariable,
-                        source,
-                        span,
-                        format!("unknown variable `{name}`"),
-                    )
-                    .label("not defined here")
-                    .help(unknown_variable_help(name, &allowed, scope)),
-                );
+                let d = Diagnostic::new(
+                    Code::UnknownVariable,
+                    source,
+                    span,
+                    format!("unknown variable `{name}`"),
+                )
+                .label("not defined here")
+                .help(unknown_variable_help(name, &allowed, scope));
+                // A stage's name is not misspelt: its help says `stages.NAME`.
+                let d = if scope.stages.iter().any(|s| s == name) {
+                    d
+                } else {
+                    with_fix(d, name, span, allowed.iter().copied())
+                };
+                diags.push(d);
                 names.push_dynamic(name.clone(), Dynamic::UNIT);
             }
             ref kind => {

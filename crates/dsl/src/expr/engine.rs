@@ -81,3 +81,11 @@ pub fn engine(store: Arc<dyn RunStore>) -> Engine {
     );
     engine
 }
+
+/// [`engine`] without strict variables, for reading an expression's names
+/// (an editor's index) where an unknown variable is no error.
+pub(super) fn reader() -> Engine {
+    let mut engine = engine(Arc::new(NoRuns));
+    engine.set_strict_variables(false);
+    engine
+}

@@ -31,6 +31,7 @@ mod extent;
 mod functions;
 mod infer;
 mod locate;
+mod names;
 mod probe;
 mod suggest;
 mod syntax;
@@ -51,6 +52,7 @@ pub use engine::{
 };
 pub use eval::{dynamic_text, eval_bool, eval_dynamic, eval_string};
 pub use infer::{check_types, Want};
+pub use names::{names, ExprName};
 pub use types::Ty;
 pub use value::{
     json_to_dynamic, placeholder_scope, placeholder_scope_with, runtime_scope, to_dynamic, RunInfo,

@@ -36,6 +36,20 @@ pub(super) fn help_for<'a>(
     }
 }
 
+/// `d` with [`did_you_mean`]'s answer (for `name` written at `span`) as its
+/// [`crate::Suggestion`], when there is one.
+pub(super) fn with_fix<'a>(
+    d: crate::Diagnostic,
+    name: &str,
+    span: crate::Span,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> crate::Diagnostic {
+    match did_you_mean(name, candidates) {
+        Some(c) => d.suggest(span, c),
+        None => d,
+    }
+}
+
 /// `a`, `b`, `c` as "`a`, `b` or `c`"; "none" when empty.
 pub(super) fn list(names: &[&str]) -> String {
     match names {

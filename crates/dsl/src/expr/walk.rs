@@ -4,7 +4,7 @@
 
 use super::functions::{describe_arity, KnownFunctions, Verdict};
 use super::locate::Locator;
-use super::suggest::{help_for, list};
+use super::suggest::{help_for, list, with_fix};
 use super::{ExprScope, STAGE_FIELDS};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::SourceId;
@@ -118,36 +118,34 @@ impl Checker<'_> {
         };
         if !known {
             let stages: Vec<&str> = self.scope.stages.iter().map(String::as_str).collect();
-            return Some(
-                Diagnostic::new(
-                    Code::UnknownStageRef,
-                    self.source,
-                    span,
-                    format!("unknown stage `{name}`"),
-                )
-                .label("no stage of this flow has this name")
-                .help(help_for(name, stages.iter().copied(), || {
-                    format!("the stages of this flow are {}", list(&stages))
-                })),
-            );
+            let d = Diagnostic::new(
+                Code::UnknownStageRef,
+                self.source,
+                span,
+                format!("unknown stage `{name}`"),
+            )
+            .label("no stage of this flow has this name")
+            .help(help_for(name, stages.iter().copied(), || {
+                format!("the stages of this flow are {}", list(&stages))
+            }));
+            return Some(with_fix(d, name, span, stages.iter().copied()));
         }
         let (field_indexed, field_rest) = after?;
         let (field, span) = self.key(split(field_rest).0, field_indexed)?;
         if STAGE_FIELDS.contains(&field) {
             return None;
         }
-        Some(
-            Diagnostic::new(
-                Code::UnknownStageRef,
-                self.source,
-                span,
-                format!("stages have no field `{field}`"),
-            )
-            .label("unknown field")
-            .help(help_for(field, STAGE_FIELDS.iter().copied(), || {
-                format!("the fields of a stage are {}", list(STAGE_FIELDS))
-            })),
+        let d = Diagnostic::new(
+            Code::UnknownStageRef,
+            self.source,
+            span,
+            format!("stages have no field `{field}`"),
         )
+        .label("unknown field")
+        .help(help_for(field, STAGE_FIELDS.iter().copied(), || {
+            format!("the fields of a stage are {}", list(STAGE_FIELDS))
+        }));
+        Some(with_fix(d, field, span, STAGE_FIELDS.iter().copied()))
     }
 
     /// The literal key of one segment of a property chain: `.name` when not
@@ -170,14 +168,14 @@ impl Checker<'_> {
 }
 
 /// True for the bare variable `stages`.
-fn is_stages(expr: &Expr) -> bool {
+pub(super) fn is_stages(expr: &Expr) -> bool {
     matches!(expr, Expr::Variable(v, ..) if v.1 == "stages" && v.2.is_empty())
 }
 
 /// The first segment of a chain and, if the chain goes on, whether the next
 /// step is an index (`[…]`) and the rest. rhai nests chains to the right:
 /// `a.b.c` is `Dot(a, Dot(Property b, Property c))`.
-fn split(expr: &Expr) -> (&Expr, Option<(bool, &Expr)>) {
+pub(super) fn split(expr: &Expr) -> (&Expr, Option<(bool, &Expr)>) {
     match expr {
         Expr::Dot(chain, ..) => (&chain.lhs, Some((false, &chain.rhs))),
         Expr::Index(chain, ..) => (&chain.lhs, Some((true, &chain.rhs))),

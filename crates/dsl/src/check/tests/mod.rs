@@ -8,6 +8,7 @@ mod names;
 mod robust;
 mod rules;
 mod run_safety;
+mod suggestions;
 mod templates;
 mod triggers;
 mod values;
