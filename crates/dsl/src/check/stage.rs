@@ -141,7 +141,10 @@ fn builtin(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
         diags.push(misuse(
             src,
             span,
-            format!("stage `{name}` runs builtin `{}`: `{what}` does not apply to it", builtin.node.node),
+            format!(
+                "stage `{name}` runs builtin `{}`: `{what}` does not apply to it",
+                builtin.node.node
+            ),
         ));
     }
     let text = builtin.node.node.as_str();
