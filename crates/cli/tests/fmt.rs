@@ -20,6 +20,7 @@ const CORPUS: &[&str] = &[
     "tests",
     "crates/dsl/src/parse/tests/examples",
     "bench",
+    "examples",
 ];
 
 /// Shipped flows whose point is their layout, left as written (still in the

@@ -65,6 +65,24 @@ where
     }
 }
 
+/// One builtin function, its type erased: the type of each field of the
+/// `Builtins` struct that `flow_macros::include_flow!` generates.
+#[derive(Clone)]
+pub struct Builtin(Arc<dyn BuiltinFn>);
+
+impl Builtin {
+    /// Wraps `function`.
+    pub fn new(function: impl BuiltinFn) -> Builtin {
+        Builtin(Arc::new(function))
+    }
+}
+
+impl fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Builtin")
+    }
+}
+
 /// The builtins a program registers, by name (cheap to clone).
 #[derive(Clone, Default)]
 pub struct Builtins {
@@ -94,6 +112,12 @@ impl Builtins {
     /// name.
     pub fn register(&mut self, name: impl Into<String>, function: impl BuiltinFn) -> &mut Self {
         self.by_name.insert(name.into(), Arc::new(function));
+        self
+    }
+
+    /// Registers a wrapped function as `name` (see [`Builtin`]).
+    pub fn insert(&mut self, name: impl Into<String>, function: Builtin) -> &mut Self {
+        self.by_name.insert(name.into(), function.0);
         self
     }
 
