@@ -333,3 +333,84 @@ fn builtins(pipeline: &Pipeline, span: Span) -> Result<TokenStream, String> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// A file's error names the file, line, column, code and help.
+    #[test]
+    fn an_error_is_a_compile_error_naming_the_file_position_and_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.flow");
+        let text = "flow b {\n  timeout 1m\n  stage test { needs biuld  run \"t\" }\n  stage build { run \"b\" }\n}\n";
+        std::fs::write(&path, text).unwrap();
+        let checked = flow_dsl::check_file(&path);
+        let tokens = expand(&checked, Origin::File(&path), Span::call_site()).to_string();
+        let expected = format!(
+            "{}:3:22: F0003: unknown stage `biuld` (no such stage)\\n  = help: did you mean `build`?",
+            path.display()
+        );
+        assert!(tokens.contains("compile_error"), "{tokens}");
+        assert!(tokens.contains(&expected), "{tokens}");
+    }
+
+    /// Every file on disk the flow was checked from is tracked, so cargo
+    /// rebuilds when a library or skill changes.
+    #[test]
+    fn library_and_skill_files_are_tracked_for_rebuilds() {
+        let path = repo()
+            .join("tests/check/library_ok.flow")
+            .canonicalize()
+            .unwrap();
+        let checked = flow_dsl::check_file(&path);
+        assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+        let tokens = expand(&checked, Origin::File(&path), Span::call_site()).to_string();
+        for file in [
+            "lib_ok/review.flow",
+            "lib_ok/shell.flow",
+            "lib_ok/skills/x.md",
+        ] {
+            let included = format!(
+                "include_bytes ! (\"{}",
+                path.parent().unwrap().join(file).display()
+            );
+            assert!(tokens.contains(&included), "{file} not tracked in {tokens}");
+        }
+        assert!(tokens.contains("include_str ! ("), "{tokens}");
+    }
+
+    /// Names that Rust reserves become raw identifiers; builtins that
+    /// would share a field are refused.
+    #[test]
+    fn keywords_become_raw_fields_and_clashing_builtins_are_refused() {
+        assert_eq!(
+            field("type", Span::call_site()).unwrap().to_string(),
+            "r#type"
+        );
+        assert_eq!(
+            field("issue", Span::call_site()).unwrap().to_string(),
+            "issue"
+        );
+        assert!(field("self", Span::call_site()).is_err());
+        let text = "flow b {\n  timeout 1m\n  stage a { run builtin \"x-y\" }\n  stage b { run builtin \"x_y\" }\n}\n";
+        let checked = flow_dsl::check_source("b.flow", text, Path::new("."));
+        let tokens = expand(
+            &checked,
+            Origin::Inline {
+                text,
+                base: Path::new("."),
+            },
+            Span::call_site(),
+        )
+        .to_string();
+        assert!(
+            tokens.contains("builtins `x-y` and `x_y` would both be the Rust field `x_y`"),
+            "{tokens}"
+        );
+    }
+}

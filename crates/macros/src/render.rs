@@ -6,15 +6,16 @@
 use flow_dsl::span::line_col;
 use flow_dsl::{Checked, Diagnostic};
 
-/// `path/to/x.flow:3:17: error F0003: unknown stage `biuld`` then
+/// `path/to/x.flow:3:17: F0003: unknown stage `biuld`` (a warning says
+/// `warning F0101:`; only errors are rendered today) then
 /// `  = note: …` for each secondary label and `  = help: …`.
 pub(crate) fn render(d: &Diagnostic, checked: &Checked) -> String {
     let file = checked.sources.get(d.source);
     let span = d.span();
     let (line, column) = line_col(&file.text, span.start);
-    let severity = if d.is_error() { "error" } else { "warning" };
+    let severity = if d.is_error() { "" } else { "warning " };
     let mut out = format!(
-        "{}:{line}:{column}: {severity} {}: {}",
+        "{}:{line}:{column}: {severity}{}: {}",
         file.name,
         d.code.as_str(),
         d.message
