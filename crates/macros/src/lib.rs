@@ -23,6 +23,8 @@
 //! Put each call in a module of its own (`mod greet { flow_macros::include_flow!("flows/greet.flow"); }`).
 //! The crate using it depends on `flow-dsl` and `flow-runtime` too (the
 //! expansion names them). docs/embedding.md has the whole story.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod codegen;
 mod render;
