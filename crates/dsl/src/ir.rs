@@ -720,4 +720,3 @@ mod tests {
         assert!(shell_argv("  ").is_empty());
     }
 }
-
