@@ -305,3 +305,41 @@ async fn a_failed_run_with_a_builtin_resumes_and_redoes_only_what_failed() {
         .any(|e| matches!(&e.event, JournalEvent::StageStarted { stage, .. } if stage == "first")));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_builtin_sees_secrets_but_its_log_and_the_events_are_masked() {
+    let base = tempfile::tempdir().unwrap();
+    let canary = "canary-secret-1234";
+    let engine = engine(
+        "  secret TOKEN\n  stage leak { run builtin \"leak\"  status json }",
+        base.path(),
+    )
+    .secret("TOKEN", canary)
+    .builtin("leak", |ctx: BuiltinContext| async move {
+        let token = ctx.var("TOKEN").unwrap_or_default().to_string();
+        ctx.log(&format!("the token is {token}"));
+        let status = serde_json::json!({"status": format!("saw {token}")});
+        Ok(BuiltinOutcome::with_status(
+            status.as_object().cloned().unwrap_or_default(),
+        ))
+    });
+    let mut run = engine.start(Vec::new()).unwrap();
+    let events: Vec<RunEvent> = run.events().collect().await;
+    let report = run.finish().await.unwrap();
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+    let log = std::fs::read_to_string(report.run_dir.join("logs/leak.1.1.log")).unwrap();
+    assert_eq!(log, "the token is ***\n");
+    let seen = format!("{events:?}");
+    assert!(!seen.contains(canary), "{seen}");
+    assert!(seen.contains("saw ***"), "{seen}");
+}
+
+#[tokio::test]
+async fn an_engine_refuses_to_start_the_program_as_its_own_unready_supervisor() {
+    // This test binary never calls `supervise_if_asked`.
+    let engine = Engine::new(pipeline("  stage a { run \"true\" }"));
+    assert!(matches!(
+        engine.start(Vec::new()),
+        Err(EngineError::NoSupervisor)
+    ));
+}
