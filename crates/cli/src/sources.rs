@@ -2,29 +2,12 @@
 //! (`run_started.sources`): `flow resume` refuses a run whose files changed.
 
 use flow_dsl::span::SourceMap;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::Path;
 
-/// Every source file of `sources` → SHA-256 of its text (lowercase hex).
-/// A file on disk is named by its absolute path (so the name does not
-/// depend on the current folder); an embedded one (`std/agent.flow`) by its
-/// name.
+/// Every source file of `sources` → SHA-256 of its text (lowercase hex),
+/// named as [`flow_runtime::engine::source_hashes`] says.
 pub fn hashes(sources: &SourceMap) -> BTreeMap<String, String> {
-    sources
-        .files()
-        .map(|(_, f)| {
-            let name = if Path::new(&f.name).is_file() {
-                std::path::absolute(&f.name)
-                    .map_or_else(|_| f.name.clone(), |p| p.display().to_string())
-            } else {
-                f.name.clone()
-            };
-            let digest = Sha256::digest(f.text.as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            (name, hex)
-        })
-        .collect()
+    flow_runtime::engine::source_hashes(sources.files().map(|(_, f)| (f.name.as_str(), &*f.text)))
 }
 
 #[cfg(test)]

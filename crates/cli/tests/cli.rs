@@ -191,6 +191,30 @@ fn run_checks_params_before_anything_runs() {
     );
 }
 
+/// A flow with builtin stages checks, but only a program that registers
+/// them can run it: `flow run` names them and makes nothing.
+#[test]
+fn check_accepts_builtin_stages_and_run_refuses_them_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "flow b {\n  timeout 1m\n  stage a { run builtin \"fetch\" }\n  stage b { needs a  run builtin \"push-pr\" }\n  stage c { needs b  run \"true\" }\n}\n";
+    write(dir.path(), "b.flow", text);
+    let out = flow(dir.path(), &["check", "b.flow"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = flow(dir.path(), &["run", "b.flow"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not registered: `fetch`, `push-pr`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join(".flow").exists(), "no run was made");
+}
+
 #[test]
 fn run_refuses_a_file_that_does_not_check_or_does_not_exist() {
     let dir = tempfile::tempdir().unwrap();

@@ -252,6 +252,9 @@ pub enum StageItem {
     Needs(Vec<Ident>),
     /// `run "…"` or `run """…"""`: the script after unescaping / dedent.
     Run(Spanned<String>),
+    /// `run builtin "NAME"`: the stage is an async function the embedding
+    /// program registers under NAME (no script).
+    RunBuiltin(Spanned<String>),
     /// `timeout D`.
     Timeout(Spanned<DurationLit>),
     /// `grace D`.
@@ -292,7 +295,7 @@ impl StageItem {
     pub fn keyword(&self) -> &'static str {
         match self {
             StageItem::Needs(_) => "needs",
-            StageItem::Run(_) => "run",
+            StageItem::Run(_) | StageItem::RunBuiltin(_) => "run",
             StageItem::Timeout(_) => "timeout",
             StageItem::Grace(_) => "grace",
             StageItem::Idle(_) => "idle",

@@ -450,6 +450,10 @@ pub struct Stage {
     /// [`DEFAULT_SHELL`]; `shell "bash"` is [`DEFAULT_SHELL`] and `shell
     /// "sh"` is `sh -e` (see [`shell_argv`]).
     pub shell: Vec<String>,
+    /// `run builtin "NAME"`: the stage runs the async function the
+    /// embedding program registered as NAME instead of a script
+    /// ([`Stage::script`] is empty). `None` for a script stage.
+    pub builtin: Option<String>,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
     /// `approval "a", "b"`: the stage runs no script; it waits for a
@@ -641,6 +645,31 @@ pub struct Library {
     pub dir: Option<std::path::PathBuf>,
     /// Relative path → contents, for embedded libraries.
     pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// True when `name` may name a builtin (`run builtin "NAME"`): an
+/// identifier of the language, `[A-Za-z_][A-Za-z0-9_-]*`, so that a program
+/// can register it and generated Rust code can name it (`-` becomes `_`).
+pub fn is_builtin_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Pipeline {
+    /// The builtins its stages run (`run builtin "NAME"`), each once, sorted.
+    pub fn builtins(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .stages
+            .iter()
+            .filter_map(|s| s.builtin.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 #[cfg(test)]

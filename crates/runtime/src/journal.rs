@@ -34,7 +34,7 @@
 //! `fdatasync`, so they are durable with the first line that is, and never
 //! delay the run's start.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -45,7 +45,7 @@ use crate::output::Masker;
 use std::time::{Duration, Instant, SystemTime};
 
 /// One journal event. Serialised as `{"ts": …, "event": "<snake_name>", fields…}`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum JournalEvent {
     /// The run began.
@@ -70,7 +70,7 @@ pub enum JournalEvent {
         sources: BTreeMap<String, String>,
         /// The flow's `alert` thresholds (absent when it has none): `flow
         /// stats` reports those of a flow's latest run.
-        #[serde(skip_serializing_if = "Vec::is_empty")]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         alerts: Vec<flow_dsl::ir::Alert>,
         /// The submission's dedupe key (`flow serve`); left out when none.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,10 +143,10 @@ pub enum JournalEvent {
         timed_out: bool,
         /// The limit hit was `idle`: no output for that long. Left out
         /// when false.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         idle: bool,
         /// It crossed a `budget`. Left out when false.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         over_budget: bool,
         /// Killed because the run was cancelled / timed out.
         cancelled: bool,
@@ -266,7 +266,7 @@ pub enum JournalEvent {
 }
 
 /// One answer of a stage's `when`: a value, or the evaluation error.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WhenAnswer {
     /// Stage name.
     pub stage: String,
@@ -306,6 +306,17 @@ struct Line<'a> {
     event: &'a JournalEvent,
 }
 
+/// One journal line as a program receives it ([`Journal::with_tap`]):
+/// exactly what was written, secrets masked.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RunEvent {
+    /// When it was written (RFC 3339 UTC, milliseconds).
+    pub ts: String,
+    /// The event.
+    #[serde(flatten)]
+    pub event: JournalEvent,
+}
+
 /// An open journal. Appends are serialised by a mutex; each event is one
 /// line written at once. A syncer thread makes it durable at settle points
 /// (see the module docs).
@@ -314,6 +325,8 @@ pub struct Journal {
     sync: Arc<Syncer>,
     /// Masks the JSON text of each line ([`Masker::for_json`]).
     masker: Masker,
+    /// Gets each line written, read back (see [`Journal::with_tap`]).
+    tap: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
 }
 
 /// The group commit between writers and the syncer thread.
@@ -456,12 +469,24 @@ impl Journal {
             file: Mutex::new(file),
             sync,
             masker: Masker::default(),
+            tap: None,
         })
     }
 
     /// The journal masking every line with `masker` (the run's secrets).
     pub fn with_masker(mut self, masker: &Masker) -> Journal {
         self.masker = masker.for_json();
+        self
+    }
+
+    /// The journal sending each line it writes to `tap` too, read back
+    /// from the masked text (so the receiver sees no secret), after the
+    /// write. A receiver that is gone is ignored. `None` sends nothing.
+    pub fn with_tap(
+        mut self,
+        tap: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
+    ) -> Journal {
+        self.tap = tap;
         self
     }
 
@@ -481,6 +506,15 @@ impl Journal {
         f.write_all(&bytes)?;
         f.flush()?;
         self.sync.lock().written += 1;
+        if let Some(tap) = &self.tap {
+            // Under the file's lock: the receiver gets lines in file order.
+            match serde_json::from_slice::<RunEvent>(&bytes) {
+                Ok(line) => {
+                    let _ = tap.send(line);
+                }
+                Err(e) => tracing::error!("cannot read back a journal line: {e}"),
+            }
+        }
         Ok(())
     }
 
@@ -651,6 +685,52 @@ mod tests {
 
     /// Issue 6: secrets appeared unmasked in the journal, also when JSON
     /// escapes them.
+    /// The tap gets each line as written: masked, in order, typed again.
+    #[test]
+    fn the_tap_gets_each_line_masked_and_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let masker = Masker::new(&["canary-1234"]);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let j = Journal::open(&path)
+            .unwrap()
+            .with_masker(&masker)
+            .with_tap(Some(tx));
+        let finished = JournalEvent::StageFinished {
+            stage: "s".into(),
+            visit: 1,
+            attempt: 2,
+            exit_code: Some(3),
+            signal: None,
+            timed_out: false,
+            idle: false,
+            over_budget: false,
+            cancelled: false,
+            status: Some("canary-1234".into()),
+            error: None,
+            duration_ms: 5,
+            usage: None,
+            links: None,
+        };
+        j.append(&finished).unwrap();
+        j.append(&JournalEvent::TimerFired { stage: "s".into() })
+            .unwrap();
+        let first = rx.try_recv().unwrap();
+        let JournalEvent::StageFinished {
+            status, exit_code, ..
+        } = &first.event
+        else {
+            panic!("{first:?}");
+        };
+        assert_eq!((status.as_deref(), *exit_code), (Some("***"), Some(3)));
+        assert!(first.ts.ends_with('Z'), "{}", first.ts);
+        assert_eq!(
+            rx.try_recv().unwrap().event,
+            JournalEvent::TimerFired { stage: "s".into() }
+        );
+        assert!(rx.try_recv().is_err());
+    }
+
     #[test]
     fn every_line_is_masked_in_its_json_form() {
         let tmp = tempfile::tempdir().unwrap();

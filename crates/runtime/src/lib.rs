@@ -6,7 +6,9 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod builtin;
 pub mod direct;
+pub mod engine;
 pub mod env;
 pub mod journal;
 pub mod output;

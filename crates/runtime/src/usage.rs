@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use std::path::Path;
 
 /// One attempt's usage, or a sum of several.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Usage {
     /// Cost in US dollars, as the agent CLI reported it.
     #[serde(skip_serializing_if = "Option::is_none")]

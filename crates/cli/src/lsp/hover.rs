@@ -271,6 +271,7 @@ fn item(text: &str, item: &StageItem) -> String {
             let more = s.node.trim().lines().count() > 1;
             format!("run \"{}{}\"", first.trim(), if more { " …" } else { "" })
         }
+        StageItem::RunBuiltin(name) => format!("run builtin \"{}\"", name.node),
         StageItem::Timeout(d) => format!("timeout {}", d.node.0),
         StageItem::Grace(d) => format!("grace {}", d.node.0),
         StageItem::Idle(d) => format!("idle {}", d.node.0),

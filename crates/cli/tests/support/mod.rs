@@ -38,11 +38,12 @@ const SHIPPED_FLOW_FOLDERS: &[&str] = &[
     "crates/dsl/src/parse/tests/examples",
     "bench",
     "editors",
+    "examples",
 ];
 
 /// Every `.flow` file shipped in the repository (pipelines, the std library,
 /// conformance cases, fixtures, parser examples, bench flows, the editors'
-/// test files), sorted;
+/// test files, the embedding examples), sorted;
 /// syntax-error cases included.
 pub fn shipped_flows() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -248,6 +248,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             finally: s.decl.finally,
             needs: edges.needs[i].iter().map(|&(n, _)| StageId(n)).collect(),
             script: s.run.map(|r| r.node.node.clone()).unwrap_or_default(),
+            builtin: s.builtin.map(|b| b.node.node.clone()),
             shell: match s.shell {
                 Some(text) => shell_argv(&text.node.node),
                 None => flow_shell.clone().unwrap_or_else(default_shell),

@@ -66,8 +66,11 @@ pub(crate) struct Expanded<'a> {
     pub template: TemplateScope,
     /// `needs`, the template's first.
     pub needs: Vec<At<'a, Ident>>,
-    /// `run`.
+    /// `run` (a script). A stage's own `run` replaces its template's
+    /// `run builtin`, and the other way round.
     pub run: Option<At<'a, Spanned<String>>>,
+    /// `run builtin "NAME"`: the name of the program's builtin.
+    pub builtin: Option<At<'a, Spanned<String>>>,
     /// `timeout`.
     pub timeout: Option<At<'a, Spanned<DurationLit>>>,
     /// `grace`.
@@ -125,10 +128,19 @@ impl<'a> Expanded<'a> {
                     from_template: ft,
                 })),
                 StageItem::Run(r) => {
+                    self.builtin = None;
                     self.run = Some(At {
                         src,
                         from_template: ft,
                         node: r,
+                    })
+                }
+                StageItem::RunBuiltin(b) => {
+                    self.run = None;
+                    self.builtin = Some(At {
+                        src,
+                        from_template: ft,
+                        node: b,
                     })
                 }
                 StageItem::Timeout(t) => {
@@ -261,6 +273,7 @@ pub(crate) fn expand<'a>(
         template: TemplateScope::default(),
         needs: Vec::new(),
         run: None,
+        builtin: None,
         timeout: None,
         grace: None,
         idle: None,

@@ -16,7 +16,7 @@ use crate::span::{SourceId, Span};
 /// duplicate-setting diagnostic points at); `None` for items that repeat.
 fn item_span(item: &StageItem) -> Option<Span> {
     Some(match item {
-        StageItem::Run(s) => s.span,
+        StageItem::Run(s) | StageItem::RunBuiltin(s) => s.span,
         StageItem::Timeout(t) | StageItem::Grace(t) | StageItem::Idle(t) => t.span,
         StageItem::Retry(r) => r.span,
         StageItem::When(e) => e.span,

@@ -16,9 +16,12 @@ pub(crate) fn check(stage: &Expanded, flow_timeout: bool, diags: &mut Vec<Diagno
     // A stage whose template could not be resolved was reported already
     // (F0013); saying it has no script too would only repeat that.
     let unresolved_template = stage.decl.template.is_some() && stage.library.is_none();
+    if stage.builtin.is_some() {
+        builtin(stage, diags);
+    }
     if stage.approval.is_some() {
         approval(stage, diags);
-    } else if stage.run.is_none() && !unresolved_template {
+    } else if stage.run.is_none() && stage.builtin.is_none() && !unresolved_template {
         let help = match &stage.decl.template {
             Some(_) => "add `run \"…\"`: the stage's template gives no script either",
             None => "add `run \"…\"` with the bash script to run",
@@ -112,6 +115,50 @@ fn outcome_keys(on: &RouteOn) -> Vec<String> {
         RouteOn::Budget => vec!["budget".into()],
         RouteOn::Exit(codes) => codes.iter().map(|c| format!("exit {}", c.node)).collect(),
         RouteOn::Status(s) => vec![format!("status {:?}", s.node)],
+    }
+}
+
+/// F0039: a builtin stage (`run builtin "NAME"`) has no script settings
+/// and no approval, and NAME is a plain name.
+fn builtin(stage: &Expanded, diags: &mut Vec<Diagnostic>) {
+    let Some(builtin) = &stage.builtin else {
+        return;
+    };
+    let name = &stage.decl.name.node;
+    let misuse = |src, span, message: String| {
+        Diagnostic::new(Code::BuiltinMisuse, src, span, message)
+            .label("in a builtin stage")
+            .help("a builtin stage runs a function of the program, not a script: remove it (bound the stage with `timeout`)")
+    };
+    let settings = [
+        stage.shell.map(|s| (s.src, s.node.span, "shell")),
+        stage.idle.map(|i| (i.src, i.node.span, "idle")),
+        stage
+            .approval
+            .and_then(|a| a.node.first().map(|w| (a.src, w.span, "approval"))),
+    ];
+    for (src, span, what) in settings.into_iter().flatten() {
+        diags.push(misuse(
+            src,
+            span,
+            format!(
+                "stage `{name}` runs builtin `{}`: `{what}` does not apply to it",
+                builtin.node.node
+            ),
+        ));
+    }
+    let text = builtin.node.node.as_str();
+    if !crate::ir::is_builtin_name(text) {
+        diags.push(
+            Diagnostic::new(
+                Code::BuiltinMisuse,
+                builtin.src,
+                builtin.node.span,
+                format!("builtin name {text:?} of stage `{name}` is not a plain name"),
+            )
+            .label("not a name a program can register")
+            .help("use letters, digits, `_` and `-`, not starting with a digit: `fetch_issue`"),
+        );
     }
 }
 

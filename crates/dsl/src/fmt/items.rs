@@ -136,6 +136,7 @@ pub(super) fn stage_item(src: &Source, item: &StageItem) -> String {
     match item {
         StageItem::Needs(names) => format!("needs {}", list(src, names)),
         StageItem::Run(s) => format!("run {}", src.slice(s.span)),
+        StageItem::RunBuiltin(s) => format!("run builtin {}", src.slice(s.span)),
         StageItem::Timeout(d) => format!("timeout {}", src.slice(d.span)),
         StageItem::Grace(d) => format!("grace {}", src.slice(d.span)),
         StageItem::Idle(d) => format!("idle {}", src.slice(d.span)),
@@ -224,7 +225,7 @@ pub(super) fn stage_item_end(item: &StageItem) -> usize {
     let last = |v: &[Spanned<String>]| v.last().map_or(0, |s| s.span.end);
     match item {
         StageItem::Needs(names) => last(names),
-        StageItem::Run(s) | StageItem::Shell(s) => s.span.end,
+        StageItem::Run(s) | StageItem::RunBuiltin(s) | StageItem::Shell(s) => s.span.end,
         StageItem::Timeout(d) | StageItem::Grace(d) | StageItem::Idle(d) => d.span.end,
         StageItem::Budget(b) => b.span.end,
         StageItem::Approval(v) | StageItem::Outputs(v) | StageItem::OptionalOutputs(v) => last(v),

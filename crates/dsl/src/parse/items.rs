@@ -63,6 +63,7 @@ impl<'t> Builder<'t> {
         Some(match rule {
             Rule::needs => StageItem::Needs(ps.iter().map(|p| self.ident(p)).collect()),
             Rule::run => StageItem::Run(self.text_value(first)),
+            Rule::run_builtin => StageItem::RunBuiltin(self.text_value(first)),
             Rule::timeout => StageItem::Timeout(self.duration(first)),
             Rule::grace => StageItem::Grace(self.duration(first)),
             Rule::idle => StageItem::Idle(self.duration(first)),

@@ -22,6 +22,7 @@ pub(super) fn keyword(rule: Rule) -> Option<&'static str> {
         Rule::kw_if => "if",
         Rule::kw_needs => "needs",
         Rule::kw_run => "run",
+        Rule::kw_builtin => "builtin",
         Rule::kw_grace => "grace",
         Rule::kw_idle => "idle",
         Rule::kw_budget => "budget",

@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::artifacts::{self, ArtifactError, OutputSpec};
+use crate::builtin::{run_builtin, BuiltinFn, BuiltinSpec};
 use crate::direct::SimpleCommand;
 use crate::journal::{Journal, JournalEvent};
 use crate::output::{Masker, OutputSink};
@@ -85,6 +86,10 @@ pub(super) struct AttemptJob {
     pub need_dirs: Vec<PathBuf>,
     /// `artifacts/<stage>/`.
     pub artifacts: PathBuf,
+    /// A builtin stage (`run builtin "NAME"`): NAME, and the function the
+    /// program registered as NAME (`None`: not registered, the attempt
+    /// fails without running). `None` for a script stage.
+    pub builtin: Option<(String, Option<Arc<dyn BuiltinFn>>)>,
     /// Where this attempt's outputs are staged before they replace
     /// `artifacts` (next to it, unique to the attempt).
     pub staging: PathBuf,
@@ -174,39 +179,26 @@ async fn run_job(
     if let Err(e) = prepared {
         return failed(format!("cannot prepare {}: {e}", job.cwd.display()));
     }
-    let spec = AttemptSpec {
-        shell: job.shell.clone(),
-        script_file: job.script_file.clone(),
-        command: job.command.clone(),
-        cwd: job.cwd.clone(),
-        env,
-        timeout: job.timeout,
-        idle: job.idle,
-        usage_file: Some(job.usage_file.clone()),
-        budget: job.budget,
-        grace: job.grace,
-        log_path: job.log.clone(),
-        label: job.name.clone(),
-        masker: shared.masker.clone(),
-        status_json: job.status_json,
-    };
-    let dir = job.cwd.to_string_lossy().into_owned();
     let stop_collecting = kill.clone();
-    let report = run_attempt(&shared.supervisor, spec, shared.sink.clone(), kill, |pid| {
-        shared.journal(&JournalEvent::StageStarted {
-            stage: job.name.clone(),
-            visit: job.visit,
-            attempt: job.attempt,
-            pid: Some(pid),
-            dir,
-        });
-        // After the journal line (journal before report), before any output.
-        shared.sink.notice(&started_notice(job));
-    })
-    .await;
-    if report.pid.is_none() {
-        return (report, None);
-    }
+    let report = match &job.builtin {
+        Some((name, function)) => {
+            let Some(function) = function.clone() else {
+                return failed(format!("builtin `{name}` is not registered by the program"));
+            };
+            let report = builtin_attempt(job, shared, function, env, kill).await;
+            if report.error.is_some() {
+                return (report, None);
+            }
+            report
+        }
+        None => {
+            let report = script_attempt(job, shared, env, kill).await;
+            if report.pid.is_none() {
+                return (report, None);
+            }
+            report
+        }
+    };
     let problem = collect(job, shared, &report, stop_collecting).await;
     // Every process of the attempt is gone and its outputs are collected:
     // an empty folder can serve a later attempt. Not after a problem (pipes
@@ -225,6 +217,85 @@ async fn run_job(
         }
         problem => (report, problem),
     }
+}
+
+/// Runs a builtin stage's attempt in the prepared folder (see
+/// [`crate::builtin`]); a log it could not write is a warning.
+async fn builtin_attempt(
+    job: &AttemptJob,
+    shared: &AttemptShared,
+    function: Arc<dyn BuiltinFn>,
+    env: Vec<(String, String)>,
+    kill: watch::Receiver<bool>,
+) -> AttemptReport {
+    let spec = BuiltinSpec {
+        function,
+        stage: job.name.clone(),
+        visit: job.visit,
+        attempt: job.attempt,
+        cwd: job.cwd.clone(),
+        env,
+        timeout: job.timeout,
+        grace: job.grace,
+        log_path: job.log.clone(),
+        masker: shared.masker.clone(),
+        status_json: job.status_json,
+    };
+    let dir = job.cwd.to_string_lossy().into_owned();
+    let (report, problem) = run_builtin(spec, shared.sink.clone(), kill, || {
+        shared.journal(&JournalEvent::StageStarted {
+            stage: job.name.clone(),
+            visit: job.visit,
+            attempt: job.attempt,
+            pid: None,
+            dir,
+        });
+        shared.sink.notice(&started_notice(job));
+    })
+    .await;
+    if let Some(problem) = problem {
+        shared.warn(&job.name, problem);
+    }
+    report
+}
+
+/// Runs a script stage's attempt in the prepared folder, as a process
+/// group of the run's supervisor.
+async fn script_attempt(
+    job: &AttemptJob,
+    shared: &AttemptShared,
+    env: Vec<(String, String)>,
+    kill: watch::Receiver<bool>,
+) -> AttemptReport {
+    let spec = AttemptSpec {
+        shell: job.shell.clone(),
+        script_file: job.script_file.clone(),
+        command: job.command.clone(),
+        cwd: job.cwd.clone(),
+        env,
+        timeout: job.timeout,
+        idle: job.idle,
+        usage_file: Some(job.usage_file.clone()),
+        budget: job.budget,
+        grace: job.grace,
+        log_path: job.log.clone(),
+        label: job.name.clone(),
+        masker: shared.masker.clone(),
+        status_json: job.status_json,
+    };
+    let dir = job.cwd.to_string_lossy().into_owned();
+    run_attempt(&shared.supervisor, spec, shared.sink.clone(), kill, |pid| {
+        shared.journal(&JournalEvent::StageStarted {
+            stage: job.name.clone(),
+            visit: job.visit,
+            attempt: job.attempt,
+            pid: Some(pid),
+            dir,
+        });
+        // After the journal line (journal before report), before any output.
+        shared.sink.notice(&started_notice(job));
+    })
+    .await
 }
 
 /// The live line for a spawned attempt: `▶ build started`, with

@@ -55,6 +55,8 @@ pub(super) struct Setup<'p> {
     pub supervisor: Arc<Supervisor>,
     /// How each stage's script runs, by stage index.
     pub scripts: Vec<super::scripts::StageScript>,
+    /// The functions of `run builtin` stages.
+    pub builtins: crate::builtin::Builtins,
 }
 
 /// What the driver remembers of a stage (rebuilt by `replay` on resume).
@@ -280,20 +282,33 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP (a closed terminal), when the run handles
-/// them: each cancels the run.
+/// them, and the program's cancel request ([`super::RunOptions::cancel`]):
+/// each cancels the run.
 pub(super) struct Signals {
     int: Option<Signal>,
     term: Option<Signal>,
     hup: Option<Signal>,
+    request: Option<watch::Receiver<bool>>,
 }
+
+/// The `signal` journaled for a cancel the program requested
+/// ([`super::RunOptions::cancel`]).
+pub const CANCEL_REQUEST: &str = "cancel";
 
 impl Signals {
     pub(super) fn new(enabled: bool) -> Signals {
+        Signals::with_request(enabled, None)
+    }
+
+    /// Listens to the signals when `enabled`, and to `request` turning
+    /// true.
+    pub(super) fn with_request(enabled: bool, request: Option<watch::Receiver<bool>>) -> Signals {
         let make = |kind| if enabled { signal(kind).ok() } else { None };
         Signals {
             int: make(SignalKind::interrupt()),
             term: make(SignalKind::terminate()),
             hup: make(SignalKind::hangup()),
+            request,
         }
     }
 
@@ -307,11 +322,25 @@ impl Signals {
             }
             std::future::pending().await
         }
-        tokio::select! {
+        async fn asked(r: &mut Option<watch::Receiver<bool>>) {
+            if let Some(r) = r {
+                if r.wait_for(|c| *c).await.is_ok() {
+                    return;
+                }
+            }
+            std::future::pending().await
+        }
+        let name = tokio::select! {
             () = one(&mut self.int) => "SIGINT",
             () = one(&mut self.term) => "SIGTERM",
             () = one(&mut self.hup) => "SIGHUP",
-        }
+            () = asked(&mut self.request) => {
+                // Answered once: the request stays true.
+                self.request = None;
+                CANCEL_REQUEST
+            }
+        };
+        name
     }
 }
 
@@ -540,6 +569,10 @@ impl Driver<'_> {
             staging: setup
                 .dir
                 .artifacts(&format!(".{}.{visit}.{attempt}.partial", stage.name)),
+            builtin: stage
+                .builtin
+                .as_ref()
+                .map(|name| (name.clone(), setup.builtins.get(name))),
         };
         // The `▶ started` notice comes from the attempt task, after the
         // spawn and its `stage_started` line.

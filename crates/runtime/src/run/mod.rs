@@ -42,8 +42,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use self::index_row::IndexRow;
+use crate::builtin::Builtins;
 use crate::env::Exprs;
-use crate::journal::{Journal, JournalEvent};
+use crate::journal::{Journal, JournalEvent, RunEvent};
 use crate::output::{
     short_secrets, Masker, MaskingSink, NullSink, OutputSink, TerminalSink, MIN_SECRET_LEN,
 };
@@ -104,6 +105,18 @@ pub struct RunOptions {
     /// directory over instead of making one; its key, parent and
     /// description go into `run_started`. `None` for `flow run`.
     pub submission: Option<SubmissionInfo>,
+    /// The functions of the pipeline's `run builtin "NAME"` stages, by
+    /// NAME (see [`crate::builtin`]). A pipeline naming one that is not
+    /// here is refused before anything is made
+    /// ([`RunError::MissingBuiltins`]): `flow run` registers none.
+    pub builtins: Builtins,
+    /// The program's cancel request: turning it true cancels the run as
+    /// Ctrl-C does (journaled as `cancel_requested` with signal
+    /// `"cancel"`). `None`: only signals cancel (when handled).
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Where every journal event of the run is also sent, as written
+    /// (masked), right after it is written (see [`crate::engine`]).
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
 }
 
 /// What a submitted run carries into its `run_started` (see
@@ -135,6 +148,9 @@ impl Default for RunOptions {
             store: Arc::new(NoRuns),
             supervisor: SupervisorCommand::default(),
             submission: None,
+            builtins: Builtins::new(),
+            cancel: None,
+            events: None,
         }
     }
 }
@@ -193,6 +209,14 @@ pub enum RunError {
         /// The evaluation error.
         message: String,
     },
+    /// The pipeline has `run builtin "NAME"` stages whose NAME the program
+    /// did not register (sorted). Nothing was made.
+    #[error(
+        "builtin stage function(s) not registered: {}; only a program that embeds flow and \
+         registers them can run this flow (docs/embedding.md)",
+        .0.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingBuiltins(Vec<String>),
     /// The scheduler stopped deciding with nothing running (a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -224,6 +248,7 @@ async fn begin(
     started: Instant,
     early: &mut Option<Arc<Supervisor>>,
 ) -> Result<RunReport, RunError> {
+    check_builtins(pipeline, &opts.builtins)?;
     let params = resolve_params(pipeline, &opts.params)?;
     // `max PARAM`, `again after PARAM`: checked before anything is made.
     let pipeline = &*pipeline.bind_params(&params).map_err(RunError::BadParam)?;
@@ -261,7 +286,7 @@ async fn begin(
     }
     let submission = opts.submission.clone().unwrap_or_default();
     let journal = Journal::open(&dir.journal()).map_err(io("opening the journal"))?;
-    let journal = Arc::new(journal.with_masker(&masker));
+    let journal = Arc::new(journal.with_masker(&masker).with_tap(opts.events.clone()));
     journal
         .append(&JournalEvent::RunStarted {
             flow: pipeline.name.clone(),
@@ -367,7 +392,7 @@ async fn go(
     // tokio handles SIGINT the default action is gone, so a Ctrl-C arriving
     // between two listeners would be lost. Signals received before the
     // driver polls are kept and cancel the run at its first poll.
-    let mut signals = driver::Signals::new(opts.handle_signals);
+    let mut signals = driver::Signals::with_request(opts.handle_signals, opts.cancel.clone());
     let sink = run_sink(&opts, &masker);
     for name in short_secrets(&secrets) {
         let message = format!(
@@ -431,8 +456,22 @@ async fn go(
         started,
         supervisor,
         scripts,
+        builtins: opts.builtins.clone(),
     };
     drive_supervised(setup, None).await
+}
+
+/// Refuses a pipeline whose builtin stages are not all registered.
+///
+/// # Errors
+/// [`RunError::MissingBuiltins`] naming them.
+fn check_builtins(pipeline: &Pipeline, builtins: &Builtins) -> Result<(), RunError> {
+    let missing = builtins.missing(pipeline);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::MissingBuiltins(missing))
+    }
 }
 
 /// Drives the run (see [`driver::drive`]), then shuts its supervisor down:

@@ -84,6 +84,7 @@ pub async fn resume(
     force: bool,
 ) -> Result<Resumed, ResumeError> {
     let began = Instant::now();
+    super::check_builtins(pipeline, &opts.builtins)?;
     // Absolute: scripts get paths under it after they `cd`.
     let abs = std::path::absolute(run_root).map_err(io("finding the run"))?;
     let run_root = abs.as_path();
@@ -136,7 +137,7 @@ pub async fn resume(
     // Every writer of the resumed run masks with it, as in `run`.
     let masker = super::run_masker(&secrets);
     let journal = Journal::open_for_resume(&dir.journal()).map_err(io("opening the journal"))?;
-    let journal = Arc::new(journal.with_masker(&masker));
+    let journal = Arc::new(journal.with_masker(&masker).with_tap(opts.events.clone()));
     let mut eval = |id, snaps: &[(String, StageSnapshot)]| match &pipeline.stage(id).when {
         Some(cond) => exprs.eval_bool(cond, snaps),
         None => Ok(true),
@@ -155,7 +156,7 @@ pub async fn resume(
     let id = dir.id.clone();
     row.update_and_wait(move |s| s.sync_run(&id)).await;
 
-    let mut signals = driver::Signals::new(opts.handle_signals);
+    let mut signals = driver::Signals::with_request(opts.handle_signals, opts.cancel.clone());
     let sink = super::run_sink(&opts, &masker);
     if let Some(limit) = pipeline.concurrency {
         let turn = queue::Turn {
@@ -201,6 +202,7 @@ pub async fn resume(
         started: began,
         supervisor,
         scripts,
+        builtins: opts.builtins.clone(),
     };
     let report = super::drive_supervised(setup, Some(replay.replayed)).await;
     row.update_and_wait(move |s| s.sync_run(&run_id)).await;

@@ -37,6 +37,13 @@ pub(super) fn write_all(dir: &RunDir, pipeline: &Pipeline) -> io::Result<Vec<Sta
         .iter()
         .map(|stage| {
             let path = dir.script(&stage.name);
+            // A builtin stage has no script to write.
+            if stage.builtin.is_some() {
+                return Ok(StageScript {
+                    file: path,
+                    command: None,
+                });
+            }
             let command = direct::simple_command(&stage.shell, &stage.script).map(Arc::new);
             if command.is_some() {
                 return Ok(StageScript {

@@ -166,6 +166,7 @@ mod tests {
             idle: None,
             budget: None,
             approval: None,
+            builtin: None,
             grace: Duration::from_secs(10),
             retry: Retry::default(),
             outputs: vec![],

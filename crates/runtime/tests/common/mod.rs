@@ -230,6 +230,7 @@ impl Flow {
                 idle: None,
                 budget: None,
                 approval: None,
+                builtin: None,
                 grace: Duration::from_secs(10),
                 retry: Retry::default(),
                 outputs: vec![],

@@ -299,3 +299,34 @@ fn approval_stages_are_checked() {
     assert_eq!(d.code, Code::DeadRoute);
     assert!(d.message.contains("decides only ok"), "{}", d.message);
 }
+
+#[test]
+fn builtin_stages_take_no_script_settings_and_a_plain_name() {
+    // A clean builtin stage: no script, no F0020.
+    let text = flow("  stage a { run builtin \"fetch_issue\"  timeout 1m }");
+    clean(&text);
+    let checked = check(&text);
+    let pipeline = checked.pipeline.expect("clean");
+    assert_eq!(pipeline.stages[0].builtin.as_deref(), Some("fetch_issue"));
+    assert_eq!(pipeline.builtins(), ["fetch_issue"]);
+    let (d, span) = one(&flow(
+        "  stage a { run builtin \"fetch\"  timeout 1m  shell \"sh\" }",
+    ));
+    assert_eq!(d.code, Code::BuiltinMisuse);
+    assert_eq!(span, "\"sh\"");
+    let (d, span) = one(&flow(
+        "  stage a { run builtin \"fetch\"  timeout 1m  idle 5s }",
+    ));
+    assert_eq!(d.code, Code::BuiltinMisuse);
+    assert_eq!(span, "5s");
+    let (d, span) = one(&flow(
+        "  stage a { run builtin \"fetch issue\"  timeout 1m }",
+    ));
+    assert_eq!(d.code, Code::BuiltinMisuse);
+    assert_eq!(span, "\"fetch issue\"");
+    let (d, span) = one(&flow(
+        "  stage a { run builtin \"f\"  approval \"ok\"  timeout 1m }",
+    ));
+    assert_eq!(d.code, Code::BuiltinMisuse);
+    assert_eq!(span, "\"ok\"");
+}

@@ -39,10 +39,11 @@ fn missing_value_points_at_what_follows() {
     let d = one("flow f {\n  stage a { timeout }\n}\n", "}");
     assert_eq!(d.labels[0].message, "expected a duration such as `30s`");
     assert_eq!(d.message, "expected a duration such as `30s`, found `}`");
+    // `run builtin "NAME"` is the other spelling of `run`.
     let d = one("flow f { stage a { run x } }", "x");
     assert_eq!(
         d.labels[0].message,
-        "expected a quoted string or a `\"\"\"` block"
+        "expected a quoted string, a `\"\"\"` block or `builtin`"
     );
     let d = one("flow f { stage a { when } }", "}");
     assert_eq!(d.labels[0].message, "expected an expression");

@@ -111,6 +111,7 @@ impl Flow {
                 idle: None,
                 budget: None,
                 approval: None,
+                builtin: None,
                 grace: Duration::from_secs(10),
                 retry: s.retry.clone(),
                 outputs: vec![],
