@@ -2,6 +2,7 @@
 //! misspelt or mis-called function is a compile-time diagnostic (rhai itself
 //! only notices at run time).
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
@@ -32,13 +33,17 @@ pub(super) const FORBIDDEN: &[(&str, &str)] = &[(
 type Arities = BTreeMap<String, BTreeSet<usize>>;
 
 /// Every callable function of an engine.
-pub(super) struct KnownFunctions {
+pub(super) struct KnownFunctions<'e> {
     /// The standard packages' functions: shared by every engine, collected
     /// once per process and borrowed (cloning them per expression cost a
     /// fifth of `flow check` on a large flow).
     standard: &'static Arities,
-    /// The engine's own registrations (`runs`, the overridden `sleep` …).
-    own: Arities,
+    /// The engine whose own registrations these are.
+    engine: &'e rhai::Engine,
+    /// The engine's own registrations (`runs`, the overridden `sleep` …),
+    /// collected at the first call looked up: most expressions call no
+    /// function by name, and collecting them for each cost 1% of `flow check`.
+    own: OnceCell<Arities>,
 }
 
 /// The functions of `engine` callable by name, with or without the standard
@@ -76,19 +81,25 @@ pub(super) enum Verdict {
     Forbidden(&'static str),
 }
 
-impl KnownFunctions {
+impl<'e> KnownFunctions<'e> {
     /// Collects the functions `engine` knows: registered ones (`runs`), the
     /// standard packages, and keyword functions.
     ///
     /// The standard packages are the same in every `Engine::new()`, so they
     /// are collected once per process (it takes about a millisecond); only
-    /// the engine's own registrations are collected per call.
-    pub(super) fn of(engine: &rhai::Engine) -> Self {
+    /// the engine's own registrations are collected when first needed.
+    pub(super) fn of(engine: &'e rhai::Engine) -> Self {
         static STANDARD: OnceLock<Arities> = OnceLock::new();
         KnownFunctions {
             standard: STANDARD.get_or_init(|| collect(&rhai::Engine::new(), true)),
-            own: collect(engine, false),
+            engine,
+            own: OnceCell::new(),
         }
+    }
+
+    /// The engine's own registrations.
+    fn own(&self) -> &Arities {
+        self.own.get_or_init(|| collect(self.engine, false))
     }
 
     /// Judges a call of `name` with `args` arguments (receiver included).
@@ -97,7 +108,7 @@ impl KnownFunctions {
             return Verdict::Forbidden(why);
         }
         let mut ranges: Vec<(usize, usize)> = Vec::new();
-        for set in [self.standard.get(name), self.own.get(name)]
+        for set in [self.standard.get(name), self.own().get(name)]
             .into_iter()
             .flatten()
         {
@@ -123,7 +134,10 @@ impl KnownFunctions {
     /// Every callable name (for suggestions).
     pub(super) fn names(&self) -> impl Iterator<Item = &str> {
         let forbidden = |n: &&str| !FORBIDDEN.iter().any(|f| f.0 == *n);
-        let own = self.own.keys().filter(|n| !self.standard.contains_key(*n));
+        let own = self
+            .own()
+            .keys()
+            .filter(|n| !self.standard.contains_key(*n));
         self.standard
             .keys()
             .chain(own)
@@ -192,9 +206,8 @@ mod tests {
 
     #[test]
     fn knows_std_and_flow_functions() {
-        let known = KnownFunctions::of(&super::super::engine(std::sync::Arc::new(
-            super::super::NoRuns,
-        )));
+        let engine = super::super::engine(std::sync::Arc::new(super::super::NoRuns));
+        let known = KnownFunctions::of(&engine);
         assert!(matches!(known.check("runs", 2), Verdict::Ok));
         assert!(matches!(known.check("runs", 1), Verdict::WrongArity(_)));
         assert!(matches!(known.check("sub_string", 3), Verdict::Ok));

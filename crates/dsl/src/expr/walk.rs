@@ -14,7 +14,7 @@ use std::collections::HashSet;
 /// Everything one walk needs.
 pub(super) struct Checker<'a> {
     /// Functions the engine can call.
-    pub(super) known: &'a KnownFunctions,
+    pub(super) known: &'a KnownFunctions<'a>,
     /// What the expression may refer to.
     pub(super) scope: &'a ExprScope<'a>,
     /// The names of `scope.stages` as a set, when the caller has one.
