@@ -26,10 +26,11 @@ use super::expand::Expanded;
 use super::graph::Edges;
 use crate::ast::RouteOn;
 use crate::diagnostic::{Code, Diagnostic};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 
 /// The graph in the shape this analysis walks.
 struct Graph<'e> {

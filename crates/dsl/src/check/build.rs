@@ -31,8 +31,8 @@ use crate::ir::{
 };
 use crate::load::Loaded;
 use crate::span::SourceId;
+use foldhash::HashMap;
 use petgraph::graph::DiGraph;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// Default SIGTERM → SIGKILL delay.

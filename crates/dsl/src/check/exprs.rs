@@ -17,8 +17,9 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, ExprScope, Ty, Want};
 use crate::ir::{CompiledExpr, Param, Value};
 use crate::span::SourceId;
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Compiles expressions of one flow.

@@ -7,10 +7,11 @@ use super::suggest;
 use crate::ast::RouteTargetDecl;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Resolved edges of every stage (indices into the stage list).
 #[derive(Debug, Clone, Default)]
@@ -194,7 +195,7 @@ fn cycle_through(
     }
     let mut came_from: HashMap<NodeIndex, EdgeIndex> = HashMap::new();
     let mut queue = VecDeque::from([v]);
-    let mut visited = HashSet::from([v]);
+    let mut visited = HashSet::from_iter([v]);
     while let Some(n) = queue.pop_front() {
         if n == u {
             break;

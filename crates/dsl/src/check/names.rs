@@ -4,7 +4,7 @@
 use crate::ast::{FlowItem, Ident};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// Reports every name of `idents` that repeats an earlier one, on the
 /// repetition, with the first occurrence as a secondary label.

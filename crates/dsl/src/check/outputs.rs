@@ -5,7 +5,7 @@ use super::expand::Expanded;
 use crate::ast::Spanned;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::SourceId;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 /// True when `path` is absolute or climbs above its starting folder with
 /// `..` (after resolving `.` and `x/..`).
@@ -70,7 +70,7 @@ pub(crate) fn check_clashes(
     for (stage, stage_needs) in stages.iter().zip(needs) {
         // file name → (need stage index, need position) of its first producer.
         let mut producers: HashMap<&str, (usize, usize)> = HashMap::new();
-        let mut reported = std::collections::HashSet::new();
+        let mut reported = HashSet::new();
         for &(need, pos) in stage_needs {
             for output in stages[need].all_outputs() {
                 let Some(name) = file_name(&output.node.node) else {

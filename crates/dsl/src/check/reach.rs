@@ -10,7 +10,7 @@ use super::expand::Expanded;
 use super::graph::Edges;
 use crate::ast::RouteOn;
 use crate::diagnostic::{Code, Diagnostic};
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 /// `can_run[i]` for every stage.
 pub(crate) fn can_run(stages: &[Expanded], edges: &Edges) -> Vec<bool> {

@@ -7,7 +7,7 @@ use super::expand::Expanded;
 use crate::ast::{RouteOn, RouteTargetDecl};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// Runs the per-stage checks; `flow_timeout` says whether the flow has a
 /// `timeout`.
