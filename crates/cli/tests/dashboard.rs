@@ -215,6 +215,37 @@ async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Clicks the element `css`, found again if the page re-rendered it under
+/// the click (the live runs list and the run page redraw as runs change).
+async fn click(c: &Client, css: &str) {
+    let t = Instant::now();
+    loop {
+        match element(c, css).await.click().await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() && t.elapsed() < DEADLINE => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("clicking `{css}`: {e}"),
+        }
+    }
+}
+
+/// The attribute `name` of the element `css` (which must have it), found
+/// again if the page re-rendered it meanwhile.
+async fn attr(c: &Client, css: &str, name: &str) -> String {
+    let t = Instant::now();
+    loop {
+        match element(c, css).await.attr(name).await {
+            Ok(Some(value)) => return value,
+            Ok(None) => panic!("`{css}` has no `{name}`"),
+            Err(e) if e.is_stale_element_reference() && t.elapsed() < DEADLINE => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("reading `{name}` of `{css}`: {e}"),
+        }
+    }
+}
+
 /// Waits until the text of the element `css` contains `needle`.
 async fn text(c: &Client, css: &str, needle: &str) -> String {
     let t = Instant::now();
@@ -274,8 +305,8 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         let row = format!("tr[data-run='{id}']");
         element(&c, &row).await;
         text(&c, &format!("{row} strong"), "hi").await;
-        let docs = element(&c, &format!("{row} a[href='https://example.com/d']")).await;
-        assert_eq!(docs.text().await.unwrap(), "docs");
+        let docs = text(&c, &format!("{row} a[href='https://example.com/d']"), "docs").await;
+        assert_eq!(docs, "docs");
         // Markdown, not just inline: a list.
         text(&c, &format!("{row} li"), "item one").await;
         // Markup in a description is text, never HTML.
@@ -286,11 +317,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         assert!(c.find(Locator::Css(&format!("{row} a[href^='javascript']"))).await.is_err());
 
         // Its page: the graph's stages turn green as they succeed.
-        element(&c, &format!("a.run-link[data-run='{id}']"))
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&c, &format!("a.run-link[data-run='{id}']")).await;
         element(&c, ".node[data-stage='build']").await;
         element(&c, ".node[data-stage='ship']").await;
         // The graph draws the `needs` edge.
@@ -302,11 +329,9 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         text(&c, "#run-state", "succeeded").await;
         // The link its stage set, on the run.
         element(&c, "#run-links a[href='https://example.com/pull/7']").await;
-        let open = element(&c, "#stage-ship .artifacts a.open").await;
-        let href = open.attr("href").await.unwrap().unwrap();
+        let href = attr(&c, "#stage-ship .artifacts a.open", "href").await;
         assert!(href.ends_with("/artifacts/ship/out/report.txt?view=true"), "{href}");
-        let artifact = element(&c, "#stage-ship .artifacts a").await;
-        let href = artifact.attr("href").await.unwrap().unwrap();
+        let href = attr(&c, "#stage-ship .artifacts a", "href").await;
         assert!(
             href.ends_with(&format!("/api/runs/{id}/artifacts/ship/out/report.txt")),
             "{href}"
@@ -330,11 +355,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         c.goto(&format!("{}/runs/{long}", s.url)).await.unwrap();
         element(&c, ".node[data-stage='wait'][data-state='running']").await;
         text(&c, "pre[data-log='wait']", "waiting").await;
-        element(&c, "#cancel:not([disabled])")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#cancel:not([disabled])").await;
         text(&c, "#run-state", "cancelled").await;
 
         // The gate starts, waits, and takes its decision from the page (a
@@ -350,11 +371,7 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
             .send_keys("looks good")
             .await
             .unwrap();
-        element(&c, "#stage-review .approve button[data-decision='yes']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#stage-review .approve button[data-decision='yes']").await;
         element(&c, ".node[data-stage='ship'][data-state='succeeded']").await;
         text(&c, "#run-state", "succeeded").await;
         // Nothing the pages load or do was blocked by their own policy.
@@ -365,45 +382,35 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
         // the run it queues shows up and finishes in the list live (the
         // runs page does not poll: only the event stream moves it).
         c.goto(&format!("{}/", s.url)).await.unwrap();
-        element(&c, "#submit-flow option[value='steps']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#submit-flow option[value='steps']").await;
         element(&c, "#submit-key").await.send_keys("k-form").await.unwrap();
         element(&c, "#submit-description")
             .await
             .send_keys("from the **form**")
             .await
             .unwrap();
-        element(&c, "#submit").await.click().await.unwrap();
-        let made = element(&c, "#submit-result a.run-link").await;
-        let form_run = made.attr("data-run").await.unwrap().unwrap();
+        click(&c, "#submit").await;
+        let form_run = attr(&c, "#submit-result a.run-link", "data-run").await;
         let row = format!("#runs tr[data-run='{form_run}']");
         element(&c, &format!("{row}[data-state='succeeded']")).await;
         text(&c, &format!("{row} strong"), "form").await;
         // The links its stages set show in the list too.
-        let pr = element(&c, &format!("{row} .links a[href='https://example.com/pull/7']")).await;
-        assert_eq!(pr.text().await.unwrap(), "pr");
+        let pr = text(&c, &format!("{row} .links a[href='https://example.com/pull/7']"), "pr").await;
+        assert_eq!(pr, "pr");
         // Its key is free again once the run finished: a second run.
-        element(&c, "#submit").await.click().await.unwrap();
-        let again = element(&c, &format!("#submit-result a.run-link:not([data-run='{form_run}'])")).await;
-        let again = again.attr("data-run").await.unwrap().unwrap();
+        click(&c, "#submit").await;
+        let again = attr(&c, &format!("#submit-result a.run-link:not([data-run='{form_run}'])"), "data-run").await;
         element(&c, &format!("#runs tr[data-run='{again}'][data-state='succeeded']")).await;
 
         // A flow's params, with their types and defaults; a required one
         // left empty is refused by the API, which says which.
-        element(&c, "#submit-flow option[value='typed']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#submit-flow option[value='typed']").await;
         let n = element(&c, "#submit-params input[data-param='n'][data-type='int']").await;
         assert_eq!(n.attr("placeholder").await.unwrap().unwrap(), "default: 2");
         let wait = element(&c, "#submit-params input[data-param='wait']").await;
         assert_eq!(wait.attr("placeholder").await.unwrap().unwrap(), "default: 60s");
         element(&c, "#submit-key").await.clear().await.unwrap();
-        element(&c, "#submit").await.click().await.unwrap();
+        click(&c, "#submit").await;
         text(&c, "#submit-result", "missing required param `who`").await;
         n.send_keys("5").await.unwrap();
         element(&c, "#submit-params input[data-param='who']")
@@ -411,9 +418,8 @@ fn a_run_appears_its_stages_turn_green_live_its_log_arrives_cancel_and_approve_w
             .send_keys("me")
             .await
             .unwrap();
-        element(&c, "#submit").await.click().await.unwrap();
-        let typed = element(&c, "#submit-result a.run-link").await;
-        let typed = typed.attr("data-run").await.unwrap().unwrap();
+        click(&c, "#submit").await;
+        let typed = attr(&c, "#submit-result a.run-link", "data-run").await;
         element(&c, &format!("#runs tr[data-run='{typed}'][data-state='succeeded']")).await;
         let run = s.run(&typed);
         assert_eq!(run["params"], json!({"n": 5, "wait": 60, "who": "me"}), "{run}");
@@ -485,12 +491,12 @@ fn with_a_token_the_login_page_takes_it_once_and_opens_the_dashboard() {
             .send_keys("wrong")
             .await
             .unwrap();
-        element(&c, "#login").await.click().await.unwrap();
+        click(&c, "#login").await;
         text(&c, "#login-result", "401").await;
         let input = element(&c, "#token").await;
         input.clear().await.unwrap();
         input.send_keys("s3cret-token").await.unwrap();
-        element(&c, "#login").await.click().await.unwrap();
+        click(&c, "#login").await;
         // In: the runs page, live, with the run.
         element(
             &c,

@@ -347,7 +347,7 @@ fn a_cancelled_run_goes_on_and_max_counts_the_visits_before_it() {
     let child = spawn(dir.path(), &["run", "f.flow"]);
     let run = || the_run(dir.path());
     assert!(eventually(Duration::from_secs(20), || {
-        dir.path().join(".flow/runs").is_dir() && run().join("workspace/cancelled").exists()
+        started_run(dir.path()).is_some_and(|r| r.join("workspace/cancelled").exists())
     }));
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();

@@ -132,8 +132,13 @@ impl Server {
         let t = Instant::now();
         loop {
             let text = server.output();
-            if let Some(rest) = text.split("listening on ").nth(1) {
-                server.url = rest.lines().next().unwrap().trim().to_string();
+            // The whole line: the log may be read while it is being written.
+            if let Some((line, _)) = text
+                .split("listening on ")
+                .nth(1)
+                .and_then(|r| r.split_once('\n'))
+            {
+                server.url = line.trim().to_string();
                 return server;
             }
             // A failed start: its output says why (dropping kills it).
