@@ -174,19 +174,18 @@ impl Server {
         if !self.held.iter().any(&due) {
             return Ok(());
         }
-        let mut bytes = Vec::new();
-        self.held.retain(|h| {
-            if due(h) {
-                bytes.extend(
-                    Reply::Spawned {
-                        id: h.id,
-                        pid: h.pid,
-                    }
-                    .encode(),
-                );
-            }
-            !due(h)
-        });
+        let (sent, kept): (Vec<Held>, Vec<Held>) = self.held.drain(..).partition(|h| due(h));
+        self.held = kept;
+        let bytes: Vec<u8> = sent
+            .iter()
+            .flat_map(|h| {
+                Reply::Spawned {
+                    id: h.id,
+                    pid: h.pid,
+                }
+                .encode()
+            })
+            .collect();
         self.sock.write_all(&bytes)
     }
 
