@@ -4,6 +4,7 @@
 //! The CLI is thin: argument parsing, rendering and exit codes. Everything
 //! else is `flow-dsl` (language) and `flow-runtime` (engine).
 
+mod batch_alloc;
 mod cmd;
 mod files;
 mod libs;

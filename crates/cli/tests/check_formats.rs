@@ -449,3 +449,48 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
         "{plain}"
     );
 }
+
+/// A flow large enough for `flow check` to tune its allocator (at least
+/// 256 KiB of source: see `batch_alloc.rs`) is checked the same as a small
+/// one: the clean stages give nothing, the one mistake at the end its
+/// diagnostic and exit 1, in every format.
+#[test]
+fn a_large_flow_is_checked_like_a_small_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("flow big {\n  timeout 1h\n");
+    let mut i = 0;
+    while text.len() < 300 * 1024 {
+        let needs = if i > 0 {
+            format!("    needs s{}\n", i - 1)
+        } else {
+            String::new()
+        };
+        text += &format!(
+            "  stage s{i} {{\n{needs}    timeout 1m\n    run \"echo {i} > out.txt\"\n  }}\n"
+        );
+        i += 1;
+    }
+    text += "  stage last {\n    timeout 1m\n    needs nope\n    run \"true\"\n  }\n}\n";
+    write(dir.path(), "big.flow", &text);
+    let out = flow(dir.path(), &["check", "--shellcheck", "off", "big.flow"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("F0003"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 error, 0 warnings"),
+        "{}",
+        stderr(&out)
+    );
+    let json = flow(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--shellcheck",
+            "off",
+            "big.flow",
+        ],
+    );
+    let all: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+}

@@ -49,6 +49,15 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let found = flow_files(&paths);
+    let bytes: u64 = found
+        .files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    if bytes >= crate::batch_alloc::MIN_SOURCE_BYTES {
+        crate::batch_alloc::tune();
+    }
     let mut io_errors = found.errors;
     let mut tally = Tally::default();
     // json and sarif are one document, written at the end.
