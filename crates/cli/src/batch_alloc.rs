@@ -16,9 +16,10 @@
 //! (issue 6: at most 16 MiB on a 200 MB log) and which live long.
 
 /// Below this much flow source (bytes, all files of the command), the
-/// defaults are kept: a small check touches a few MiB, where zeroing whole
-/// 2 MiB pages would cost more than the 4 KiB faults it saves.
-pub const MIN_SOURCE_BYTES: u64 = 256 * 1024;
+/// defaults are kept: a small check touches a few MiB, where huge pages
+/// measured no faster (a 28 KB pipeline: the same 5.3 ms) and only raise
+/// the resident size. A 1,000-stage flow (160 KB) checked 20% faster.
+pub const MIN_SOURCE_BYTES: u64 = 64 * 1024;
 
 /// How much the heap grows at a time, and the part of it given huge pages
 /// (bytes).

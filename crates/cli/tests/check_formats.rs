@@ -451,7 +451,7 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
 }
 
 /// A flow large enough for `flow check` to tune its allocator (at least
-/// 256 KiB of source: see `batch_alloc.rs`) is checked the same as a small
+/// 64 KiB of source: see `batch_alloc.rs`) is checked the same as a small
 /// one: the clean stages give nothing, the one mistake at the end its
 /// diagnostic and exit 1, in every format.
 #[test]
@@ -459,7 +459,7 @@ fn a_large_flow_is_checked_like_a_small_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("flow big {\n  timeout 1h\n");
     let mut i = 0;
-    while text.len() < 300 * 1024 {
+    while text.len() < 128 * 1024 {
         let needs = if i > 0 {
             format!("    needs s{}\n", i - 1)
         } else {
