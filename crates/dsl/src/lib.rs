@@ -8,6 +8,9 @@
 //! the first. Only [`load`] reads files; the rest is pure.
 #![deny(missing_docs)]
 
+// The pest-generated parser (without pest's `std`) names `alloc`.
+extern crate alloc;
+
 pub mod ast;
 pub mod check;
 pub mod diagnostic;

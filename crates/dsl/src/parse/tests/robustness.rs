@@ -95,7 +95,7 @@ fn deep_nesting_does_not_overflow() {
         assert!(!diags.is_empty());
         check_bounds(&deep);
     }
-    // Too deep for the parser's stack guard: one plain error, no crash.
+    // Junk of 50,000 blocks: one plain error, no crash.
     let (_, diags) = parse(&"{".repeat(50_000), SourceId(0));
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0].code, crate::Code::Syntax);
@@ -103,6 +103,66 @@ fn deep_nesting_does_not_overflow() {
         "flow f {{ param p: list<str> = {} }}",
         "[".repeat(50_000)
     ));
+}
+
+/// The parser has a stack of its own, sized for the file: nesting far deeper
+/// than a test thread's 2 MiB stack could hold parses without a crash.
+#[test]
+fn nesting_deeper_than_the_callers_stack_parses_on_its_own() {
+    for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
+        let depth = 50_000;
+        let text = format!(
+            "flow f {{\n  let x = {}1{}\n  stage a {{ run \"x\" }}\n}}\n",
+            open.repeat(depth),
+            close.repeat(depth)
+        );
+        let (file, diags) = parse(&text, SourceId(0));
+        assert!(diags.is_empty(), "{open}: {diags:?}");
+        assert_eq!(file.flows[0].items.len(), 2, "{open}");
+    }
+}
+
+/// A tree nested deeper than 256 levels (a list of lists …) is one syntax
+/// error and no tree: the builder and the checker recurse on it.
+#[test]
+fn a_tree_nested_too_deeply_is_one_error() {
+    let depth = 5_000;
+    let text = format!(
+        "flow f {{\n  param p: list<str> = {}{}\n}}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let (file, diags) = parse(&text, SourceId(0));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(diags[0].message.contains("nested too deeply"), "{diags:?}");
+    assert!(file.flows.is_empty());
+    // A list nested a little is fine.
+    let text = format!(
+        "flow f {{\n  param p: list<str> = {}{}\n}}\n",
+        "[".repeat(20),
+        "]".repeat(20)
+    );
+    let (_, diags) = parse(&text, SourceId(0));
+    assert!(
+        diags.iter().all(|d| !d.message.contains("nested")),
+        "{diags:?}"
+    );
+}
+
+/// Unclosed `${` in backtick strings: each used to double the ways to parse
+/// the rest (30 of them took seconds, 100 forever). Now linear: the test
+/// would not finish otherwise.
+#[test]
+fn unclosed_interpolations_do_not_backtrack_exponentially() {
+    let text = format!("flow f {{\n  let x = {}\n}}\n", "`${".repeat(200));
+    let (_, diags) = parse(&text, SourceId(0));
+    assert!(!diags.is_empty());
+    check_bounds(&text);
+    // A closed one still parses as one expression.
+    let file = ok("flow f {\n  let x = `a ${b + `c ${d}`} $e`\n}\n");
+    assert!(
+        matches!(&flow(&file).items[0], FlowItem::Let(_, e) if e.source == "`a ${b + `c ${d}`} $e`")
+    );
 }
 
 #[test]
