@@ -494,3 +494,22 @@ fn a_large_flow_is_checked_like_a_small_one() {
     let all: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
 }
+
+/// A mistake on a line longer than a terminal can show (70,000 columns: a
+/// generated file) is reported with its position, without the line.
+#[test]
+fn a_mistake_on_a_very_long_line_is_reported_without_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "flow wide {{ timeout 1m stage a {{ timeout 1m run \"x\"{}bogus }} }}\n",
+        " ".repeat(70_000)
+    );
+    write(dir.path(), "wide.flow", &text);
+    let out = flow(dir.path(), &["check", "--shellcheck", "off", "wide.flow"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("F0001"), "{err}");
+    assert!(err.contains("wide.flow:1:70052"), "{err}");
+    assert!(err.contains("not shown"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -29,6 +29,9 @@ pub fn human(diag: &Diagnostic, sources: &SourceMap) -> String {
         GraphicalReportHandler::new_themed(theme).with_width(width(terminal, columns.as_deref()));
     let mut out = String::new();
     let file = sources.get(diag.source);
+    if let Some(long) = long_line(diag, &file.text) {
+        return without_snippet(diag, &file.name, &file.text, long);
+    }
     let report = CharColumns {
         inner: diag.render(sources),
         source: CharSource {
@@ -41,6 +44,40 @@ pub fn human(diag: &Diagnostic, sources: &SourceMap) -> String {
         out = format!("{}: {}\n", diag.code, diag.message);
     }
     out
+}
+
+/// The longest source line (bytes) a snippet shows. miette pads with format
+/// widths, which panic beyond 65,535 columns; such a line (minified or
+/// generated) is unreadable in a terminal anyway.
+const MAX_SNIPPET_LINE: usize = 4096;
+
+/// The length of the first line longer than [`MAX_SNIPPET_LINE`] that a
+/// label of `diag` touches, if one does.
+fn long_line(diag: &Diagnostic, text: &str) -> Option<usize> {
+    diag.labels.iter().find_map(|label| {
+        let start = label.span.start.min(text.len());
+        let end = label.span.end.clamp(start, text.len());
+        let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        text[from..to]
+            .split('\n')
+            .map(str::len)
+            .find(|len| *len > MAX_SNIPPET_LINE)
+    })
+}
+
+/// `diag` without its source snippet: the position and the labels in words.
+fn without_snippet(diag: &Diagnostic, name: &str, text: &str, long: usize) -> String {
+    let mut out = format!("{}\n\n  × {}\n", diag.code, diag.message);
+    for label in &diag.labels {
+        let (line, column) = line_col(text, label.span.start.min(text.len()));
+        out += &format!("   at {name}:{line}:{column}: {}\n", label.message);
+    }
+    out += &format!("   (a line of {long} bytes: not shown)\n");
+    if let Some(help) = &diag.help {
+        out += &format!("  help: {help}\n");
+    }
+    out + "\n"
 }
 
 /// A rendered diagnostic whose source reports character columns.
