@@ -50,15 +50,13 @@ pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let brackets = memchr::memchr3_iter(b'(', b'[', b'{', text.as_bytes()).count();
     if brackets > MAX_BRACKETS {
         let end = text.len();
-        let d = Diagnostic::new(
-            Code::Syntax,
+        return refused(
             source,
-            Span::new(end, end),
+            end,
             format!("more than {MAX_BRACKETS} opening brackets in one file"),
-        )
-        .label("the file ends here")
-        .help("split the file: a `use`d library can hold templates");
-        return (ast::File::default(), vec![d]);
+            "the file ends here",
+            "split the file: a `use`d library can hold templates",
+        );
     }
     let stack = BASE_STACK + brackets * STACK_PER_BRACKET;
     let parsed = std::thread::scope(|scope| {
@@ -71,20 +69,31 @@ pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     match parsed {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(e) => {
-            let d = Diagnostic::new(
-                Code::Syntax,
-                source,
-                Span::new(0, 0),
-                format!(
-                    "cannot parse: no thread with a stack of {} KiB: {e}",
-                    stack / 1024
-                ),
-            )
-            .help("free some memory and try again");
-            (ast::File::default(), vec![d])
-        }
+        Err(e) => refused(
+            source,
+            0,
+            format!(
+                "cannot parse: no thread with a stack of {} KiB: {e}",
+                stack / 1024
+            ),
+            "not parsed",
+            "free some memory and try again",
+        ),
     }
+}
+
+/// No tree, and one syntax error at byte `at`.
+fn refused(
+    source: SourceId,
+    at: usize,
+    message: String,
+    label: &str,
+    help: &str,
+) -> (ast::File, Vec<Diagnostic>) {
+    let d = Diagnostic::new(Code::Syntax, source, Span::new(at, at), message)
+        .label(label)
+        .help(help);
+    (ast::File::default(), vec![d])
 }
 
 /// The most opening brackets (`(`, `[`, `{`) a file may have: each may
@@ -110,21 +119,19 @@ const MAX_DEPTH: usize = 256;
 /// [`parse`] on the current thread, whose stack must be large enough.
 fn parse_here(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let mut builder = build::Builder::new(text, source);
-    let file = match FlowParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            match pairs.next() {
+    let file =
+        match FlowParser::parse(Rule::file, text) {
+            Ok(mut pairs) => match pairs.next() {
                 Some(p) => match too_deep(&p) {
-                    Some(at) => {
-                        let d = Diagnostic::new(
-                        Code::Syntax,
+                    Some(at) => return refused(
                         source,
-                        Span::new(at, at),
-                        format!("brackets or blocks nested too deeply (more than {MAX_DEPTH} levels)"),
-                    )
-                    .label("parsing stopped here")
-                    .help("nest brackets and blocks less deeply");
-                        return (ast::File::default(), vec![d]);
-                    }
+                        at,
+                        format!(
+                            "brackets or blocks nested too deeply (more than {MAX_DEPTH} levels)"
+                        ),
+                        "parsing stopped here",
+                        "nest brackets and blocks less deeply",
+                    ),
                     None => {
                         let comments = comments::collect(text, &p);
                         ast::File {
@@ -134,16 +141,15 @@ fn parse_here(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
                     }
                 },
                 None => ast::File::default(),
+            },
+            // Only resource limits make the lenient grammar fail.
+            Err(err) => {
+                builder
+                    .diags
+                    .push(errors::from_pest(&err, 0, text, source, Level::Top));
+                ast::File::default()
             }
-        }
-        // Only resource limits make the lenient grammar fail.
-        Err(err) => {
-            builder
-                .diags
-                .push(errors::from_pest(&err, 0, text, source, Level::Top));
-            ast::File::default()
-        }
-    };
+        };
     let mut diags = builder.diags;
     diags.sort_by_key(|d| d.span().start);
     diags.dedup_by_key(|d| d.span());
