@@ -10,7 +10,7 @@
 //! lives a fraction of a second, keeping what it freed and asking for
 //! transparent huge pages on the heap costs nothing but a larger peak
 //! resident size (rounded up to 2 MiB pages), and `flow check` of that flow
-//! faults about 900 times instead (figures in `bench/check/results.md`).
+//! faults about 900 times instead (figures in `bench/README.md`).
 //!
 //! Not for `flow run` or `flow serve`, whose resident memory is bounded
 //! (issue 6: at most 16 MiB on a 200 MB log) and which live long.
@@ -51,8 +51,8 @@ pub fn tune() {
         if top == usize::MAX {
             return; // sbrk failed: (void*)-1
         }
-        const PAGE: usize = 2 << 20;
-        let start = (top.saturating_sub(HEAP_STEP) + PAGE - 1) & !(PAGE - 1);
+        const HUGE_PAGE: usize = 2 << 20;
+        let start = (top.saturating_sub(HEAP_STEP) + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
         if start < top {
             libc::madvise(start as *mut libc::c_void, top - start, libc::MADV_HUGEPAGE);
         }

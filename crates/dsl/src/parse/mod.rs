@@ -119,11 +119,11 @@ const MAX_DEPTH: usize = 256;
 /// [`parse`] on the current thread, whose stack must be large enough.
 fn parse_here(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let mut builder = build::Builder::new(text, source);
-    let file =
-        match FlowParser::parse(Rule::file, text) {
-            Ok(mut pairs) => match pairs.next() {
-                Some(p) => match too_deep(&p) {
-                    Some(at) => return refused(
+    let file = match FlowParser::parse(Rule::file, text) {
+        Ok(mut pairs) => match pairs.next() {
+            Some(p) => match too_deep(&p) {
+                Some(at) => {
+                    return refused(
                         source,
                         at,
                         format!(
@@ -131,25 +131,26 @@ fn parse_here(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
                         ),
                         "parsing stopped here",
                         "nest brackets and blocks less deeply",
-                    ),
-                    None => {
-                        let comments = comments::collect(text, &p);
-                        ast::File {
-                            comments,
-                            ..builder.file(p)
-                        }
+                    )
+                }
+                None => {
+                    let comments = comments::collect(text, &p);
+                    ast::File {
+                        comments,
+                        ..builder.file(p)
                     }
-                },
-                None => ast::File::default(),
+                }
             },
-            // Only resource limits make the lenient grammar fail.
-            Err(err) => {
-                builder
-                    .diags
-                    .push(errors::from_pest(&err, 0, text, source, Level::Top));
-                ast::File::default()
-            }
-        };
+            None => ast::File::default(),
+        },
+        // Only resource limits make the lenient grammar fail.
+        Err(err) => {
+            builder
+                .diags
+                .push(errors::from_pest(&err, 0, text, source, Level::Top));
+            ast::File::default()
+        }
+    };
     let mut diags = builder.diags;
     diags.sort_by_key(|d| d.span().start);
     diags.dedup_by_key(|d| d.span());
