@@ -47,12 +47,23 @@ pub fn flow_files(paths: &[PathBuf]) -> Found {
         } else if p.is_file() {
             found.files.push(p.clone());
         } else {
-            found
-                .errors
-                .push(format!("{}: no such file or folder", p.display()));
+            let why = not_a_file(p, "no such file or folder");
+            found.errors.push(format!("{}: {why}", p.display()));
         }
     }
     found
+}
+
+/// Why `path`, which is neither a regular file nor a folder, cannot be read
+/// as a flow: `missing` when nothing is there, else what is (a link to
+/// nothing, a FIFO, a socket, a device), so the message does not claim a
+/// FIFO is missing.
+pub fn not_a_file(path: &Path, missing: &'static str) -> &'static str {
+    match (path.symlink_metadata(), path.metadata()) {
+        (Ok(_), Err(_)) => "a link to nothing",
+        (Ok(_), Ok(_)) => "not a regular file (a FIFO, socket or device)",
+        (Err(_), _) => missing,
+    }
 }
 
 fn walk(dir: &Path, found: &mut Found) {

@@ -513,3 +513,31 @@ fn a_mistake_on_a_very_long_line_is_reported_without_the_line() {
     assert!(err.contains("not shown"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A FIFO or a link to nothing where a flow file is expected is reported as
+/// what it is (not "no such file"), and never read (a FIFO would block).
+#[test]
+fn a_fifo_or_a_dangling_link_is_named_for_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    nix::unistd::mkfifo(&dir.path().join("pipe.flow"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::fs::symlink("nowhere.flow", dir.path().join("link.flow")).unwrap();
+    for (file, why) in [
+        ("pipe.flow", "not a regular file"),
+        ("link.flow", "a link to nothing"),
+    ] {
+        let out = flow(dir.path(), &["check", "--shellcheck", "off", file]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{file}: {why}")),
+            "{}",
+            stderr(&out)
+        );
+        let out = flow(dir.path(), &["run", file]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{file}: {why}")),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

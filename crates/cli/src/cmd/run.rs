@@ -82,7 +82,8 @@ pub fn run(args: Vec<String>) -> u8 {
         return 0;
     }
     if !Path::new(file).is_file() {
-        say(&format!("error: {file}: no such file\n"));
+        let why = crate::files::not_a_file(Path::new(file), "no such file");
+        say(&format!("error: {file}: {why}\n"));
         return crate::EXIT_USAGE;
     }
     let Some((pipeline, sources)) = load_checked(Path::new(file)) else {

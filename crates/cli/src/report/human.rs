@@ -54,14 +54,23 @@ const MAX_SNIPPET_LINE: usize = 4096;
 /// The length of the first line longer than [`MAX_SNIPPET_LINE`] that a
 /// label of `diag` touches, if one does.
 fn long_line(diag: &Diagnostic, text: &str) -> Option<usize> {
+    // Bytes, not `str` slices: a span off a character boundary must not
+    // make the error report itself panic.
+    let bytes = text.as_bytes();
     diag.labels.iter().find_map(|label| {
-        let start = label.span.start.min(text.len());
-        let end = label.span.end.clamp(start, text.len());
-        let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
-        text[from..to]
-            .split('\n')
-            .map(str::len)
+        let start = label.span.start.min(bytes.len());
+        let end = label.span.end.clamp(start, bytes.len());
+        let from = bytes[..start]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let to = bytes[end..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| end + i);
+        bytes[from..to]
+            .split(|b| *b == b'\n')
+            .map(<[u8]>::len)
             .find(|len| *len > MAX_SNIPPET_LINE)
     })
 }
