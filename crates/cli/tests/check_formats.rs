@@ -512,6 +512,15 @@ fn a_mistake_on_a_very_long_line_is_reported_without_the_line() {
     assert!(err.contains("wide.flow:1:70052"), "{err}");
     assert!(err.contains("not shown"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+    // The long line only as context (the error is on the next, empty line):
+    // more brackets than a file may have, all on one line.
+    let text = format!("flow many {{ let x = {} }}\n", "(".repeat(300_000));
+    write(dir.path(), "many.flow", &text);
+    let out = flow(dir.path(), &["check", "--shellcheck", "off", "many.flow"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("opening brackets in one file"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// A FIFO or a link to nothing where a flow file is expected is reported as

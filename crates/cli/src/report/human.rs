@@ -52,7 +52,8 @@ pub fn human(diag: &Diagnostic, sources: &SourceMap) -> String {
 const MAX_SNIPPET_LINE: usize = 4096;
 
 /// The length of the first line longer than [`MAX_SNIPPET_LINE`] that a
-/// label of `diag` touches, if one does.
+/// snippet of `diag` would show, if one is: the lines its labels touch and
+/// one line of context on each side (miette's default).
 fn long_line(diag: &Diagnostic, text: &str) -> Option<usize> {
     // Bytes, not `str` slices: a span off a character boundary must not
     // make the error report itself panic.
@@ -60,14 +61,13 @@ fn long_line(diag: &Diagnostic, text: &str) -> Option<usize> {
     diag.labels.iter().find_map(|label| {
         let start = label.span.start.min(bytes.len());
         let end = label.span.end.clamp(start, bytes.len());
-        let from = bytes[..start]
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
-        let to = bytes[end..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(bytes.len(), |i| end + i);
+        let line_start = |at: usize| bytes[..at].iter().rposition(|b| *b == b'\n');
+        let line_end = |at: usize| bytes[at..].iter().position(|b| *b == b'\n').map(|i| at + i);
+        // Back to the start of the line before, on to the end of the line after.
+        let from = line_start(start).and_then(line_start).map_or(0, |i| i + 1);
+        let to = line_end(end)
+            .and_then(|i| line_end(i + 1))
+            .unwrap_or(bytes.len());
         bytes[from..to]
             .split(|b| *b == b'\n')
             .map(<[u8]>::len)
