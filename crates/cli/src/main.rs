@@ -128,12 +128,14 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Run { args } => {
+            guard();
             // Only the engine logs; `check`, `graph`, `explain` and
             // `--version` skip setting up the subscriber (startup time).
             init_logging();
             cmd::run::run(args)
         }
         Command::Resume(args) => {
+            guard();
             init_logging();
             cmd::resume::run(args)
         }
@@ -157,6 +159,17 @@ fn main() -> ExitCode {
 }
 
 /// Runs `f` with engine logging on (the store warns when it rebuilds).
+/// `flow run`/`flow resume`: the rest of the command runs in a child
+/// process, this one stays its guard (`flow_runtime::guard`), so stages
+/// are supervised by the engine's own process. Still one thread here. If
+/// the fork fails, the command goes on in this process with a supervisor
+/// process instead.
+fn guard() {
+    if let Err(e) = flow_runtime::guard::split() {
+        eprintln!("flow: cannot fork the engine's process ({e}); stages get a supervisor process");
+    }
+}
+
 fn with_logging(f: impl FnOnce() -> u8) -> u8 {
     init_logging();
     f()

@@ -187,3 +187,164 @@ fn sighup_cancels_runs_finally_and_exits_129() {
     let journal = std::fs::read_to_string(started.with_file_name("journal.jsonl")).unwrap();
     assert!(journal.contains(r#""signal":"SIGHUP""#), "{journal}");
 }
+
+/// The pid of `guard`'s one child: `flow`'s engine process (see
+/// `flow_runtime::guard`), once it exists.
+fn engine_of(guard: &Child) -> i32 {
+    let t = Instant::now();
+    loop {
+        let path = format!("/proc/{0}/task/{0}/children", guard.id());
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next() {
+            return pid.parse().unwrap();
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no engine process");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The run folder of the only run under `dir`, once its stages `a`, `b`
+/// and `c` (of [`SLEEPY`]) have started.
+fn started_run(dir: &Path) -> std::path::PathBuf {
+    let t = Instant::now();
+    loop {
+        let run = std::fs::read_dir(dir.join(".flow/runs"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path());
+        if let Some(run) = run {
+            let started = std::fs::read_to_string(run.join("workspace/started"));
+            if started.is_ok_and(|s| s.lines().count() == 3) {
+                return run;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "stages never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sigkill_of_the_engines_process_leaves_no_process_and_the_guard_dies_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = format!("{}:engine", tmp.path().display());
+    let mut flow = start(tmp.path(), SLEEPY, &marker);
+    let engine = engine_of(&flow);
+    started_run(tmp.path());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(engine),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let status = flow.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "the guard ends as the engine did");
+    if let Err(left) = wait_for_none(&marker, Duration::from_secs(1)) {
+        panic!("left 1 s after the engine's process was killed: {left:?}");
+    }
+}
+
+#[test]
+fn after_sigkill_the_journal_ends_where_flow_died() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = format!("{}:journal", tmp.path().display());
+    let mut flow = start(tmp.path(), SLEEPY, &marker);
+    let run = started_run(tmp.path());
+    let journal = run.join("journal.jsonl");
+    let before = std::fs::read_to_string(&journal).unwrap();
+    flow.kill().unwrap();
+    flow.wait().unwrap();
+    if let Err(left) = wait_for_none(&marker, Duration::from_secs(1)) {
+        panic!("left 1 s after SIGKILL: {left:?}");
+    }
+    // The engine's process killed the attempts after `flow` died: none of
+    // that is recorded (for `flow resume`, they were still in flight).
+    let after = std::fs::read_to_string(&journal).unwrap();
+    assert!(after.starts_with(&before), "{after}");
+    let added = &after[before.len()..];
+    assert!(
+        !added.contains("stage_finished") && !added.contains("run_finished"),
+        "recorded after flow died: {added}"
+    );
+}
+
+#[test]
+fn a_stage_process_inherits_only_its_standard_descriptors() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One simple command, executed without bash: `ls` lists its own
+    // descriptors (the three standard ones and the folder it reads).
+    let text = "flow fds {\n  stage a { run \"ls /proc/self/fd\" }\n}\n";
+    std::fs::write(tmp.path().join("fds.flow"), text).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
+    cmd.args(["run", "fds.flow"])
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    // `flow` starts with the standard descriptors only: what a stage has
+    // beyond them came from `flow` (descriptors that `flow` inherits pass
+    // through to stages, as with make and bash).
+    // SAFETY: `close_range` is async-signal-safe and touches no memory.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let runs = tmp.path().join(".flow/runs");
+    let run = std::fs::read_dir(runs).unwrap().next().unwrap().unwrap();
+    let log = std::fs::read_to_string(run.path().join("logs/a.1.1.log")).unwrap();
+    let fds: Vec<&str> = log.split_whitespace().collect();
+    assert_eq!(fds, ["0", "1", "2", "3"], "{log}");
+}
+
+#[test]
+fn a_run_resumed_right_after_sigkill_is_not_refused_as_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = format!("{}:resume", tmp.path().display());
+    // The first attempt sleeps and ignores SIGTERM (so it takes the whole
+    // grace to kill); the one that redoes it finishes at once.
+    let text = r#"flow sleepy {
+  stage a {
+    run """
+      if [ -e "$FLOW_WORKSPACE/started" ]; then exit 0; fi
+      trap '' TERM
+      touch "$FLOW_WORKSPACE/started"
+      sleep 30
+    """
+  }
+}
+"#;
+    let mut flow = start(tmp.path(), text, &marker);
+    let t = Instant::now();
+    while !std::fs::read_dir(tmp.path().join(".flow/runs"))
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|e| e.ok())
+        .is_some_and(|e| e.path().join("workspace/started").exists())
+    {
+        assert!(t.elapsed() < Duration::from_secs(20), "never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    flow.kill().unwrap();
+    flow.wait().unwrap();
+    // At once: the engine's process may still hold the run's lock while it
+    // kills the old attempt.
+    let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .args(["resume", "last"])
+        .current_dir(tmp.path())
+        .env("FLOW_TEST_MARKER", &marker)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    if let Err(left) = wait_for_none(&marker, Duration::from_secs(1)) {
+        panic!("left after the resumed run: {left:?}");
+    }
+}

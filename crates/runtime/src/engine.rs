@@ -309,7 +309,7 @@ impl Engine {
             sources: self.sources.clone(),
             handle_signals: self.handle_signals,
             store: Arc::new(RunDirStore::new(self.base_dir.clone())),
-            supervisor,
+            supervisor: supervisor.into(),
             builtins: self.builtins.clone(),
             cancel: Some(cancel_rx),
             events: Some(events_tx),

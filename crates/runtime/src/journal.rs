@@ -501,6 +501,12 @@ impl Journal {
         bytes.push(b'\n');
         // A poisoned lock only means another append panicked; the file is fine.
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // Once `flow`'s guard died, the record ends where `flow` ended (the
+        // engine's process is killing the run and exiting; see
+        // `crate::guard`): checked under the lock, so no line follows.
+        if crate::guard::is_gone() {
+            return Err(io::Error::other("flow's guard process is gone"));
+        }
         // O_APPEND + a single write keeps the line whole even if another
         // process appends too.
         f.write_all(&bytes)?;
@@ -527,7 +533,9 @@ impl Journal {
     /// used and a failure ends the run instead.
     pub fn record(&self, event: &JournalEvent) {
         if let Err(e) = self.append(event) {
-            tracing::error!("cannot write the journal: {e}");
+            if !crate::guard::is_gone() {
+                tracing::error!("cannot write the journal: {e}");
+            }
         }
     }
 

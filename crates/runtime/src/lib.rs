@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod direct;
 pub mod engine;
 pub mod env;
+pub mod guard;
 pub mod journal;
 pub mod output;
 pub mod process;

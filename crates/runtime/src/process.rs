@@ -271,7 +271,7 @@ pub async fn run_attempt(
         Ok(r) => r,
         Err(e) => return AttemptReport::failed(e),
     };
-    let pid = running.pid;
+    let pid = running.pid();
     let pgid = Pid::from_raw(pid as i32);
     on_started(pid);
 

@@ -17,7 +17,7 @@ fn opts(base: &Path, jobs: usize) -> RunOptions {
         base_dir: base.to_path_buf(),
         quiet: true,
         jobs,
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     }
 }

@@ -32,7 +32,7 @@ async fn sigterm_cancels_the_run_and_finally_runs() {
         base_dir: tmp.path().to_path_buf(),
         quiet: true,
         handle_signals: true,
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     };
     let t = Instant::now();

@@ -76,7 +76,7 @@ async fn go(
         base_dir: base.to_path_buf(),
         jobs,
         sink: Some(sink),
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     };
     run(p, opts).await.expect("run carried out")

@@ -17,7 +17,7 @@ fn opts(base: &Path) -> RunOptions {
         base_dir: base.to_path_buf(),
         quiet: true,
         jobs: 4,
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     }
 }

@@ -18,7 +18,7 @@ fn opts(base: &Path) -> RunOptions {
         quiet: true,
         jobs: 2,
         store: Arc::new(RunDirStore::new(base)),
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     }
 }
@@ -190,7 +190,7 @@ async fn store_default_is_a_run_alone_which_never_queues() {
     let o = RunOptions {
         base_dir: tmp.path().to_path_buf(),
         quiet: true,
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     };
     let r = run(&sleepy(1), o).await.unwrap();

@@ -39,7 +39,7 @@ async fn store_sigterm_cancels_a_queued_run() {
         quiet: true,
         handle_signals,
         store: Arc::new(RunDirStore::new(&base)),
-        supervisor: common::supervisor(),
+        supervisor: common::supervisor().into(),
         ..RunOptions::default()
     };
     let holder = {

@@ -225,7 +225,9 @@ async fn an_attempt_whose_pid_flow_never_heard_dies_with_its_supervisor() {
         .build();
     let mut opts = common::options(tmp.path());
     // Held for far longer than the test: `flow` never hears the pid.
-    opts.supervisor.args = vec![flow_runtime::supervisor::HOLD_ARG.into(), "600000".into()];
+    let mut command = common::supervisor();
+    command.args = vec![flow_runtime::supervisor::HOLD_ARG.into(), "600000".into()];
+    opts.supervisor = command.into();
     let handle = tokio::spawn(async move { run(&p, opts).await.expect("run carried out") });
     let ws = workspace(tmp.path()).await;
     let t = Instant::now();

@@ -303,21 +303,28 @@ pub(crate) struct EngineOptions<'a> {
 }
 
 impl EngineOptions<'_> {
-    /// The engine's options: stages supervised by this executable
-    /// (`flow __supervisor`, so an installed `flow` needs nothing beside
-    /// it), the project's run store over `base_dir`, signals handled.
+    /// The engine's options: stages supervised by this process when it is
+    /// the engine's half of `flow` ([`flow_runtime::guard::split`]), else by
+    /// this executable as a supervisor process (`flow __supervisor`, so an
+    /// installed `flow` needs nothing beside it); the project's run store
+    /// over `base_dir`, signals handled.
     ///
     /// # Errors
     /// The exit code, once the message is printed: 1 when this executable
     /// cannot be found, 2 (usage) for a bad secrets file.
     pub(crate) fn build(self) -> Result<flow_runtime::run::RunOptions, u8> {
-        let supervisor =
-            flow_runtime::supervisor::SupervisorCommand::current_exe().map_err(|e| {
-                say(&format!(
-                    "error: cannot find the flow executable to supervise stages: {e}\n"
-                ));
-                1
-            })?;
+        let supervisor = if flow_runtime::guard::is_guarded() {
+            flow_runtime::supervisor::Supervision::InProcess
+        } else {
+            let command =
+                flow_runtime::supervisor::SupervisorCommand::current_exe().map_err(|e| {
+                    say(&format!(
+                        "error: cannot find the flow executable to supervise stages: {e}\n"
+                    ));
+                    1
+                })?;
+            flow_runtime::supervisor::Supervision::Process(command)
+        };
         let secrets = match self.secrets_file {
             Some(path) => crate::secrets::read(path).map_err(|e| {
                 say(&format!("error: --secrets-file {e}\n"));

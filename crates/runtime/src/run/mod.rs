@@ -52,7 +52,7 @@ use crate::rundir::{self, RunDir};
 use crate::runlock::RunLock;
 use crate::scheduler::RunOutcome;
 use crate::store::ProjectStore;
-use crate::supervisor::{Supervisor, SupervisorCommand};
+use crate::supervisor::{Supervision, Supervisor};
 
 /// How to run.
 pub struct RunOptions {
@@ -91,15 +91,14 @@ pub struct RunOptions {
     ///
     /// [`RunDirStore::new`]: crate::store::RunDirStore::new
     pub store: Arc<dyn ProjectStore>,
-    /// How to start the run's supervisor process, the parent of every
-    /// attempt process (see [`crate::supervisor`]): a program that calls
-    /// [`crate::supervisor::serve_main`]. The CLI gives its own executable
-    /// with the hidden argument `__supervisor`
-    /// ([`SupervisorCommand::current_exe`]); the default is the
+    /// Who is the parent of every attempt process (see
+    /// [`crate::supervisor`]): a supervisor process, a program that calls
+    /// [`crate::supervisor::serve_main`] (the default: the
     /// `flow-supervisor` binary of this crate, beside the current
-    /// executable (or one folder up, as in cargo's test layout), else on
-    /// `PATH`.
-    pub supervisor: SupervisorCommand,
+    /// executable or one folder up, as in cargo's test layout, else on
+    /// `PATH`); or this process itself, [`Supervision::InProcess`], which
+    /// the CLI uses under its guard ([`crate::guard`]).
+    pub supervisor: Supervision,
     /// A run submitted to `flow serve`: its id was allocated at submission
     /// (`<base>/runs/<id>/submission.json` exists) and the run takes that
     /// directory over instead of making one; its key, parent and
@@ -146,7 +145,7 @@ impl Default for RunOptions {
             handle_signals: false,
             sink: None,
             store: Arc::new(NoRuns),
-            supervisor: SupervisorCommand::default(),
+            supervisor: Supervision::default(),
             submission: None,
             builtins: Builtins::new(),
             cancel: None,
@@ -258,7 +257,7 @@ async fn begin(
     // that may wait in its `concurrency` queue (an idle process meanwhile).
     // If it cannot start here, `prepare_attempts` tries again and reports.
     if pipeline.concurrency.is_none() {
-        *early = Supervisor::start(&opts.supervisor).ok().map(Arc::new);
+        *early = Supervisor::new(&opts.supervisor).ok().map(Arc::new);
     }
     // Every writer of the run masks with it: live output, logs, journal,
     // result.json, notices, error messages.
@@ -561,7 +560,7 @@ fn prepare_attempts(
     let supervisor = match started {
         Some(supervisor) => supervisor,
         None => Arc::new(
-            Supervisor::start(&opts.supervisor).map_err(io("starting the supervisor process"))?,
+            Supervisor::new(&opts.supervisor).map_err(io("starting the supervisor process"))?,
         ),
     };
     Ok(Prepared {

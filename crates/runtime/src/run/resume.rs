@@ -91,7 +91,8 @@ pub async fn resume(
     let id = run_root
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let _lock = RunLock::acquire(run_root)
+    let _lock = acquire_lock(run_root)
+        .await
         .map_err(io("locking the run"))?
         .ok_or_else(|| ResumeError::Running(id.clone()))?;
     let record = RunRecord::read(run_root, Some(pipeline))
@@ -102,11 +103,13 @@ pub async fn resume(
         });
     }
     if record.outcome().is_none() {
-        // The run's `flow` died: the kernel released its lock at that
-        // instant, when its supervisor also saw its socket close and began
-        // killing the old attempts. Past `KILL_DEADLINE` from then nothing
-        // of them is left; waiting that long from now (later than the death)
-        // keeps an old attempt from overlapping its redo.
+        // The run's `flow` died. Under a supervisor process, the kernel
+        // released its lock at that instant, when the supervisor also saw
+        // its socket close and began killing the old attempts: past
+        // `KILL_DEADLINE` from then nothing of them is left, and waiting
+        // that long from now (later than the death) keeps an old attempt
+        // from overlapping its redo. (Under `flow`'s guard the lock is
+        // released once they are dead already.)
         tokio::time::sleep(crate::supervisor::server::KILL_DEADLINE).await;
     }
     let changed = changed_sources(&record.started.sources, &opts.sources);
@@ -266,6 +269,27 @@ fn from_json(ty: ParamType, v: &serde_json::Value) -> Option<Value> {
                 .collect::<Option<_>>()?,
         ),
     })
+}
+
+/// How long `flow resume` waits for a run's lock before calling the run
+/// live: a `flow` that was just killed leaves its engine's process holding
+/// the lock while it kills the old attempts, for at most
+/// [`crate::supervisor::server::KILL_DEADLINE`] (see [`crate::guard`]).
+const LOCK_WAIT: Duration = Duration::from_millis(1500);
+
+/// The run's lock, waiting up to [`LOCK_WAIT`] for it; `None` if it is
+/// still held then.
+async fn acquire_lock(run_root: &Path) -> std::io::Result<Option<RunLock>> {
+    let since = Instant::now();
+    loop {
+        if let Some(lock) = RunLock::acquire(run_root)? {
+            return Ok(Some(lock));
+        }
+        if since.elapsed() >= LOCK_WAIT {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! back to it to be reaped). The next spawn starts a new supervisor
 //! process, so later attempts (`finally` stages, retries) still run.
 //!
-//! [`Supervisor::start`] must be called on a tokio runtime.
+//! [`ProcessSupervisor::start`] must be called on a tokio runtime.
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, killpg, Signal};
@@ -33,11 +33,11 @@ use tokio::sync::oneshot;
 use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest};
 use super::SupervisorCommand;
 
-/// How long [`Supervisor::shutdown`] waits for the supervisor to exit
+/// How long [`ProcessSupervisor::shutdown`] waits for the supervisor to exit
 /// (it gives up killing after about 1 s itself).
 const EXIT_WAIT: Duration = Duration::from_secs(3);
 
-/// One attempt to start: what [`Supervisor::spawn`] sends.
+/// One attempt to start: what [`super::Supervisor::spawn`] is given.
 #[derive(Debug)]
 pub struct Spawn {
     /// The file to execute; `None`: `argv[0]` looked up on the `PATH` of
@@ -59,7 +59,7 @@ pub struct Spawn {
 
 /// The supervisor of one run, restarted if it dies. Dropping it closes the
 /// socket, which makes the supervisor kill whatever is left and exit.
-pub struct Supervisor {
+pub struct ProcessSupervisor {
     command: SupervisorCommand,
     current: Mutex<Arc<Connection>>,
     /// Connections to supervisors that died, to reap at shutdown.
@@ -78,7 +78,7 @@ struct Connection {
 
 /// A spawned attempt: its pid and, later, how it ended.
 #[derive(Debug)]
-pub struct Running {
+pub struct ProcessRunning {
     /// The leader's pid, which is also its process group id.
     pub pid: u32,
     exited: oneshot::Receiver<Exit>,
@@ -86,7 +86,7 @@ pub struct Running {
     shared: Arc<Shared>,
 }
 
-impl Running {
+impl ProcessRunning {
     /// How the leader ended (its group has had SIGKILL by then). Can be
     /// awaited again after it returned, or after being cancelled.
     ///
@@ -276,14 +276,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Supervisor {
+impl ProcessSupervisor {
     /// Starts the supervisor process (`command`), connected by a socket
     /// that becomes its standard input.
     ///
     /// # Errors
     /// The socket or the process could not be created.
-    pub fn start(command: &SupervisorCommand) -> io::Result<Supervisor> {
-        Ok(Supervisor {
+    pub fn start(command: &SupervisorCommand) -> io::Result<ProcessSupervisor> {
+        Ok(ProcessSupervisor {
             command: command.clone(),
             current: Mutex::new(Arc::new(Connection::start(command)?)),
             retired: Mutex::new(Vec::new()),
@@ -302,7 +302,7 @@ impl Supervisor {
     /// # Errors
     /// Why no process runs: the program or the folder is missing, or the
     /// supervisor is gone and cannot be restarted.
-    pub async fn spawn(&self, spawn: Spawn) -> Result<Running, String> {
+    pub async fn spawn(&self, spawn: Spawn) -> Result<ProcessRunning, String> {
         let connection = {
             let mut current = lock(&self.current);
             if current.shared.is_lost() {
@@ -373,7 +373,7 @@ impl Connection {
         child.as_ref().map(Child::id)
     }
 
-    async fn spawn(&self, id: u64, spawn: Spawn) -> Result<Running, String> {
+    async fn spawn(&self, id: u64, spawn: Spawn) -> Result<ProcessRunning, String> {
         let (spawned_tx, spawned_rx) = oneshot::channel();
         let (exited_tx, exited_rx) = oneshot::channel();
         {
@@ -412,7 +412,7 @@ impl Connection {
         // `spawn.stdout` and `spawn.stderr` are closed now: the supervisor
         // (and then the attempt) has its own copies.
         match spawned_rx.await {
-            Ok(Ok(pid)) => Ok(Running {
+            Ok(Ok(pid)) => Ok(ProcessRunning {
                 pid,
                 exited: exited_rx,
                 ended: None,

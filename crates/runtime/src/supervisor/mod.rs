@@ -1,10 +1,15 @@
-//! The per-run supervisor: a small process that is the parent of every
-//! attempt process of a run, so that none outlives `flow`, however `flow`
-//! ends.
+//! Who is the parent of a run's attempt processes, so that none outlives
+//! `flow`, however `flow` ends: `flow`'s engine process itself, under its
+//! guard ([`local`], [`crate::guard`]: what `flow run` and `flow resume`
+//! do), or a per-run supervisor process (below: what a program embedding
+//! the engine gets). [`Supervisor`] and [`Running`] are either.
+//!
+//! The per-run supervisor process is a small process that is the parent of
+//! every attempt process of a run.
 //!
 //! # Theory of operation
 //!
-//! * `flow` starts one supervisor per run ([`Supervisor::start`]), connected
+//! * `flow` starts one supervisor per run ([`ProcessSupervisor::start`]), connected
 //!   by a UNIX `socketpair` that becomes the supervisor's stdin. The
 //!   supervisor calls `setsid` (its own session and process group: a
 //!   terminal's Ctrl-C or hangup never reaches it, nor the attempts it
@@ -57,12 +62,133 @@
 
 pub mod children;
 pub mod client;
+pub mod local;
 pub mod program;
 pub mod protocol;
 pub mod server;
 
-pub use client::{Running, Spawn, Supervisor};
+pub use client::{ProcessRunning, ProcessSupervisor, Spawn};
+pub use local::{Local, LocalRunning};
 pub use protocol::Exit;
+
+/// How a run's attempts are supervised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Supervision {
+    /// By a supervisor process started with this command (see the module
+    /// docs): what a program embedding the engine gets.
+    Process(SupervisorCommand),
+    /// By the engine's own process ([`local`]): only for a process whose
+    /// parent is `flow`'s guard (what `flow run` and `flow resume` are),
+    /// which kills whatever it leaves behind when it dies.
+    InProcess,
+}
+
+impl Default for Supervision {
+    /// A supervisor process: [`SupervisorCommand::default`].
+    fn default() -> Self {
+        Supervision::Process(SupervisorCommand::default())
+    }
+}
+
+impl From<SupervisorCommand> for Supervision {
+    fn from(command: SupervisorCommand) -> Self {
+        Supervision::Process(command)
+    }
+}
+
+/// A run's supervisor, either kind ([`Supervision`]).
+pub enum Supervisor {
+    /// A supervisor process.
+    Process(ProcessSupervisor),
+    /// This process.
+    InProcess(Local),
+}
+
+/// A spawned attempt of either kind of [`Supervisor`].
+#[derive(Debug)]
+pub enum Running {
+    /// Started by a supervisor process.
+    Process(ProcessRunning),
+    /// Started by this process.
+    InProcess(LocalRunning),
+}
+
+impl Supervisor {
+    /// Starts the supervision `how` asks for. Must be called on a tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// The supervisor process cannot be started, or (in process) the kernel
+    /// lacks what it needs.
+    pub fn new(how: &Supervision) -> std::io::Result<Supervisor> {
+        Ok(match how {
+            Supervision::Process(command) => {
+                Supervisor::Process(ProcessSupervisor::start(command)?)
+            }
+            Supervision::InProcess => Supervisor::InProcess(Local::start()?),
+        })
+    }
+
+    /// Starts a supervisor process (`command`): [`ProcessSupervisor::start`].
+    ///
+    /// # Errors
+    /// The socket or the process could not be created.
+    pub fn start(command: &SupervisorCommand) -> std::io::Result<Supervisor> {
+        Ok(Supervisor::Process(ProcessSupervisor::start(command)?))
+    }
+
+    /// The supervisor process's pid (`None` in process, or when it is gone).
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Supervisor::Process(s) => s.pid(),
+            Supervisor::InProcess(_) => None,
+        }
+    }
+
+    /// Starts an attempt; returns once it runs (or could not start).
+    ///
+    /// # Errors
+    /// Why no process runs: the program or the folder is missing, or the
+    /// supervisor process is gone and cannot be restarted.
+    pub async fn spawn(&self, spawn: Spawn) -> Result<Running, String> {
+        match self {
+            Supervisor::Process(s) => s.spawn(spawn).await.map(Running::Process),
+            Supervisor::InProcess(s) => s.spawn(spawn).map(Running::InProcess),
+        }
+    }
+
+    /// Ends supervision: whatever is left of the run (adopted orphans) is
+    /// killed. Call once no attempt runs.
+    pub async fn shutdown(&self) {
+        match self {
+            Supervisor::Process(s) => s.shutdown().await,
+            Supervisor::InProcess(s) => s.shutdown().await,
+        }
+    }
+}
+
+impl Running {
+    /// The leader's pid, which is also its process group id.
+    pub fn pid(&self) -> u32 {
+        match self {
+            Running::Process(r) => r.pid,
+            Running::InProcess(r) => r.pid,
+        }
+    }
+
+    /// How the leader ended, once its group has had SIGKILL. Can be awaited
+    /// again after it returned, or after being cancelled.
+    ///
+    /// # Errors
+    /// The supervisor is gone: the attempt's group was killed; the text
+    /// says why.
+    pub async fn wait(&mut self) -> Result<Exit, String> {
+        match self {
+            Running::Process(r) => r.wait().await,
+            Running::InProcess(r) => r.wait().await,
+        }
+    }
+}
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -142,7 +268,7 @@ fn spawned_hold() -> std::time::Duration {
 /// closes it, then kills what is left. Returns the exit code.
 pub fn serve_main() -> i32 {
     // A process group leader cannot call setsid; we are not one, as
-    // `Supervisor::start` does not ask for a group.
+    // `ProcessSupervisor::start` does not ask for a group.
     if let Err(e) = nix::unistd::setsid() {
         warn(format_args!("setsid: {e}"));
     }

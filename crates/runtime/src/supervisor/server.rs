@@ -203,9 +203,17 @@ impl Server {
             return Err(protocol::ProtocolError(error).into());
         };
         let id = req.id;
-        let mut started = start(&req, req.program.as_deref(), &req.argv, &stdout, &stderr);
+        let how = |program, argv| Start {
+            program,
+            argv,
+            cwd: &req.cwd,
+            env: &req.env,
+            stdout: &stdout,
+            stderr: &stderr,
+        };
+        let mut started = start(how(req.program.as_deref(), &req.argv));
         if started.is_err() && !req.fallback.is_empty() {
-            started = start(&req, None, &req.fallback, &stdout, &stderr);
+            started = start(how(None, &req.fallback));
         }
         // `stdout` and `stderr` close here: the child has its own copies.
         Ok(match started {
@@ -358,22 +366,41 @@ fn kill_group(pgid: Pid, sig: Signal) {
     }
 }
 
-/// Spawns `argv` (its program `program`, else `argv[0]` looked up on the
-/// request's `PATH`) with the request's folder and environment, in its own
-/// process group; returns its pid, or why it could not start.
-fn start(
-    req: &SpawnRequest,
-    program: Option<&Path>,
-    argv: &[OsString],
-    stdout: &OwnedFd,
-    stderr: &OwnedFd,
-) -> Result<u32, String> {
+/// What [`start`] starts.
+pub(crate) struct Start<'a> {
+    /// The file to execute; `None`: `argv[0]` looked up on the `PATH` of
+    /// `env`.
+    pub program: Option<&'a Path>,
+    /// The program and its arguments.
+    pub argv: &'a [OsString],
+    /// The working directory.
+    pub cwd: &'a Path,
+    /// The whole environment.
+    pub env: &'a [(OsString, OsString)],
+    /// The write ends of the output pipes (copied for the child).
+    pub stdout: &'a OwnedFd,
+    pub stderr: &'a OwnedFd,
+}
+
+/// Spawns `how.argv` (its program `how.program`, else `argv[0]` looked up
+/// on the environment's `PATH`) in `how.cwd` with exactly `how.env`, stdin
+/// `/dev/null`, in its own process group; returns its pid, or why it could
+/// not start. The child is not waited for here.
+pub(crate) fn start(how: Start<'_>) -> Result<u32, String> {
+    let Start {
+        program,
+        argv,
+        cwd,
+        env,
+        stdout,
+        stderr,
+    } = how;
     let Some((name, args)) = argv.split_first() else {
         return Err("the stage has an empty `shell`".into());
     };
     let file = program
         .map(Path::to_path_buf)
-        .or_else(|| program::resolve(name, &req.env, &req.cwd));
+        .or_else(|| program::resolve(name, env, cwd));
     let mut cmd = match file {
         Some(file) => {
             let mut cmd = Command::new(file);
@@ -388,19 +415,19 @@ fn start(
             .map_err(|e| format!("cannot pass the output pipes: {e}"))
     };
     cmd.args(args)
-        .current_dir(&req.cwd)
+        .current_dir(cwd)
         .env_clear()
-        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(pipe(stdout)?)
         .stderr(pipe(stderr)?)
         .process_group(0);
-    // Dropping the `Child` neither waits nor kills: `reap` waits.
+    // Dropping the `Child` neither waits nor kills: the caller reaps.
     cmd.spawn().map(|child| child.id()).map_err(|e| {
         format!(
             "cannot start `{}` in {}: {e}",
             name.to_string_lossy(),
-            req.cwd.display()
+            cwd.display()
         )
     })
 }

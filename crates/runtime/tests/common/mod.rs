@@ -329,7 +329,7 @@ pub fn options(base: &std::path::Path) -> flow_runtime::run::RunOptions {
     flow_runtime::run::RunOptions {
         base_dir: base.to_path_buf(),
         quiet: true,
-        supervisor: supervisor(),
+        supervisor: supervisor().into(),
         ..flow_runtime::run::RunOptions::default()
     }
 }
