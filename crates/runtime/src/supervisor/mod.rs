@@ -66,6 +66,7 @@ pub mod local;
 pub mod program;
 pub mod protocol;
 pub mod server;
+mod spawn;
 
 pub use client::{ProcessRunning, ProcessSupervisor, Spawn};
 pub use local::{Local, LocalRunning};

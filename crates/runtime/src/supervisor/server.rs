@@ -12,10 +12,9 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::protocol::{self, Exit, Frames, Reply, Request, SpawnRequest, SPAWN_FDS};
@@ -395,39 +394,30 @@ pub(crate) fn start(how: Start<'_>) -> Result<u32, String> {
         stdout,
         stderr,
     } = how;
-    let Some((name, args)) = argv.split_first() else {
+    let Some(name) = argv.first() else {
         return Err("the stage has an empty `shell`".into());
     };
-    let file = program
-        .map(Path::to_path_buf)
-        .or_else(|| program::resolve(name, env, cwd));
-    let mut cmd = match file {
-        Some(file) => {
-            let mut cmd = Command::new(file);
-            cmd.arg0(name);
-            cmd
-        }
-        None => Command::new(name),
+    let file = match program {
+        Some(file) => file.to_path_buf(),
+        None => match program::resolve(name, env, cwd) {
+            Some(file) => file,
+            // A path (relative to `cwd`), as `execvp` takes it.
+            None if name.as_bytes().contains(&b'/') => name.into(),
+            None => {
+                let e = io::Error::from_raw_os_error(libc::ENOENT);
+                return Err(cannot_start(name, cwd, &e));
+            }
+        },
     };
-    let pipe = |fd: &OwnedFd| {
-        fd.try_clone()
-            .map(Stdio::from)
-            .map_err(|e| format!("cannot pass the output pipes: {e}"))
-    };
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(pipe(stdout)?)
-        .stderr(pipe(stderr)?)
-        .process_group(0);
-    // Dropping the `Child` neither waits nor kills: the caller reaps.
-    cmd.spawn().map(|child| child.id()).map_err(|e| {
-        format!(
-            "cannot start `{}` in {}: {e}",
-            name.to_string_lossy(),
-            cwd.display()
-        )
-    })
+    super::spawn::spawn(&file, argv, env, cwd, stdout.as_fd(), stderr.as_fd())
+        .map_err(|e| cannot_start(name, cwd, &e))
+}
+
+/// Why `name` could not be started in `cwd`.
+fn cannot_start(name: &std::ffi::OsStr, cwd: &Path, e: &io::Error) -> String {
+    format!(
+        "cannot start `{}` in {}: {e}",
+        name.to_string_lossy(),
+        cwd.display()
+    )
 }
