@@ -7,8 +7,9 @@
 //! short stages that is a tenth of each spawn (measured: 800 → 720 µs per
 //! spawn-and-wait of `true` on the project's 2-core VM). Here the parent
 //! reads which signals have handlers (`SigCgt` in `/proc/self/status`,
-//! one read), and the child resets only those, and `SIGPIPE`, which Rust
-//! ignores in every program and `Command` gives back to children.
+//! once per process), and the child resets only those, and `SIGPIPE`,
+//! which Rust ignores in every program and `Command` gives back to
+//! children.
 //!
 //! The child shares the parent's memory until it calls `execve`: it only
 //! makes raw system calls on data prepared before the clone (no
@@ -212,7 +213,19 @@ fn dev_null() -> io::Result<&'static OwnedFd> {
 /// The signals this process has handlers for (`SigCgt` of
 /// `/proc/self/status`), and `SIGPIPE`, 0-terminated; without `/proc`,
 /// every signal but the uncatchable ones and glibc's own two (32, 33).
+/// Read at the first spawn of the process (reading it each time cost a
+/// tenth of a spawn): handlers installed later would not be reset. flow
+/// installs all of its own first (Rust's at start, the run's `SIGINT`,
+/// `SIGTERM` and `SIGHUP` listeners before any attempt); and such a
+/// handler could only run in the child if its signal arrived in the
+/// instant between the child's unblocking and its `execve`.
 fn signals_to_reset() -> [libc::c_int; 66] {
+    static RESET: OnceLock<[libc::c_int; 66]> = OnceLock::new();
+    *RESET.get_or_init(read_signals_to_reset)
+}
+
+/// [`signals_to_reset`], read now.
+fn read_signals_to_reset() -> [libc::c_int; 66] {
     let caught = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
