@@ -128,14 +128,14 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Run { args } => {
-            guard();
+            warden();
             // Only the engine logs; `check`, `graph`, `explain` and
             // `--version` skip setting up the subscriber (startup time).
             init_logging();
             cmd::run::run(args)
         }
         Command::Resume(args) => {
-            guard();
+            warden();
             init_logging();
             cmd::resume::run(args)
         }
@@ -160,12 +160,12 @@ fn main() -> ExitCode {
 
 /// Runs `f` with engine logging on (the store warns when it rebuilds).
 /// `flow run`/`flow resume`: the rest of the command runs in a child
-/// process, this one stays its guard (`flow_runtime::guard`), so stages
+/// process, this one stays its warden (`flow_runtime::warden`), so stages
 /// are supervised by the engine's own process. Still one thread here. If
 /// the fork fails, the command goes on in this process with a supervisor
 /// process instead.
-fn guard() {
-    if let Err(e) = flow_runtime::guard::split() {
+fn warden() {
+    if let Err(e) = flow_runtime::warden::split() {
         eprintln!("flow: cannot fork the engine's process ({e}); stages get a supervisor process");
     }
 }

@@ -188,12 +188,12 @@ fn sighup_cancels_runs_finally_and_exits_129() {
     assert!(journal.contains(r#""signal":"SIGHUP""#), "{journal}");
 }
 
-/// The pid of `guard`'s one child: `flow`'s engine process (see
-/// `flow_runtime::guard`), once it exists.
-fn engine_of(guard: &Child) -> i32 {
+/// The pid of `warden`'s one child: `flow`'s engine process (see
+/// `flow_runtime::warden`), once it exists.
+fn engine_of(warden: &Child) -> i32 {
     let t = Instant::now();
     loop {
-        let path = format!("/proc/{0}/task/{0}/children", guard.id());
+        let path = format!("/proc/{0}/task/{0}/children", warden.id());
         let text = std::fs::read_to_string(path).unwrap_or_default();
         if let Some(pid) = text.split_whitespace().next() {
             return pid.parse().unwrap();
@@ -228,7 +228,7 @@ fn started_run(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn sigkill_of_the_engines_process_leaves_no_process_and_the_guard_dies_alike() {
+fn sigkill_of_the_engines_process_leaves_no_process_and_the_warden_dies_alike() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = format!("{}:engine", tmp.path().display());
     let mut flow = start(tmp.path(), SLEEPY, &marker);
@@ -241,7 +241,11 @@ fn sigkill_of_the_engines_process_leaves_no_process_and_the_guard_dies_alike() {
     .unwrap();
     let status = flow.wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(9), "the guard ends as the engine did");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the warden ends as the engine did"
+    );
     if let Err(left) = wait_for_none(&marker, Duration::from_secs(1)) {
         panic!("left 1 s after the engine's process was killed: {left:?}");
     }

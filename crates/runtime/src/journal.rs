@@ -501,11 +501,11 @@ impl Journal {
         bytes.push(b'\n');
         // A poisoned lock only means another append panicked; the file is fine.
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        // Once `flow`'s guard died, the record ends where `flow` ended (the
+        // Once `flow`'s warden died, the record ends where `flow` ended (the
         // engine's process is killing the run and exiting; see
-        // `crate::guard`): checked under the lock, so no line follows.
-        if crate::guard::is_gone() {
-            return Err(io::Error::other("flow's guard process is gone"));
+        // `crate::warden`): checked under the lock, so no line follows.
+        if crate::warden::is_gone() {
+            return Err(io::Error::other("flow's warden process is gone"));
         }
         // O_APPEND + a single write keeps the line whole even if another
         // process appends too.
@@ -533,7 +533,7 @@ impl Journal {
     /// used and a failure ends the run instead.
     pub fn record(&self, event: &JournalEvent) {
         if let Err(e) = self.append(event) {
-            if !crate::guard::is_gone() {
+            if !crate::warden::is_gone() {
                 tracing::error!("cannot write the journal: {e}");
             }
         }

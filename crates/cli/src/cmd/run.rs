@@ -304,7 +304,7 @@ pub(crate) struct EngineOptions<'a> {
 
 impl EngineOptions<'_> {
     /// The engine's options: stages supervised by this process when it is
-    /// the engine's half of `flow` ([`flow_runtime::guard::split`]), else by
+    /// the engine's half of `flow` ([`flow_runtime::warden::split`]), else by
     /// this executable as a supervisor process (`flow __supervisor`, so an
     /// installed `flow` needs nothing beside it); the project's run store
     /// over `base_dir`, signals handled.
@@ -313,7 +313,7 @@ impl EngineOptions<'_> {
     /// The exit code, once the message is printed: 1 when this executable
     /// cannot be found, 2 (usage) for a bad secrets file.
     pub(crate) fn build(self) -> Result<flow_runtime::run::RunOptions, u8> {
-        let supervisor = if flow_runtime::guard::is_guarded() {
+        let supervisor = if flow_runtime::warden::is_warded() {
             flow_runtime::supervisor::Supervision::InProcess
         } else {
             let command =

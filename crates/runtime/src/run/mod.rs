@@ -97,7 +97,7 @@ pub struct RunOptions {
     /// `flow-supervisor` binary of this crate, beside the current
     /// executable or one folder up, as in cargo's test layout, else on
     /// `PATH`); or this process itself, [`Supervision::InProcess`], which
-    /// the CLI uses under its guard ([`crate::guard`]).
+    /// the CLI uses under its warden ([`crate::warden`]).
     pub supervisor: Supervision,
     /// A run submitted to `flow serve`: its id was allocated at submission
     /// (`<base>/runs/<id>/submission.json` exists) and the run takes that

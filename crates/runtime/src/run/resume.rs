@@ -108,7 +108,7 @@ pub async fn resume(
         // its socket close and began killing the old attempts: past
         // `KILL_DEADLINE` from then nothing of them is left, and waiting
         // that long from now (later than the death) keeps an old attempt
-        // from overlapping its redo. (Under `flow`'s guard the lock is
+        // from overlapping its redo. (Under `flow`'s warden the lock is
         // released once they are dead already.)
         tokio::time::sleep(crate::supervisor::server::KILL_DEADLINE).await;
     }
@@ -274,7 +274,7 @@ fn from_json(ty: ParamType, v: &serde_json::Value) -> Option<Value> {
 /// How long `flow resume` waits for a run's lock before calling the run
 /// live: a `flow` that was just killed leaves its engine's process holding
 /// the lock while it kills the old attempts, for at most
-/// [`crate::supervisor::server::KILL_DEADLINE`] (see [`crate::guard`]).
+/// [`crate::supervisor::server::KILL_DEADLINE`] (see [`crate::warden`]).
 const LOCK_WAIT: Duration = Duration::from_millis(1500);
 
 /// The run's lock, waiting up to [`LOCK_WAIT`] for it; `None` if it is

@@ -1,8 +1,8 @@
 //! In-process supervision: the process running the engine is itself the
 //! parent of every attempt, as make is of its recipes.
 //!
-//! `flow run` and `flow resume` use it (see [`crate::guard`]): the command
-//! runs in a child of the `flow` process the user started, a small guard
+//! `flow run` and `flow resume` use it (see [`crate::warden`]): the command
+//! runs in a child of the `flow` process the user started, a small warden
 //! that is a child subreaper. This process is a subreaper too. So:
 //!
 //! * while it lives, it starts each attempt in its own process group
@@ -17,8 +17,8 @@
 //!   until then it is never reaped (only a group's members are), so no
 //!   status is ever taken from another waiter;
 //! * when this process dies, however, its children (attempt leaders,
-//!   adopted orphans) are re-parented to the guard, which kills them; when
-//!   the guard dies, this process hears it (`PR_SET_PDEATHSIG`) and kills
+//!   adopted orphans) are re-parented to the warden, which kills them; when
+//!   the warden dies, this process hears it (`PR_SET_PDEATHSIG`) and kills
 //!   everything before it exits. Either way nothing outlives `flow` by more
 //!   than about a second.
 //!
@@ -76,8 +76,8 @@ impl Local {
     /// # Errors
     /// Why no process runs: the program or the folder is missing.
     pub fn spawn(&self, spawn: Spawn) -> Result<LocalRunning, String> {
-        if crate::guard::is_gone() {
-            return Err("flow's guard process is gone; nothing more is started".into());
+        if crate::warden::is_gone() {
+            return Err("flow's warden process is gone; nothing more is started".into());
         }
         let Spawn {
             program,
@@ -126,7 +126,7 @@ impl Local {
 
 /// SIGTERM then SIGKILL to every child of this process and the groups they
 /// lead, reaping them, until none is left or the deadline (see
-/// [`Local::shutdown`]); what the guard's death makes this process do too.
+/// [`Local::shutdown`]); what the warden's death makes this process do too.
 pub fn kill_children(since: Instant) {
     let first = children::of_process();
     if first.is_empty() {

@@ -1,6 +1,6 @@
 //! Who is the parent of a run's attempt processes, so that none outlives
 //! `flow`, however `flow` ends: `flow`'s engine process itself, under its
-//! guard ([`local`], [`crate::guard`]: what `flow run` and `flow resume`
+//! warden ([`local`], [`crate::warden`]: what `flow run` and `flow resume`
 //! do), or a per-run supervisor process (below: what a program embedding
 //! the engine gets). [`Supervisor`] and [`Running`] are either.
 //!
@@ -79,7 +79,7 @@ pub enum Supervision {
     /// docs): what a program embedding the engine gets.
     Process(SupervisorCommand),
     /// By the engine's own process ([`local`]): only for a process whose
-    /// parent is `flow`'s guard (what `flow run` and `flow resume` are),
+    /// parent is `flow`'s warden (what `flow run` and `flow resume` are),
     /// which kills whatever it leaves behind when it dies.
     InProcess,
 }

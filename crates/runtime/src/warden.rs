@@ -1,24 +1,24 @@
-//! `flow run`'s two processes: a guard, the process the user started, and
+//! `flow run`'s two processes: a warden, the process the user started, and
 //! the engine's, its child, which supervises the attempts itself
 //! ([`crate::supervisor::local`]).
 //!
 //! # Theory of operation
 //!
 //! * [`split`] forks while the process has one thread. The parent becomes
-//!   the guard: a child subreaper that waits in `sigwaitinfo` and does
+//!   the warden: a child subreaper that waits in `sigwaitinfo` and does
 //!   three things only. It forwards the signals meant for `flow` (`SIGINT`,
 //!   `SIGTERM`, `SIGHUP`, …) to the engine; Ctrl-Z stops both and `fg`
 //!   continues both. When the engine ends, it kills whatever the engine
-//!   left (its children re-parented to the guard: attempt groups, adopted
+//!   left (its children re-parented to the warden: attempt groups, adopted
 //!   orphans; SIGTERM, then SIGKILL, within 1 s) and exits as the engine
 //!   did (its code, or the same signal). It never touches the run itself.
 //! * The child runs the command. It is in a session of its own, so signals
-//!   from the terminal reach the guard only and arrive once. It asks the
-//!   kernel for a signal when the guard dies (`PR_SET_PDEATHSIG`, which is
-//!   tied to the thread that forked: the guard has only one). A thread of
-//!   its own waits for that signal; when it comes and the guard is really
+//!   from the terminal reach the warden only and arrive once. It asks the
+//!   kernel for a signal when the warden dies (`PR_SET_PDEATHSIG`, which is
+//!   tied to the thread that forked: the warden has only one). A thread of
+//!   its own waits for that signal; when it comes and the warden is really
 //!   gone, the journal stops taking lines (the run's record ends where the
-//!   guard died, exactly as if `flow` had died: `flow resume` takes over),
+//!   warden died, exactly as if `flow` had died: `flow resume` takes over),
 //!   every child is killed ([`crate::supervisor::local::kill_children`]),
 //!   and the process exits.
 //!
@@ -32,15 +32,15 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Instant;
 
 /// Set in the engine's process once [`split`] made it one.
-static GUARDED: AtomicBool = AtomicBool::new(false);
+static WARDED: AtomicBool = AtomicBool::new(false);
 
-/// Set when the guard died: nothing may be recorded any more.
+/// Set when the warden died: nothing may be recorded any more.
 static GONE: AtomicBool = AtomicBool::new(false);
 
-/// The guard's pid, seen from the engine's process.
-static GUARD_PID: AtomicI32 = AtomicI32::new(0);
+/// The warden's pid, seen from the engine's process.
+static WARDEN_PID: AtomicI32 = AtomicI32::new(0);
 
-/// The signals the guard forwards to the engine as they are.
+/// The signals the warden forwards to the engine as they are.
 const FORWARDED: [i32; 7] = [
     libc::SIGHUP,
     libc::SIGINT,
@@ -53,17 +53,17 @@ const FORWARDED: [i32; 7] = [
 
 /// Whether this process is the engine's half of [`split`] (so it may
 /// supervise its attempts itself).
-pub fn is_guarded() -> bool {
-    GUARDED.load(Ordering::SeqCst)
+pub fn is_warded() -> bool {
+    WARDED.load(Ordering::SeqCst)
 }
 
-/// Whether the guard has died: the journal refuses lines from then on.
+/// Whether the warden has died: the journal refuses lines from then on.
 pub fn is_gone() -> bool {
     GONE.load(Ordering::SeqCst)
 }
 
-/// The signal the kernel sends the engine's process when the guard dies.
-fn guard_gone_signal() -> i32 {
+/// The signal the kernel sends the engine's process when the warden dies.
+fn warden_gone_signal() -> i32 {
     // Real-time signals above glibc's own (SIGRTMIN..+2) are free: nothing
     // in flow or its libraries uses them.
     libc::SIGRTMIN() + 4
@@ -92,22 +92,22 @@ fn block(set: &libc::sigset_t) -> libc::sigset_t {
     }
 }
 
-/// Splits `flow` into the guard and the engine's process (see the module
-/// docs). Returns in the child only; the parent stays the guard until the
+/// Splits `flow` into the warden and the engine's process (see the module
+/// docs). Returns in the child only; the parent stays the warden until the
 /// child ends and then exits as it did. Must be called while the process
 /// has a single thread (before any runtime, logger or helper thread).
 ///
 /// # Errors
-/// The fork failed: nothing changed, the caller goes on unguarded.
+/// The fork failed: nothing changed, the caller goes on without a warden.
 pub fn split() -> io::Result<()> {
     let mut watched: Vec<i32> = FORWARDED.to_vec();
     watched.extend([libc::SIGCHLD, libc::SIGTSTP, libc::SIGCONT]);
     let watched = sigset(&watched);
     // Blocked before the fork: a Ctrl-C at this instant must wait for the
-    // guard's loop, not kill the guard by its default action.
+    // warden's loop, not kill the warden by its default action.
     let old = block(&watched);
     nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)?;
-    let guard = std::process::id() as i32;
+    let warden = std::process::id() as i32;
     // SAFETY: the process has one thread (the caller's promise), so the
     // child may run anything after the fork.
     match unsafe { libc::fork() } {
@@ -118,10 +118,10 @@ pub fn split() -> io::Result<()> {
             Err(e)
         }
         0 => {
-            become_engine(guard, &old);
+            become_engine(warden, &old);
             Ok(())
         }
-        child => guard_loop(child, &watched),
+        child => warden_loop(child, &watched),
     }
 }
 
@@ -135,10 +135,10 @@ fn restore(old: &libc::sigset_t) {
 
 /// The child's side of [`split`]: its own session, the death signal, the
 /// thread that waits for it.
-fn become_engine(guard: i32, old: &libc::sigset_t) {
-    GUARDED.store(true, Ordering::SeqCst);
-    GUARD_PID.store(guard, Ordering::SeqCst);
-    let gone = guard_gone_signal();
+fn become_engine(warden: i32, old: &libc::sigset_t) {
+    WARDED.store(true, Ordering::SeqCst);
+    WARDEN_PID.store(warden, Ordering::SeqCst);
+    let gone = warden_gone_signal();
     // Blocked in this thread, hence in every thread made after: only the
     // watcher takes it, with `sigwaitinfo`.
     restore(old);
@@ -149,26 +149,26 @@ fn become_engine(guard: i32, old: &libc::sigset_t) {
         libc::setsid();
     }
     std::thread::Builder::new()
-        .name("guard-watch".into())
-        .spawn(move || watch(guard, gone))
+        .name("warden-watch".into())
+        .spawn(move || watch(warden, gone))
         .map(drop)
-        .unwrap_or_else(|e| tracing::warn!("cannot watch flow's guard process: {e}"));
-    // The guard may have died before the death signal was asked for.
-    if nix::unistd::getppid().as_raw() != guard {
+        .unwrap_or_else(|e| tracing::warn!("cannot watch flow's warden process: {e}"));
+    // The warden may have died before the death signal was asked for.
+    if nix::unistd::getppid().as_raw() != warden {
         // SAFETY: sends a signal to this process.
         unsafe { libc::kill(libc::getpid(), gone) };
     }
 }
 
-/// The engine's watcher: waits for the guard's death, then ends every
+/// The engine's watcher: waits for the warden's death, then ends every
 /// process of the run and this process.
-fn watch(guard: i32, gone: i32) {
+fn watch(warden: i32, gone: i32) {
     let set = sigset(&[gone]);
     loop {
         // SAFETY: `set` is initialised; no `siginfo_t` is asked for.
         let sig = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
-        // Sent by someone else while the guard lives: not its death.
-        if sig != gone || nix::unistd::getppid().as_raw() == guard {
+        // Sent by someone else while the warden lives: not its death.
+        if sig != gone || nix::unistd::getppid().as_raw() == warden {
             continue;
         }
         GONE.store(true, Ordering::SeqCst);
@@ -180,9 +180,9 @@ fn watch(guard: i32, gone: i32) {
     }
 }
 
-/// The guard: forwards signals to `child` until it ends, kills what it
+/// The warden: forwards signals to `child` until it ends, kills what it
 /// left, and exits as it did. `watched` is blocked in this thread.
-fn guard_loop(child: i32, watched: &libc::sigset_t) -> ! {
+fn warden_loop(child: i32, watched: &libc::sigset_t) -> ! {
     let status = loop {
         // SAFETY: `watched` is initialised; no `siginfo_t` is asked for.
         let sig = unsafe { libc::sigwaitinfo(watched, std::ptr::null_mut()) };
@@ -193,7 +193,7 @@ fn guard_loop(child: i32, watched: &libc::sigset_t) -> ! {
                     break status;
                 }
             }
-            // Ctrl-Z: the engine stops, then the guard (its shell sees a
+            // Ctrl-Z: the engine stops, then the warden (its shell sees a
             // stopped job); `fg` sends SIGCONT, passed on below.
             libc::SIGTSTP => {
                 // SAFETY: signals to the child and to this process.
@@ -228,7 +228,7 @@ fn reap(child: i32) -> Option<i32> {
     }
 }
 
-/// Ends the guard as the engine ended: with its exit code, or killed by the
+/// Ends the warden as the engine ended: with its exit code, or killed by the
 /// same signal (so a shell reports it the same way).
 fn exit_as(status: i32) -> ! {
     if libc::WIFSIGNALED(status) {
