@@ -55,6 +55,9 @@ pub struct LocalRunning {
     /// The leader's pid, which is also its process group id.
     pub pid: u32,
     pidfd: AsyncFd<OwnedFd>,
+    /// The leader was reaped: how it ended (its group may not be gone).
+    reaped: Option<Result<Exit, String>>,
+    /// The group is gone too.
     ended: Option<Result<Exit, String>>,
 }
 
@@ -110,6 +113,7 @@ impl Local {
         Ok(LocalRunning {
             pid,
             pidfd,
+            reaped: None,
             ended: None,
         })
     }
@@ -173,26 +177,41 @@ impl LocalRunning {
             return ended.clone();
         }
         let pid = self.pid;
-        let ended = loop {
+        // Kept before the wait for the group: a wait cancelled there (a
+        // timer that fired) must not lose the status of a reaped leader.
+        let ended = match &self.reaped {
+            Some(reaped) => reaped.clone(),
+            None => {
+                let reaped = self.reap().await;
+                self.reaped = Some(reaped.clone());
+                reaped
+            }
+        };
+        group_gone(pid).await;
+        self.ended = Some(ended.clone());
+        ended
+    }
+
+    /// Waits for the leader to exit, gives its group SIGKILL, reaps it.
+    async fn reap(&mut self) -> Result<Exit, String> {
+        let pid = self.pid;
+        loop {
             let mut ready = match self.pidfd.readable().await {
                 Ok(ready) => ready,
-                Err(e) => break Err(format!("cannot watch the attempt's process {pid}: {e}")),
+                Err(e) => return Err(format!("cannot watch the attempt's process {pid}: {e}")),
             };
             // SIGKILL to the group before the leader is reaped: its zombie
             // keeps the group id from being reused meanwhile.
             kill_group(pid, Signal::SIGKILL);
             let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
             match waitid(Id::PIDFd(self.pidfd.get_ref().as_fd()), flags) {
-                Ok(WaitStatus::Exited(_, code)) => break Ok(Exit::Code(code)),
-                Ok(WaitStatus::Signaled(_, sig, _)) => break Ok(Exit::Signal(sig as i32)),
+                Ok(WaitStatus::Exited(_, code)) => return Ok(Exit::Code(code)),
+                Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Exit::Signal(sig as i32)),
                 Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => ready.clear_ready(),
-                Ok(other) => break Err(format!("unexpected state of process {pid}: {other:?}")),
-                Err(e) => break Err(format!("cannot wait for the attempt's process {pid}: {e}")),
+                Ok(other) => return Err(format!("unexpected state of process {pid}: {other:?}")),
+                Err(e) => return Err(format!("cannot wait for the attempt's process {pid}: {e}")),
             }
-        };
-        group_gone(pid).await;
-        self.ended = Some(ended.clone());
-        ended
+        }
     }
 }
 
