@@ -533,7 +533,7 @@ impl Activity {
 }
 
 /// Signals a process group; a group that no longer exists is fine.
-fn signal_group(pgid: Pid, sig: Signal) {
+pub(crate) fn signal_group(pgid: Pid, sig: Signal) {
     match killpg(pgid, sig) {
         Ok(()) | Err(Errno::ESRCH) => {}
         Err(e) => tracing::warn!("killpg({pgid}, {sig}): {e}"),

@@ -106,7 +106,10 @@ pub fn split() -> io::Result<()> {
     // Blocked before the fork: a Ctrl-C at this instant must wait for the
     // warden's loop, not kill the warden by its default action.
     let old = block(&watched);
-    nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)?;
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        restore(&old);
+        return Err(e.into());
+    }
     let warden = std::process::id() as i32;
     // SAFETY: the process has one thread (the caller's promise), so the
     // child may run anything after the fork.

@@ -37,11 +37,8 @@ use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 
 use super::client::Spawn;
-use super::server::{self, GROUP_DEATH_LIMIT};
+use super::server::{self, DYING_POLL, GROUP_DEATH_LIMIT};
 use super::{children, Exit};
-
-/// How often a dying group with members left is looked at.
-const DYING_POLL: Duration = Duration::from_millis(5);
 
 /// Supervision from inside the engine's own process (see the module docs).
 #[derive(Debug)]
@@ -106,7 +103,7 @@ impl Local {
         let pid = started?;
         // The child cannot be reaped by anyone else before this (no
         // `waitid(P_ALL)` runs here), so the pid is still this child's.
-        let pidfd = pidfd_open(pid).and_then(watch).map_err(|e| {
+        let pidfd = pidfd_open(pid).and_then(register_readable).map_err(|e| {
             kill_group(pid, Signal::SIGKILL);
             format!("cannot watch the attempt's process {pid}: {e}")
         })?;
@@ -239,14 +236,11 @@ async fn group_gone(pgid: u32) {
 
 /// Signals a process group; a group that no longer exists is fine.
 fn kill_group(pgid: u32, sig: Signal) {
-    match killpg(Pid::from_raw(pgid as i32), sig) {
-        Ok(()) | Err(Errno::ESRCH) => {}
-        Err(e) => tracing::warn!("killpg({pgid}, {sig}): {e}"),
-    }
+    crate::process::signal_group(Pid::from_raw(pgid as i32), sig);
 }
 
 /// `pidfd` on the event loop, for readability (the process exited).
-fn watch(pidfd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
+fn register_readable(pidfd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
     // SAFETY: the `AsyncFd` owns the descriptor, which stays open and the
     // same until it is dropped.
     unsafe { AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE) }

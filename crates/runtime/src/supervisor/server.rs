@@ -33,7 +33,7 @@ pub const KILL_DEADLINE: Duration = Duration::from_millis(950);
 pub const GROUP_DEATH_LIMIT: Duration = Duration::from_secs(5);
 
 /// How often groups that are dying are looked at (besides every SIGCHLD).
-const DYING_POLL: Duration = Duration::from_millis(5);
+pub(crate) const DYING_POLL: Duration = Duration::from_millis(5);
 
 /// How long a `Spawned` reply is held back. An attempt that ends within it
 /// (a chain of short stages) has its `Spawned` sent with its `Exited`, in one
