@@ -4,7 +4,9 @@
 //! - `check_source` never panics;
 //! - every label of every diagnostic lies inside the text of the file the
 //!   diagnostic names, on character boundaries, with `start <= end`;
-//! - every diagnostic renders (miette graphical, no colour) without panic.
+//! - every diagnostic renders (miette graphical, no colour) without panic;
+//! - the parser gives what pest's reference parser of the grammar gives
+//!   (`flow_dsl::parse::reference`, feature `pest-reference`).
 //!
 //! Input bytes are decoded lossily: invalid UTF-8 becomes U+FFFD, so
 //! byte-level mutations still reach the parser as multi-byte characters,
@@ -33,8 +35,23 @@ fn base_dir() -> &'static PathBuf {
     })
 }
 
+/// Stack for pest's reference parser: it recurses once per bracket (at
+/// most 4,096 in an input of `-max_len=4096`, under 8 KiB each).
+const REFERENCE_STACK: usize = 64 << 20;
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
+    let source = flow_dsl::SourceId(0);
+    let parsed = flow_dsl::parse::parse(&text, source);
+    let expected = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(REFERENCE_STACK)
+            .spawn_scoped(s, || flow_dsl::parse::reference::parse(&text, source))
+            .expect("a thread for the reference parser")
+            .join()
+            .expect("the reference parser panicked")
+    });
+    assert_eq!(parsed, expected, "the parser and pest's reference differ");
     let checked = flow_dsl::check_source("fuzz.flow", &text, base_dir());
     for d in &checked.diagnostics {
         let file = checked.sources.get(d.source);

@@ -1,19 +1,24 @@
 //! The parser: `.flow` text → [`ast::File`] plus syntax diagnostics.
 //!
-//! The grammar (`src/flow.pest`, a pest PEG) is lenient: what is not an item
-//! becomes junk, so one mistake does not lose the rest of the file. Each junk
-//! is parsed again strictly to report where it breaks and what was expected
-//! there, in words (`expected a duration such as `30s``). At most one error is
-//! reported per block; later junk in the same block is usually an echo.
+//! The grammar (`src/flow.pest`, a PEG) is lenient: what is not an item
+//! becomes junk, so one mistake does not lose the rest of the file. The
+//! parser (`descent`) reads it by hand, rule by rule; pest's parser of the
+//! same grammar is the reference it is tested against ([`reference`]), and
+//! explains each junk: parsed again with the strict rule of its block, it
+//! says where the junk breaks and what was expected there, in words
+//! (`expected a duration such as `30s``). At most one error is reported per
+//! block; later junk in the same block is usually an echo.
 //!
 //! pest stays inside this module: the AST carries plain byte spans.
 
 mod build;
-mod comments;
+mod descent;
 mod errors;
 mod grammar;
 mod hints;
-mod items;
+#[cfg(any(test, feature = "pest-reference"))]
+pub mod reference;
+mod scan;
 pub(crate) mod strings;
 mod values;
 mod words;
@@ -24,9 +29,6 @@ mod tests;
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
-use errors::Level;
-use grammar::{FlowParser, Rule};
-use pest::Parser;
 
 /// Parses one `.flow` file.
 ///
@@ -35,10 +37,10 @@ use pest::Parser;
 /// AST then holds everything that did parse.
 ///
 /// Runs on a thread of its own whose stack is sized for the file (see
-/// [`MAX_BRACKETS`]): pest recurses once per nesting level and has no stack
-/// guard here (it cost 14% of a large flow's check). Trees nested deeper
-/// than 256 levels (lists in lists) are a syntax error, so that the callers'
-/// recursion on the tree stays shallow.
+/// [`MAX_BRACKETS`]): pest, which explains junk, recurses once per nesting
+/// level and has no stack guard here (it cost 14% of a large flow's check).
+/// Trees nested deeper than 256 levels (lists in lists) are a syntax error,
+/// so that the callers' recursion on the tree stays shallow.
 ///
 /// ```
 /// use flow_dsl::{parse::parse, SourceId};
@@ -49,21 +51,14 @@ use pest::Parser;
 pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let brackets = memchr::memchr3_iter(b'(', b'[', b'{', text.as_bytes()).count();
     if brackets > MAX_BRACKETS {
-        let end = text.len();
-        return refused(
-            source,
-            end,
-            format!("more than {MAX_BRACKETS} opening brackets in one file"),
-            "the file ends here",
-            "split the file: a `use`d library can hold templates",
-        );
+        return too_many_brackets(text, source);
     }
     let stack = BASE_STACK + brackets * STACK_PER_BRACKET;
     let parsed = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("flow-parse".into())
             .stack_size(stack)
-            .spawn_scoped(scope, || parse_here(text, source))
+            .spawn_scoped(scope, || checked_parse(text, source))
             .map(|thread| thread.join())
     });
     match parsed {
@@ -96,6 +91,29 @@ fn refused(
     (ast::File::default(), vec![d])
 }
 
+/// The refusal of a file with more than [`MAX_BRACKETS`] opening brackets.
+fn too_many_brackets(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
+    refused(
+        source,
+        text.len(),
+        format!("more than {MAX_BRACKETS} opening brackets in one file"),
+        "the file ends here",
+        "split the file: a `use`d library can hold templates",
+    )
+}
+
+/// The refusal of a file whose tree nests deeper than [`MAX_DEPTH`], at
+/// byte `at`.
+fn too_deep(source: SourceId, at: usize) -> (ast::File, Vec<Diagnostic>) {
+    refused(
+        source,
+        at,
+        format!("brackets or blocks nested too deeply (more than {MAX_DEPTH} levels)"),
+        "parsing stopped here",
+        "nest brackets and blocks less deeply",
+    )
+}
+
 /// The most opening brackets (`(`, `[`, `{`) a file may have: each may
 /// nest, and the parser's stack is sized for all of them nesting
 /// ([`STACK_PER_BRACKET`]; 512 MiB at this limit in a release build,
@@ -108,68 +126,27 @@ pub const MAX_BRACKETS: usize = 256 * 1024;
 /// release build and 2,254 in a debug build (unoptimised frames).
 const STACK_PER_BRACKET: usize = if cfg!(debug_assertions) { 8 } else { 2 } * 1024;
 
-/// Stack for everything else: the builder and the strict re-parse of junk.
+/// Stack for everything else: the parser and the strict re-parse of junk.
 const BASE_STACK: usize = 1024 * 1024;
 
 /// The deepest nesting of the parsed tree (lists in lists: each level is two
-/// pairs) that the builder and the checker, which recurse on it on their
-/// callers' stacks, are given. Deeper is a syntax error.
+/// of pest's pairs, counted as pest's reference counts them) that the
+/// checker and the formatter, which recurse on it on their callers' stacks,
+/// are given. Deeper is a syntax error.
 const MAX_DEPTH: usize = 256;
 
-/// [`parse`] on the current thread, whose stack must be large enough.
-fn parse_here(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
-    let mut builder = build::Builder::new(text, source);
-    let file = match FlowParser::parse(Rule::file, text) {
-        Ok(mut pairs) => match pairs.next() {
-            Some(p) => match too_deep(&p) {
-                Some(at) => {
-                    return refused(
-                        source,
-                        at,
-                        format!(
-                            "brackets or blocks nested too deeply (more than {MAX_DEPTH} levels)"
-                        ),
-                        "parsing stopped here",
-                        "nest brackets and blocks less deeply",
-                    )
-                }
-                None => {
-                    let comments = comments::collect(text, &p);
-                    ast::File {
-                        comments,
-                        ..builder.file(p)
-                    }
-                }
-            },
-            None => ast::File::default(),
-        },
-        // Only resource limits make the lenient grammar fail.
-        Err(err) => {
-            builder
-                .diags
-                .push(errors::from_pest(&err, 0, text, source, Level::Top));
-            ast::File::default()
-        }
-    };
-    let mut diags = builder.diags;
-    diags.sort_by_key(|d| d.span().start);
-    diags.dedup_by_key(|d| d.span());
-    (file, diags)
-}
-
-/// Where the tree of `file` first nests deeper than [`MAX_DEPTH`] pairs.
-fn too_deep(file: &pest::iterators::Pair<Rule>) -> Option<usize> {
-    let mut depth = 0usize;
-    for token in file.clone().tokens() {
-        match token {
-            pest::Token::Start { pos, .. } => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(pos.pos());
-                }
-            }
-            pest::Token::End { .. } => depth = depth.saturating_sub(1),
-        }
+/// [`descent::parse`]; in this crate's tests, also asserted to give what
+/// pest's reference parser gives, so every test of the crate that parses a
+/// text compares the two.
+fn checked_parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
+    let parsed = descent::parse(text, source);
+    #[cfg(test)]
+    {
+        let expected = reference::parse(text, source);
+        assert_eq!(
+            parsed, expected,
+            "the parser and pest's reference differ on {text:?}"
+        );
     }
-    None
+    parsed
 }

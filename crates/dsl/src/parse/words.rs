@@ -71,6 +71,7 @@ pub(super) fn punct(rule: Rule) -> Option<&'static str> {
 }
 
 /// True for keyword and punctuation pairs, which the AST builder skips.
+#[cfg(any(test, feature = "pest-reference"))]
 pub(super) fn is_noise(rule: Rule) -> bool {
     keyword(rule).is_some() || punct(rule).is_some()
 }

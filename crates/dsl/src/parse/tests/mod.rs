@@ -1,6 +1,8 @@
 //! Tests of the parser, one file per concern. Example files live in
 //! `examples/` and nowhere else.
 
+mod comments;
+mod equivalence;
 mod errors;
 mod examples;
 mod exprs;

@@ -1,12 +1,13 @@
 //! From pest pairs to the AST: the items of flows, stages and templates.
 
-use super::build::{parts, span, Builder, P};
-use super::grammar::Rule;
+use super::{parts, span, P};
 use crate::ast::{
     AlertDecl, AlertValue, BudgetDecl, BudgetLimit, FlowItem, ParamDecl, ParamOr, RetryDecl,
     RouteDecl, RouteOn, RouteTargetDecl, Spanned, StageItem, TemplateArg, TemplateCall,
     TriggerDecl, TriggerKind,
 };
+use crate::parse::build::Builder;
+use crate::parse::grammar::Rule;
 
 impl<'t> Builder<'t> {
     /// One flow item; `None` when a value in it was reported as invalid.
@@ -35,14 +36,18 @@ impl<'t> Builder<'t> {
         let mut ps = parts(pair);
         let mut next = || ps.next();
         Some(match rule {
-            Rule::description => FlowItem::Description(self.text_value(&next()?)),
-            Rule::timeout => FlowItem::Timeout(self.duration(&next()?)),
-            Rule::concurrency => FlowItem::Concurrency(self.int(&next()?)?),
-            Rule::skip_if => FlowItem::SkipIf(self.expr(&next()?)),
-            Rule::let_item => FlowItem::Let(self.var(&next()?, "let"), self.expr(&next()?)),
-            Rule::env_item => FlowItem::Env(self.var(&next()?, "env"), self.expr(&next()?)),
-            Rule::secret => FlowItem::Secret(self.var(&next()?, "secret")),
-            Rule::shell => FlowItem::Shell(self.text_value(&next()?)),
+            Rule::description => FlowItem::Description(self.pair_text(&next()?)),
+            Rule::timeout => FlowItem::Timeout(self.duration(span(&next()?))),
+            Rule::concurrency => FlowItem::Concurrency(self.int(span(&next()?))?),
+            Rule::skip_if => FlowItem::SkipIf(self.expr(span(&next()?))),
+            Rule::let_item => {
+                FlowItem::Let(self.var(span(&next()?), "let"), self.expr(span(&next()?)))
+            }
+            Rule::env_item => {
+                FlowItem::Env(self.var(span(&next()?), "env"), self.expr(span(&next()?)))
+            }
+            Rule::secret => FlowItem::Secret(self.var(span(&next()?), "secret")),
+            Rule::shell => FlowItem::Shell(self.pair_text(&next()?)),
             _ => return None,
         })
     }
@@ -61,26 +66,28 @@ impl<'t> Builder<'t> {
         let ps: Vec<P<'t>> = parts(pair).collect();
         let first = ps.first()?;
         Some(match rule {
-            Rule::needs => StageItem::Needs(ps.iter().map(|p| self.ident(p)).collect()),
-            Rule::run => StageItem::Run(self.text_value(first)),
-            Rule::run_builtin => StageItem::RunBuiltin(self.text_value(first)),
-            Rule::timeout => StageItem::Timeout(self.duration(first)),
-            Rule::grace => StageItem::Grace(self.duration(first)),
-            Rule::idle => StageItem::Idle(self.duration(first)),
-            Rule::approval => StageItem::Approval(ps.iter().map(|p| self.text_value(p)).collect()),
-            Rule::outputs => StageItem::Outputs(ps.iter().map(|p| self.text_value(p)).collect()),
+            Rule::needs => StageItem::Needs(ps.iter().map(|p| self.ident(span(p))).collect()),
+            Rule::run => StageItem::Run(self.pair_text(first)),
+            Rule::run_builtin => StageItem::RunBuiltin(self.pair_text(first)),
+            Rule::timeout => StageItem::Timeout(self.duration(span(first))),
+            Rule::grace => StageItem::Grace(self.duration(span(first))),
+            Rule::idle => StageItem::Idle(self.duration(span(first))),
+            Rule::approval => StageItem::Approval(ps.iter().map(|p| self.pair_text(p)).collect()),
+            Rule::outputs => StageItem::Outputs(ps.iter().map(|p| self.pair_text(p)).collect()),
             Rule::optional_outputs => {
-                StageItem::OptionalOutputs(ps.iter().map(|p| self.text_value(p)).collect())
+                StageItem::OptionalOutputs(ps.iter().map(|p| self.pair_text(p)).collect())
             }
-            Rule::shell => StageItem::Shell(self.text_value(first)),
-            Rule::when => StageItem::When(self.expr(first)),
-            Rule::env_item => StageItem::Env(self.var(first, "env"), self.expr(ps.get(1)?)),
-            Rule::status => StageItem::Status(self.ident(first)),
+            Rule::shell => StageItem::Shell(self.pair_text(first)),
+            Rule::when => StageItem::When(self.expr(span(first))),
+            Rule::env_item => {
+                StageItem::Env(self.var(span(first), "env"), self.expr(span(ps.get(1)?)))
+            }
+            Rule::status => StageItem::Status(self.ident(span(first))),
             Rule::max if first.as_rule() == Rule::ident => {
-                StageItem::Max(ParamOr::Param(self.ident(first)))
+                StageItem::Max(ParamOr::Param(self.ident(span(first))))
             }
-            Rule::max => StageItem::Max(ParamOr::Value(self.int(first)?)),
-            Rule::ends_run => StageItem::EndsRun(self.ident(first)),
+            Rule::max => StageItem::Max(ParamOr::Value(self.int(span(first))?)),
+            Rule::ends_run => StageItem::EndsRun(self.ident(span(first))),
             _ => return None,
         })
     }
@@ -90,14 +97,14 @@ impl<'t> Builder<'t> {
         let whole = span(&pair);
         let mut ps = parts(pair);
         let name = match ps.next() {
-            Some(p) => self.var(&p, "param"),
+            Some(p) => self.var(span(&p), "param"),
             None => Spanned::new(String::new(), whole),
         };
         let ty = match ps.next() {
-            Some(p) => self.type_name(&p),
+            Some(p) => self.type_name(span(&p)),
             None => Spanned::new(crate::ast::TypeName::Other(String::new()), whole),
         };
-        let default = ps.next().and_then(|p| self.literal(&p));
+        let default = ps.next().and_then(|p| self.pair_literal(&p));
         ParamDecl {
             name,
             ty,
@@ -114,7 +121,7 @@ impl<'t> Builder<'t> {
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::tpl_path => {
-                    let mut names: Vec<_> = parts(p).map(|i| self.ident(&i)).collect();
+                    let mut names: Vec<_> = parts(p).map(|i| self.ident(span(&i))).collect();
                     if let Some(last) = names.pop() {
                         name = last;
                     }
@@ -125,8 +132,8 @@ impl<'t> Builder<'t> {
                     let (Some(n), Some(v)) = (ps.next(), ps.next()) else {
                         continue;
                     };
-                    let arg_name = self.var(&n, "template argument");
-                    if let Some(value) = self.literal(&v) {
+                    let arg_name = self.var(span(&n), "template argument");
+                    if let Some(value) = self.pair_literal(&v) {
                         args.push(TemplateArg {
                             name: arg_name,
                             value,
@@ -150,8 +157,8 @@ impl<'t> Builder<'t> {
         let whole = span(&pair);
         let value = parts(pair).next()?;
         let kind = match value.as_rule() {
-            Rule::string => TriggerKind::Cron(self.string(&value)),
-            _ => TriggerKind::Every(self.duration(&value)),
+            Rule::string => TriggerKind::Cron(self.string(span(&value))),
+            _ => TriggerKind::Every(self.duration(span(&value))),
         };
         Some(TriggerDecl { kind, span: whole })
     }
@@ -160,7 +167,7 @@ impl<'t> Builder<'t> {
     fn alert(&mut self, pair: P<'t>) -> Option<AlertDecl> {
         let whole = span(&pair);
         let mut ps = parts(pair);
-        let mut names = parts(ps.next()?).map(|p| self.ident(&p));
+        let mut names = parts(ps.next()?).map(|p| self.ident(span(&p)));
         let metric = names.next()?;
         let stage = names.next();
         let op = ps.next()?;
@@ -168,11 +175,11 @@ impl<'t> Builder<'t> {
         let v = ps.next()?;
         let value = match v.as_rule() {
             Rule::number => {
-                let n = self.number(&v)?;
+                let n = self.number(span(&v))?;
                 Spanned::new(AlertValue::Number(n.node), n.span)
             }
             _ => {
-                let d = self.duration(&v);
+                let d = self.duration(span(&v));
                 Spanned::new(AlertValue::Duration(d.node), d.span)
             }
         };
@@ -188,12 +195,12 @@ impl<'t> Builder<'t> {
     fn retry(&mut self, pair: P<'t>) -> Option<RetryDecl> {
         let whole = span(&pair);
         let mut ps = parts(pair);
-        let count = self.int(&ps.next()?)?;
+        let count = self.int(span(&ps.next()?))?;
         let (mut delay, mut backoff) = (None, None);
         for p in ps {
             match p.as_rule() {
-                Rule::duration => delay = Some(self.duration(&p)),
-                Rule::number => backoff = Some(self.number(&p)?),
+                Rule::duration => delay = Some(self.duration(span(&p))),
+                Rule::number => backoff = Some(self.number(span(&p))?),
                 _ => {}
             }
         }
@@ -213,7 +220,7 @@ impl<'t> Builder<'t> {
             let at = span(&limit);
             let mut ps = parts(limit);
             let (amount, unit) = (ps.next()?, ps.next()?);
-            let amount = self.number(&amount)?.node;
+            let amount = self.number(span(&amount))?.node;
             let node = match unit.as_str() {
                 "usd" => BudgetLimit::Usd(amount),
                 _ => BudgetLimit::Tokens(amount),
@@ -240,9 +247,9 @@ impl<'t> Builder<'t> {
             Rule::kw_budget => RouteOn::Budget,
             Rule::kw_exit => {
                 let codes = on_parts.iter().filter(|p| p.as_rule() == Rule::int);
-                RouteOn::Exit(codes.map(|p| self.int(p)).collect::<Option<_>>()?)
+                RouteOn::Exit(codes.map(|p| self.int(span(p))).collect::<Option<_>>()?)
             }
-            Rule::kw_status => RouteOn::Status(self.string(on_parts.get(1)?)),
+            Rule::kw_status => RouteOn::Status(self.string(span(on_parts.get(1)?))),
             _ => return None,
         };
         let again = target
@@ -252,10 +259,10 @@ impl<'t> Builder<'t> {
         let target_parts: Vec<P<'t>> = parts(target).collect();
         let first = target_parts.first()?;
         let target = match first.as_rule() {
-            Rule::duration => RouteTargetDecl::Again(ParamOr::Value(self.duration(first))),
+            Rule::duration => RouteTargetDecl::Again(ParamOr::Value(self.duration(span(first)))),
             // `again after PARAM`.
-            _ if again => RouteTargetDecl::Again(ParamOr::Param(self.ident(first))),
-            _ => RouteTargetDecl::Stage(self.ident(first)),
+            _ if again => RouteTargetDecl::Again(ParamOr::Param(self.ident(span(first)))),
+            _ => RouteTargetDecl::Stage(self.ident(span(first))),
         };
         Some(RouteDecl {
             on: Spanned::new(on_node, on_span),
