@@ -18,18 +18,19 @@ use crate::expr::{self, ExprScope, Ty, Want};
 use crate::ir::{CompiledExpr, Param, Value};
 use crate::span::SourceId;
 use foldhash::{HashMap, HashMapExt};
-use std::cell::RefCell;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-/// Compiles expressions of one flow.
+/// Compiles expressions of one flow. Shared by the threads that compile
+/// the stages' expressions (`build::compile_stages`): its state is behind
+/// locks, held only to read or record, never while compiling.
 pub(crate) struct Compiler {
     engine: rhai::Engine,
     stages: Vec<String>,
     /// `stages` as a set: each `stages.X` is one lookup, not a search.
     stage_set: HashSet<String>,
     /// Typed variables declared so far (params, then lets in order).
-    types: RefCell<Vec<(String, Ty)>>,
+    types: Mutex<Vec<(String, Ty)>>,
     /// Expressions that compiled and type-checked without a diagnostic, by
     /// text: `None` after the first time (most texts are written once, and
     /// keeping their AST would cost more than it saves), then the clean
@@ -37,7 +38,7 @@ pub(crate) struct Compiler {
     /// many times; compiling it again would give the same AST and type (the
     /// stages are the same for the whole flow) and no diagnostic, whose
     /// spans would differ. Results with diagnostics are never kept.
-    clean: RefCell<HashMap<String, Option<Vec<Clean>>>>,
+    clean: Mutex<HashMap<String, Option<Vec<Clean>>>>,
 }
 
 /// What an expression of a template's body sees: the template's
@@ -90,16 +91,14 @@ impl Compiler {
             engine,
             stage_set: stages.iter().cloned().collect(),
             stages,
-            types: RefCell::new(Vec::new()),
-            clean: RefCell::new(HashMap::new()),
+            types: Mutex::new(Vec::new()),
+            clean: Mutex::new(HashMap::new()),
         }
     }
 
     /// Records the types of the flow's params.
     pub fn declare_params(&self, params: &[Param]) {
-        self.types
-            .borrow_mut()
-            .extend(params.iter().map(|p| (p.name.clone(), Ty::of_param(p.ty))));
+        lock(&self.types).extend(params.iter().map(|p| (p.name.clone(), Ty::of_param(p.ty))));
     }
 
     /// Compiles `e` seeing `variables` (params and lets in scope) and
@@ -159,7 +158,7 @@ impl Compiler {
         // A let whose expression has errors is unknown, so later uses of it
         // are not reported again.
         let ty = if compiled.is_some() { ty } else { Ty::DYNAMIC };
-        self.types.borrow_mut().push((name.to_string(), ty));
+        lock(&self.types).push((name.to_string(), ty));
         compiled
     }
 
@@ -175,7 +174,7 @@ impl Compiler {
         diags: &mut Vec<Diagnostic>,
     ) -> (Option<CompiledExpr>, Ty) {
         let want_bool = matches!(want, Want::Bool(_));
-        if let Some(Some(seen)) = self.clean.borrow().get(e.source.as_str()) {
+        if let Some(Some(seen)) = lock(&self.clean).get(e.source.as_str()) {
             if let Some(hit) = seen
                 .iter()
                 .find(|c| c.want_bool == want_bool && c.vars == vars)
@@ -204,7 +203,7 @@ impl Compiler {
             diags.extend(errors);
             return (None, ty);
         }
-        let mut clean = self.clean.borrow_mut();
+        let mut clean = lock(&self.clean);
         match clean.get_mut(e.source.as_str()) {
             None => {
                 clean.insert(e.source.clone(), None);
@@ -227,7 +226,7 @@ impl Compiler {
     /// The typed variables among `variables` (the names in scope); a name
     /// without a recorded type is unknown.
     fn in_scope(&self, variables: &[String]) -> Vec<(String, Ty)> {
-        let types = self.types.borrow();
+        let types = lock(&self.types);
         variables
             .iter()
             .map(|name| {
@@ -240,6 +239,12 @@ impl Compiler {
             })
             .collect()
     }
+}
+
+/// `m` locked. A panic while it was held (none is expected) leaves it
+/// usable: what it guards is only ever appended to.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Compiles the expressions of a template's body (`when`, `env`) in
