@@ -15,25 +15,23 @@
 //! the flow's own file, or a `"./NAME"` skill, gets a library named `local`
 //! whose folder is the file's folder.
 
+use super::ahead::{Ahead, Helpers, StageExprs};
 use super::bounds::{self, Resolved, Setting};
 use super::durations;
 use super::expand::Expanded;
-use super::exprs::Compiler;
 use super::graph::Edges;
-use super::params;
 use super::templates::{ArgEnv, LibRef};
 use crate::ast::{self, FlowItem, ParamOr, RouteTargetDecl};
 use crate::diagnostic::Diagnostic;
 use crate::expr::Want;
 use crate::ir::{
-    self, default_shell, shell_argv, CompiledExpr, EdgeKind, EnvValue, Library, Param,
-    ParamSetting, ParamSettingKind, Pipeline, Retry, Route, RouteOn, RouteTarget, Stage, StageId,
+    self, default_shell, shell_argv, EdgeKind, EnvValue, Library, ParamSetting, ParamSettingKind,
+    Pipeline, Retry, Route, RouteOn, RouteTarget, Stage, StageId,
 };
 use crate::load::Loaded;
 use crate::span::SourceId;
 use foldhash::HashMap;
 use petgraph::graph::DiGraph;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Default SIGTERM → SIGKILL delay.
@@ -47,8 +45,6 @@ pub(crate) struct Input<'a> {
     pub src: SourceId,
     /// The loaded file and libraries.
     pub loaded: &'a Loaded,
-    /// Its params with their checked types and defaults.
-    pub params: Vec<(&'a ast::ParamDecl, params::Checked)>,
     /// Its stages, expanded, in source order.
     pub stages: &'a [Expanded<'a>],
     /// Their resolved edges.
@@ -59,8 +55,14 @@ pub(crate) struct Input<'a> {
     pub triggers: Vec<ir::Trigger>,
 }
 
-/// Builds the pipeline; expression problems go to `diags`.
-pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
+/// Builds the pipeline, with the expressions `ahead` compiled (its helper
+/// threads `helpers`, joined here); expression problems go to `diags`.
+pub(crate) fn pipeline(
+    input: &Input,
+    ahead: &Ahead,
+    helpers: Helpers,
+    diags: &mut Vec<Diagnostic>,
+) -> Pipeline {
     let Input {
         flow,
         src,
@@ -69,41 +71,15 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         edges,
         ..
     } = *input;
-    let names: Vec<String> = stages.iter().map(|s| s.decl.name.node.clone()).collect();
-    let compiler = Compiler::new(names);
-
-    let params: Vec<Param> = input
-        .params
-        .iter()
-        .filter_map(|(decl, checked)| {
-            Some(Param {
-                name: decl.name.node.clone(),
-                ty: checked.ty?,
-                default: checked.default.clone(),
-            })
-        })
-        .collect();
-    compiler.declare_params(&params);
-    let param_names: Vec<String> = input
-        .params
-        .iter()
-        .map(|(d, _)| d.name.node.clone())
-        .collect();
-    let mut variables = param_names.clone();
-
+    let compiler = &ahead.compiler;
+    let (param_names, variables) = (&ahead.param_names, &ahead.variables);
+    diags.extend(ahead.let_diags.iter().cloned());
+    let lets = ahead.lets.clone();
+    let params = ahead.params.clone();
     let (mut description, mut timeout, mut concurrency, mut skip_if) = (None, None, None, None);
     let mut budget = None;
     let mut flow_shell: Option<Vec<String>> = None;
-    let (mut lets, mut env, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
-    // Lets first, in order: each sees the params and the lets before it.
-    for item in &flow.items {
-        if let FlowItem::Let(name, e) = item {
-            if let Some(c) = compiler.compile_let(&name.node, e, &variables, src, diags) {
-                lets.push((name.node.clone(), c));
-            }
-            variables.push(name.node.clone());
-        }
-    }
+    let (mut env, mut secrets) = (Vec::new(), Vec::new());
     // `skip if` is evaluated before the lets (it decides whether the run
     // starts at all): it sees the params only. Everything else sees the
     // params and every let.
@@ -115,11 +91,11 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
             FlowItem::Concurrency(c) => concurrency = concurrency.or(u32::try_from(c.node).ok()),
             FlowItem::SkipIf(e) => {
                 skip_if =
-                    skip_if.or(compiler.compile(Want::Bool("skip if"), e, &param_names, src, diags))
+                    skip_if.or(compiler.compile(Want::Bool("skip if"), e, param_names, src, diags))
             }
             FlowItem::Env(name, e) => {
                 let setting = format!("env {}", name.node);
-                if let Some(c) = compiler.compile(Want::Text(&setting), e, &variables, src, diags) {
+                if let Some(c) = compiler.compile(Want::Text(&setting), e, variables, src, diags) {
                     env.push((name.node.clone(), c));
                 }
             }
@@ -147,7 +123,7 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
     let route_targets = edges.route_targets();
     let mut built = Vec::new();
     let mut param_settings = Vec::new();
-    let mut compiled = compile_stages(&compiler, stages, &variables);
+    let mut compiled = ahead.finish(stages, helpers);
     for (i, s) in stages.iter().enumerate() {
         let mut index_of = |lib: LibRef| match lib {
             LibRef::Library(index) => index,
@@ -326,98 +302,6 @@ pub(crate) fn pipeline(input: &Input, diags: &mut Vec<Diagnostic>) -> Pipeline {
         alerts: input.alerts.clone(),
         triggers: input.triggers.clone(),
     }
-}
-
-/// One compiled expression and its problems.
-struct Compiled {
-    expr: Option<CompiledExpr>,
-    diags: Vec<Diagnostic>,
-}
-
-/// A stage's `env` expressions (in its order) and `when`, compiled.
-#[derive(Default)]
-struct StageExprs {
-    env: Vec<Compiled>,
-    when: Option<Compiled>,
-}
-
-/// From this many stages, their expressions are compiled on every core
-/// (below it a thread costs more than it saves; the benchmark's 5,000
-/// stages take a quarter less time on two cores).
-const PARALLEL_FROM: usize = 256;
-
-/// Stages handed to a thread at a time.
-const CHUNK: usize = 32;
-
-/// The expressions of every stage, compiled with `variables` (the flow's
-/// params and lets) in scope; the same results, in the same order, as
-/// compiling them one after the other (the compiler's cache only saves
-/// work, see [`Compiler`]).
-fn compile_stages(
-    compiler: &Compiler,
-    stages: &[Expanded],
-    variables: &[String],
-) -> Vec<StageExprs> {
-    let one = |s: &Expanded| compile_stage(compiler, s, variables);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if stages.len() < PARALLEL_FROM || threads < 2 {
-        return stages.iter().map(one).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-            if start >= stages.len() {
-                return done;
-            }
-            let end = (start + CHUNK).min(stages.len());
-            done.push((
-                start,
-                stages[start..end].iter().map(one).collect::<Vec<_>>(),
-            ));
-        }
-    };
-    let mut chunks = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads.min(4))
-            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
-            .collect();
-        let mut chunks = work();
-        for h in helpers {
-            match h.join() {
-                Ok(more) => chunks.extend(more),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        chunks
-    });
-    chunks.sort_by_key(|(start, _)| *start);
-    chunks.into_iter().flat_map(|(_, c)| c).collect()
-}
-
-/// The `env` and `when` expressions of one stage, compiled.
-fn compile_stage(compiler: &Compiler, s: &Expanded, variables: &[String]) -> StageExprs {
-    let compile = |want: Want, e: &ast::Expr, from_template: bool, src: SourceId| {
-        let mut diags = Vec::new();
-        let expr = if from_template {
-            compiler.compile_in_template(want, e, &s.template, src, &mut diags)
-        } else {
-            compiler.compile(want, e, variables, src, &mut diags)
-        };
-        Compiled { expr, diags }
-    };
-    let env = s
-        .env
-        .iter()
-        .map(|e| {
-            let setting = format!("env {}", e.name.node);
-            compile(Want::Text(&setting), e.expr, e.from_template, e.src)
-        })
-        .collect();
-    let when = s
-        .when
-        .map(|w| compile(Want::Bool("when"), w.node, w.from_template, w.src));
-    StageExprs { env, when }
 }
 
 fn retry(r: &ast::RetryDecl) -> Retry {

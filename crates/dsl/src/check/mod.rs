@@ -14,6 +14,7 @@
 //! `build` (AST → IR).
 
 mod absent_needs;
+mod ahead;
 mod alerts;
 mod bounds;
 mod budget;
@@ -147,35 +148,42 @@ fn check_flow(
             _ => None,
         })
         .collect();
-    let flow_budget = flow.items.iter().any(|i| matches!(i, FlowItem::Budget(_)));
-    for s in &stages {
-        settings::body(&s.decl.items, src, diags);
-        stage::check(s, flow_timeout, diags);
-        routes::check(s, flow_budget, diags);
-        bounds::stage(s, &decls, diags);
-        skills::check_stage(s, loaded, diags);
-    }
-    let edges = graph::resolve(&stages, diags);
-    let on_cycle = graph::needs_cycles(&stages, &edges, diags);
-    graph::route_cycles(&stages, &edges, diags);
-    let can_run = reach::can_run(&stages, &edges);
-    reach::unreachable(&stages, &edges, &can_run, &on_cycle, diags);
-    reach::route_targets_off_path(&stages, &edges, diags);
-    absent_needs::check(&stages, &edges, can_run, diags);
-    visits::max_off_cycle(&stages, &edges, diags);
-    outputs::check_clashes(&stages, &edges.needs, diags);
-    let stage_names: Vec<&str> = stages.iter().map(|s| s.decl.name.node.as_str()).collect();
-    let alerts = alerts::check(&flow.items, &stage_names, src, diags);
-    let triggers = triggers::check(&flow.items, src, diags);
-    let input = build::Input {
-        alerts,
-        triggers,
-        flow,
-        src,
-        loaded,
-        params: decls.into_iter().zip(checked).collect(),
-        stages: &stages,
-        edges: &edges,
-    };
-    build::pipeline(&input, diags)
+    let typed: Vec<_> = decls.iter().copied().zip(&checked).collect();
+    let ahead = ahead::Ahead::new(flow, src, &typed, &stages);
+    let stages = &stages[..];
+    // The stages' expressions compile on other cores while the checks
+    // below run (see `ahead`).
+    std::thread::scope(|scope| {
+        let helpers = ahead.start(scope, stages);
+        let flow_budget = flow.items.iter().any(|i| matches!(i, FlowItem::Budget(_)));
+        for s in stages {
+            settings::body(&s.decl.items, src, diags);
+            stage::check(s, flow_timeout, diags);
+            routes::check(s, flow_budget, diags);
+            bounds::stage(s, &decls, diags);
+            skills::check_stage(s, loaded, diags);
+        }
+        let edges = graph::resolve(stages, diags);
+        let on_cycle = graph::needs_cycles(stages, &edges, diags);
+        graph::route_cycles(stages, &edges, diags);
+        let can_run = reach::can_run(stages, &edges);
+        reach::unreachable(stages, &edges, &can_run, &on_cycle, diags);
+        reach::route_targets_off_path(stages, &edges, diags);
+        absent_needs::check(stages, &edges, can_run, diags);
+        visits::max_off_cycle(stages, &edges, diags);
+        outputs::check_clashes(stages, &edges.needs, diags);
+        let stage_names: Vec<&str> = stages.iter().map(|s| s.decl.name.node.as_str()).collect();
+        let alerts = alerts::check(&flow.items, &stage_names, src, diags);
+        let triggers = triggers::check(&flow.items, src, diags);
+        let input = build::Input {
+            alerts,
+            triggers,
+            flow,
+            src,
+            loaded,
+            stages,
+            edges: &edges,
+        };
+        build::pipeline(&input, &ahead, helpers, diags)
+    })
 }

@@ -2,7 +2,7 @@
 //! the diagnostics found while building, and the block-level ones (junk,
 //! an unclosed block). Leaf values are in `values.rs`.
 
-use super::errors::{junk_error, Level};
+use super::errors::{found_at, junk_error, Level};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{SourceId, Span};
 
@@ -11,6 +11,8 @@ pub(super) struct Builder<'t> {
     pub(super) text: &'t str,
     pub(super) source: SourceId,
     pub(super) diags: Vec<Diagnostic>,
+    /// The opening brackets of `text`, once counted (for pest's stack).
+    brackets: Option<usize>,
 }
 
 impl<'t> Builder<'t> {
@@ -20,6 +22,7 @@ impl<'t> Builder<'t> {
             text,
             source,
             diags: Vec::new(),
+            brackets: None,
         }
     }
 
@@ -27,8 +30,19 @@ impl<'t> Builder<'t> {
     pub(super) fn junk(&mut self, start: usize, level: Level, reported: &mut bool) {
         if !*reported {
             *reported = true;
-            self.diags
-                .push(junk_error(self.text, self.source, start, level));
+            let (text, source) = (self.text, self.source);
+            let brackets = *self.brackets.get_or_insert_with(|| super::brackets(text));
+            let explained =
+                super::on_pest_stack(brackets, || junk_error(text, source, start, level));
+            let d = explained.unwrap_or_else(|why| {
+                let (found, span) = found_at(text, start);
+                Diagnostic::new(Code::Syntax, source, span, format!("unexpected {found}"))
+                    .label("not expected here")
+                    .help(format!(
+                        "this syntax error could not be explained further ({why})"
+                    ))
+            });
+            self.diags.push(d);
         }
     }
 

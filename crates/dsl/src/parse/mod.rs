@@ -36,11 +36,12 @@ use crate::span::{SourceId, Span};
 /// byte range inside `text`. Syntax errors have [`crate::Code::Syntax`]; the
 /// AST then holds everything that did parse.
 ///
-/// Runs on a thread of its own whose stack is sized for the file (see
-/// [`MAX_BRACKETS`]): pest, which explains junk, recurses once per nesting
-/// level and has no stack guard here (it cost 14% of a large flow's check).
-/// Trees nested deeper than 256 levels (lists in lists) are a syntax error,
-/// so that the callers' recursion on the tree stays shallow.
+/// Runs on the caller's thread: the parser does not recurse per nesting
+/// level. pest, which explains junk, does (and has no stack guard here: it
+/// cost 14% of a large flow's check), so each junk is explained on a thread
+/// whose stack is sized for the file (see [`MAX_BRACKETS`]). Trees nested
+/// deeper than 256 levels (lists in lists) are a syntax error, so that the
+/// callers' recursion on the tree stays shallow.
 ///
 /// ```
 /// use flow_dsl::{parse::parse, SourceId};
@@ -49,31 +50,37 @@ use crate::span::{SourceId, Span};
 /// assert_eq!(file.flows[0].name.node, "hello");
 /// ```
 pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
-    let brackets = memchr::memchr3_iter(b'(', b'[', b'{', text.as_bytes()).count();
+    let brackets = brackets(text);
     if brackets > MAX_BRACKETS {
         return too_many_brackets(text, source);
     }
+    checked_parse(text, source)
+}
+
+/// The opening brackets (`(`, `[`, `{`) of `text`.
+fn brackets(text: &str) -> usize {
+    memchr::memchr3_iter(b'(', b'[', b'{', text.as_bytes()).count()
+}
+
+/// Runs `f` on a thread whose stack holds pest's recursion on a text of
+/// `brackets` opening brackets; `Err` (the stack's size in KiB and why)
+/// when no such thread can be made.
+fn on_pest_stack<T: Send>(brackets: usize, f: impl FnOnce() -> T + Send) -> Result<T, String> {
     let stack = BASE_STACK + brackets * STACK_PER_BRACKET;
-    let parsed = std::thread::scope(|scope| {
+    let ran = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("flow-parse".into())
             .stack_size(stack)
-            .spawn_scoped(scope, || checked_parse(text, source))
+            .spawn_scoped(scope, f)
             .map(|thread| thread.join())
     });
-    match parsed {
-        Ok(Ok(result)) => result,
+    match ran {
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(e) => refused(
-            source,
-            0,
-            format!(
-                "cannot parse: no thread with a stack of {} KiB: {e}",
-                stack / 1024
-            ),
-            "not parsed",
-            "free some memory and try again",
-        ),
+        Err(e) => Err(format!(
+            "no thread with a stack of {} KiB: {e}",
+            stack / 1024
+        )),
     }
 }
 
@@ -126,7 +133,7 @@ pub const MAX_BRACKETS: usize = 256 * 1024;
 /// release build and 2,254 in a debug build (unoptimised frames).
 const STACK_PER_BRACKET: usize = if cfg!(debug_assertions) { 8 } else { 2 } * 1024;
 
-/// Stack for everything else: the parser and the strict re-parse of junk.
+/// Stack for everything else on pest's threads.
 const BASE_STACK: usize = 1024 * 1024;
 
 /// The deepest nesting of the parsed tree (lists in lists: each level is two
@@ -142,9 +149,10 @@ fn checked_parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let parsed = descent::parse(text, source);
     #[cfg(test)]
     {
-        let expected = reference::parse(text, source);
+        let expected = on_pest_stack(brackets(text), || reference::parse(text, source));
         assert_eq!(
-            parsed, expected,
+            Ok(&parsed),
+            expected.as_ref(),
             "the parser and pest's reference differ on {text:?}"
         );
     }

@@ -2,7 +2,7 @@
 //! files, inserted characters, deep nesting, unicode and CRLF line endings.
 
 use super::super::parse;
-use super::{flow, ok, stage};
+use super::{errs, flow, ok, stage};
 use crate::ast::{File, FlowItem, StageItem};
 use crate::span::SourceId;
 
@@ -105,8 +105,8 @@ fn deep_nesting_does_not_overflow() {
     ));
 }
 
-/// The parser has a stack of its own, sized for the file: nesting far deeper
-/// than a test thread's 2 MiB stack could hold parses without a crash.
+/// The parser does not recurse per nesting level: nesting far deeper than a
+/// test thread's 2 MiB stack could hold parses without a crash.
 #[test]
 fn nesting_deeper_than_the_callers_stack_parses_on_its_own() {
     for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
@@ -119,6 +119,23 @@ fn nesting_deeper_than_the_callers_stack_parses_on_its_own() {
         let (file, diags) = parse(&text, SourceId(0));
         assert!(diags.is_empty(), "{open}: {diags:?}");
         assert_eq!(file.flows[0].items.len(), 2, "{open}");
+    }
+}
+
+/// Junk nested far deeper than a test thread's stack could hold is still
+/// explained: pest, which recurses on it, runs on a stack sized for the file.
+#[test]
+fn deeply_nested_junk_is_explained_without_a_crash() {
+    for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
+        let depth = 50_000;
+        // Unclosed: `when` is junk, which pest parses again to the depth.
+        let text = format!(
+            "flow f {{\n  stage a {{\n    when {}1{}\n    run \"x\"\n  }}\n}}\n",
+            open.repeat(depth),
+            close.repeat(depth - 1)
+        );
+        let diags = errs(&text);
+        assert_eq!(diags.len(), 1, "{open}: {diags:?}");
     }
 }
 
