@@ -6,7 +6,7 @@
 //! a value that cannot be kept (a number out of range) is reported and
 //! dropped, as the reference does.
 
-use super::Parser;
+use super::{Found, Parser};
 use crate::ast::{
     AlertDecl, AlertValue, BudgetDecl, BudgetLimit, FlowItem, ParamOr, RetryDecl, RouteDecl,
     RouteOn, RouteTargetDecl, Spanned, StageItem, TriggerDecl, TriggerKind,
@@ -36,10 +36,6 @@ enum Target {
     AgainParam(Span),
 }
 
-/// What an item found in a block gives: `None` when no item starts here
-/// (nothing taken), `Some(None)` when one was read but dropped.
-type Found<T> = Option<Option<T>>;
-
 impl<'t> Parser<'t> {
     /// Takes the keyword `kw` at the position.
     fn kw(&mut self, kw: &str) -> Option<Span> {
@@ -47,7 +43,7 @@ impl<'t> Parser<'t> {
     }
 
     /// `(comma ~ x)*` after a first `x`: the further ones.
-    fn more(&mut self, mut x: impl FnMut(&mut Self) -> Option<Span>) -> Vec<Span> {
+    fn more<T>(&mut self, mut x: impl FnMut(&mut Self) -> Option<T>) -> Vec<T> {
         let mut out = Vec::new();
         loop {
             let m = self.mark();
@@ -102,20 +98,8 @@ impl<'t> Parser<'t> {
     fn paths(&mut self) -> Option<Vec<Text>> {
         self.skip();
         let mut all = vec![self.string_or_path()?];
-        loop {
-            let m = self.mark();
-            let next = self.then_punct(b',').and_then(|_| {
-                self.skip();
-                self.string_or_path()
-            });
-            match next {
-                Some(t) => all.push(t),
-                None => {
-                    self.reset(m);
-                    return Some(all);
-                }
-            }
-        }
+        all.extend(self.more(Self::string_or_path));
+        Some(all)
     }
 
     fn text(&mut self, t: Text) -> Spanned<String> {
@@ -360,20 +344,8 @@ impl<'t> Parser<'t> {
             p.kw("budget")?;
             p.skip();
             let mut all = vec![p.attempt(limit)?];
-            loop {
-                let m = p.mark();
-                let next = p.then_punct(b',').and_then(|_| {
-                    p.skip();
-                    p.attempt(limit)
-                });
-                match next {
-                    Some(l) => all.push(l),
-                    None => {
-                        p.reset(m);
-                        return Some(all);
-                    }
-                }
-            }
+            all.extend(p.more(|p| p.attempt(limit)));
+            Some(all)
         })?;
         let span = Span::new(start, self.end);
         let mut limits = Vec::new();

@@ -69,6 +69,10 @@ pub(super) struct Parser<'t> {
     out: Builder<'t>,
 }
 
+/// What an item found in a block gives: `None` when no item starts here
+/// (nothing taken), `Some(None)` when one was read but dropped.
+type Found<T> = Option<Option<T>>;
+
 /// Everything a failed alternative must undo.
 #[derive(Clone, Copy)]
 struct Mark {
@@ -211,24 +215,8 @@ impl<'t> Parser<'t> {
         let name = self.then(scan::ident)?;
         let open = self.then_punct(b'{')?;
         let name = self.out.ident(name);
-        let mut items = Vec::new();
-        let mut reported = false;
-        loop {
-            let m = self.mark();
-            self.skip();
-            if let Some(item) = self.flow_item() {
-                items.extend(item);
-                continue;
-            }
-            match self.tok(|b, i| scan::junk(b, i, false)) {
-                Some(junk) => self.out.junk(junk.start, Level::Flow, &mut reported),
-                None => {
-                    self.reset(m);
-                    break;
-                }
-            }
-        }
-        self.close(open, &format!("flow `{}`", name.node))?;
+        let items = self.body(Level::Flow, Self::flow_item);
+        self.close(open, || format!("flow `{}`", name.node))?;
         Some(Flow {
             name,
             items,
@@ -258,7 +246,7 @@ impl<'t> Parser<'t> {
             .map(|raw| self.param(raw))
             .collect::<Vec<_>>();
         let items = self.stage_body();
-        self.close(open, &format!("template `{}`", name.node))?;
+        self.close(open, || format!("template `{}`", name.node))?;
         Some(Template {
             name,
             params,
@@ -288,7 +276,7 @@ impl<'t> Parser<'t> {
         let name = self.out.ident(name);
         let template = call.map(|raw| self.call(raw));
         let items = self.stage_body();
-        self.close(open, &format!("stage `{}`", name.node))?;
+        self.close(open, || format!("stage `{}`", name.node))?;
         Some(StageDecl {
             name,
             template,
@@ -300,6 +288,14 @@ impl<'t> Parser<'t> {
 
     /// `(!"}" ~ (stage_item | junk))*` of a stage, `finally` or template.
     fn stage_body(&mut self) -> Vec<StageItem> {
+        self.body(Level::Stage, Self::stage_item)
+    }
+
+    /// The items of a block up to its `}` or the end of the file: what
+    /// `item` reads, and junk (the first reported, as in a block of
+    /// `level`). A flow's body has no `!"}"` in the grammar, but neither a
+    /// flow item nor junk starts with `}`.
+    fn body<T>(&mut self, level: Level, mut item: impl FnMut(&mut Self) -> Found<T>) -> Vec<T> {
         let mut items = Vec::new();
         let mut reported = false;
         loop {
@@ -309,12 +305,12 @@ impl<'t> Parser<'t> {
                 self.reset(m);
                 break;
             }
-            if let Some(item) = self.stage_item() {
-                items.extend(item);
+            if let Some(found) = item(self) {
+                items.extend(found);
                 continue;
             }
             match self.tok(|b, i| scan::junk(b, i, false)) {
-                Some(junk) => self.out.junk(junk.start, Level::Stage, &mut reported),
+                Some(junk) => self.out.junk(junk.start, level, &mut reported),
                 None => {
                     self.reset(m);
                     break;
@@ -326,7 +322,7 @@ impl<'t> Parser<'t> {
 
     /// `close = rbrace | unclosed` (`unclosed = &EOI`: reported, the block
     /// kept). `open` is the block's `{`, `what` names the block.
-    fn close(&mut self, open: Span, what: &str) -> Option<()> {
+    fn close(&mut self, open: Span, what: impl FnOnce() -> String) -> Option<()> {
         self.skip();
         if self
             .tok(|b, i| (b.get(i) == Some(&b'}')).then_some(i + 1))
@@ -336,7 +332,7 @@ impl<'t> Parser<'t> {
         }
         if self.pos == self.b.len() {
             self.end = self.pos;
-            self.out.unclosed(open, what);
+            self.out.unclosed(open, &what());
             return Some(());
         }
         None
