@@ -569,3 +569,287 @@ fn exit_without_shutdown_is_exit_code_1() {
 fn c_status(c: &mut Client) -> Option<Option<i32>> {
     c.try_status()
 }
+
+/// A flow calling the library template `review` of `lib/` through `ALIAS`
+/// (`PATH` is the `use` path from the flow's folder).
+fn caller(path: &str, alias: &str, depth: u32) -> String {
+    format!(
+        "use \"{path}\" as {alias}\n\nflow f {{\n  stage check: {alias}.review(depth: {depth}) {{\n    run \"true\"\n  }}\n}}\n"
+    )
+}
+
+/// A workspace: `lib/review.flow`; `a.flow` and `sub/b.flow` calling its
+/// `review` under two aliases; `c.flow` calling another library's
+/// `review` (same name, another file: never one of its references);
+/// `target/t.flow` (a skipped folder) calling the first. Returns the
+/// folder and the URIs of the library, a, b, c.
+fn workspace() -> (tempfile::TempDir, [String; 4]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    for sub in ["lib", "sub", "other", "target", "empty-path"] {
+        std::fs::create_dir_all(root.join(sub)).expect("folder");
+    }
+    let files = [
+        ("lib/review.flow", LIBRARY.to_string()),
+        ("other/review.flow", LIBRARY.to_string()),
+        ("a.flow", caller("lib", "mine", 2)),
+        ("sub/b.flow", caller("../lib", "tools", 3)),
+        ("c.flow", caller("other", "mine", 4)),
+        ("target/t.flow", caller("../lib", "mine", 5)),
+    ];
+    for (name, text) in &files {
+        std::fs::write(root.join(name), text).expect("write");
+    }
+    let uri = |name: &str| url(&root.join(name));
+    let uris = [
+        uri("lib/review.flow"),
+        uri("a.flow"),
+        uri("sub/b.flow"),
+        uri("c.flow"),
+    ];
+    (dir, uris)
+}
+
+/// The `uri` and range of each location, sorted.
+fn places(locations: &Value) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = locations
+        .as_array()
+        .expect("locations")
+        .iter()
+        .map(|l| {
+            (
+                l["uri"].as_str().expect("uri").to_string(),
+                l["range"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by_key(|(u, r)| (u.clone(), r.to_string()));
+    out
+}
+
+/// The edits of a rename's `changes` for each file, sorted by URI.
+fn changes(edit: &Value) -> Vec<(String, Vec<Value>)> {
+    let mut out: Vec<(String, Vec<Value>)> = edit["changes"]
+        .as_object()
+        .expect("changes")
+        .iter()
+        .map(|(u, e)| (u.clone(), e.as_array().cloned().expect("edits")))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn references_to_a_library_template_span_the_workspace_files_that_use_it() {
+    let (dir, [lib, a, b, _]) = workspace();
+    let mut c = start(dir.path(), false);
+    c.open(&lib, LIBRARY);
+    c.diagnostics(&lib, Some(1));
+    let call = range(pos(3, 20), pos(3, 26)); // `review` in `mine.review(`
+    let call_b = range(pos(3, 21), pos(3, 27)); // in `tools.review(`
+    let declaration = range(pos(0, 9), pos(0, 15));
+    let mut expected = vec![
+        (a.clone(), call.clone()),
+        (lib.clone(), declaration.clone()),
+        (b.clone(), call_b.clone()),
+    ];
+    expected.sort_by_key(|(u, r)| (u.clone(), r.to_string()));
+    let refs = |c: &mut Client, uri: &str, at: Value, declaration: bool| {
+        c.request(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": uri }, "position": at,
+                    "context": { "includeDeclaration": declaration } }),
+        )
+    };
+    // From the declaration: every call in the workspace through any alias;
+    // not `c.flow`'s call of another library's `review`, nor `target/`'s.
+    assert_eq!(places(&refs(&mut c, &lib, pos(0, 10), true)), expected);
+
+    // From a call in a flow file (its unsaved text wins over the disk's: one
+    // more call of the template).
+    let text = caller("lib", "mine", 2).replace(
+        "}\n}\n",
+        "}\n  stage again: mine.review() {\n    needs check\n  }\n}\n",
+    );
+    c.open(&a, &text);
+    c.diagnostics(&a, Some(1));
+    let again = find(&text, "review()", 0, 0);
+    let mut with_unsaved = expected.clone();
+    let again_end = find(&text, "review()", 0, "review".len());
+    with_unsaved.push((a.clone(), range(again.clone(), again_end)));
+    with_unsaved.sort_by_key(|(u, r)| (u.clone(), r.to_string()));
+    assert_eq!(places(&refs(&mut c, &a, pos(3, 22), true)), with_unsaved);
+    with_unsaved.retain(|(_, r)| *r != declaration);
+    assert_eq!(places(&refs(&mut c, &a, again, false)), with_unsaved);
+    assert_eq!(c.stop(), Some(0));
+}
+
+#[test]
+fn rename_a_library_template_edits_the_library_and_every_flow_calling_it() {
+    let (dir, [lib, a, b, other]) = workspace();
+    let mut c = start(dir.path(), false);
+    let a_text = caller("lib", "mine", 2);
+    c.open(&a, &a_text);
+    c.diagnostics(&a, Some(1));
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": a }, "position": pos(3, 22), "newName": "audit" }),
+    );
+    let changes = changes(&edit);
+    let files: Vec<&str> = changes.iter().map(|(u, _)| u.as_str()).collect();
+    let mut want = vec![a.as_str(), lib.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(files, want, "{edit}");
+    assert!(!files.contains(&other.as_str()));
+    let edits_of = |uri: &str| {
+        changes
+            .iter()
+            .find(|(u, _)| u == uri)
+            .map(|(_, e)| e.clone())
+            .expect("edits")
+    };
+    assert_eq!(
+        edits_of(&lib),
+        vec![json!({ "range": range(pos(0, 9), pos(0, 15)), "newText": "audit" })]
+    );
+    assert_eq!(
+        apply(&a_text, &edits_of(&a)),
+        a_text.replace("mine.review", "mine.audit")
+    );
+    let b_text = caller("../lib", "tools", 3);
+    assert_eq!(
+        apply(&b_text, &edits_of(&b)),
+        b_text.replace("tools.review", "tools.audit")
+    );
+    // Taken where it is declared (a second template of the library).
+    std::fs::write(
+        dir.path().join("lib/audit.flow"),
+        "template audit() {\n  run \"true\"\n}\n",
+    )
+    .expect("write");
+    let taken = c.request_raw(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": a }, "position": pos(3, 22), "newName": "audit" }),
+    );
+    assert_eq!(
+        taken["error"]["message"],
+        "`audit` is already declared here"
+    );
+    assert_eq!(c.stop(), Some(0));
+}
+
+#[test]
+fn rename_a_template_parameter_edits_argument_names_in_other_files() {
+    let (dir, [lib, a, b, other]) = workspace();
+    let mut c = start(dir.path(), false);
+    c.open(&lib, LIBRARY);
+    c.diagnostics(&lib, Some(1));
+    let prepare = c.request(
+        "textDocument/prepareRename",
+        json!({ "textDocument": { "uri": lib }, "position": pos(0, 17) }),
+    );
+    assert_eq!(prepare, range(pos(0, 16), pos(0, 21)));
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": lib }, "position": pos(0, 17), "newName": "level" }),
+    );
+    let changes = changes(&edit);
+    let files: Vec<&str> = changes.iter().map(|(u, _)| u.as_str()).collect();
+    let mut want = vec![a.as_str(), lib.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(files, want, "{edit}");
+    assert!(!files.contains(&other.as_str()));
+    for (uri, text) in [
+        (&lib, LIBRARY.to_string()),
+        (&a, caller("lib", "mine", 2)),
+        (&b, caller("../lib", "tools", 3)),
+    ] {
+        let edits = &changes.iter().find(|(u, _)| u == uri).expect("file").1;
+        assert_eq!(apply(&text, edits), text.replace("depth", "level"), "{uri}");
+    }
+    // A variable cannot hold `-`.
+    let bad = c.request_raw(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": lib }, "position": pos(0, 17), "newName": "my-depth" }),
+    );
+    assert!(bad["error"]["message"]
+        .as_str()
+        .expect("error")
+        .contains("cannot hold `-`"));
+    assert_eq!(c.stop(), Some(0));
+}
+
+#[test]
+fn without_a_workspace_references_and_rename_stay_in_the_document() {
+    let (dir, [lib, a, _, _]) = workspace();
+    let path = dir
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("empty-path");
+    let (mut c, _) = Client::start_with(dir.path(), path.to_str().expect("utf-8"), false, false);
+    c.open(&lib, LIBRARY);
+    c.diagnostics(&lib, Some(1));
+    let refs = c.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": lib }, "position": pos(0, 10),
+                "context": { "includeDeclaration": true } }),
+    );
+    assert_eq!(
+        places(&refs),
+        vec![(lib.clone(), range(pos(0, 9), pos(0, 15)))]
+    );
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": lib }, "position": pos(0, 17), "newName": "level" }),
+    );
+    let changes = changes(&edit);
+    assert_eq!(changes.len(), 1, "{edit}");
+    assert_eq!(
+        apply(LIBRARY, &changes[0].1),
+        LIBRARY.replace("depth", "level")
+    );
+    // From a call: the document's calls only, as before.
+    let a_text = caller("lib", "mine", 2);
+    c.open(&a, &a_text);
+    c.diagnostics(&a, Some(1));
+    let refs = c.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": a }, "position": pos(3, 22),
+                "context": { "includeDeclaration": true } }),
+    );
+    assert_eq!(
+        places(&refs),
+        vec![(a.clone(), range(pos(3, 20), pos(3, 26)))]
+    );
+    assert_eq!(c.stop(), Some(0));
+}
+
+#[test]
+fn a_flow_files_own_template_renames_with_its_calls_and_argument_names() {
+    let (dir, _) = workspace();
+    let root = dir.path().canonicalize().expect("canonical");
+    let own = url(&root.join("own.flow"));
+    let text = "template greet(who: string) {\n  when who != \"\"\n  run \"true\"\n}\n\n\
+                flow f {\n  stage hi: greet(who: \"me\") {\n    run \"true\"\n  }\n}\n";
+    let mut c = start(dir.path(), false);
+    c.open(&own, text);
+    c.diagnostics(&own, Some(1));
+    let rename = |c: &mut Client, at: Value, name: &str| {
+        c.request(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": own }, "position": at, "newName": name }),
+        )
+    };
+    // From the call's argument name: the parameter, its use, the argument.
+    let edit = rename(&mut c, find(text, "who: \"me\"", 0, 1), "name");
+    let changes = changes(&edit);
+    assert_eq!(changes.len(), 1, "{edit}");
+    assert_eq!(apply(text, &changes[0].1), text.replace("who", "name"));
+    // From the call's template name: the declaration and the call.
+    let edit = rename(&mut c, find(text, "greet(who: \"", 0, 1), "welcome");
+    let changes = self::changes(&edit);
+    assert_eq!(changes.len(), 1, "{edit}");
+    assert_eq!(apply(text, &changes[0].1), text.replace("greet", "welcome"));
+    assert_eq!(c.stop(), Some(0));
+}

@@ -4,6 +4,7 @@
 use super::analysis::Analysis;
 use super::shellcheck_worker::{Job, Published, Worker};
 use super::text::{uri_to_path, Encoding, Lines};
+use super::workspace::{canonical, Source};
 use super::{diagnostics, notification, DEBOUNCE, MAX_DELAY};
 use crossbeam_channel::Sender;
 use flow_dsl::CheckOptions;
@@ -162,6 +163,21 @@ impl Documents {
         for key in due {
             self.check(&key);
         }
+    }
+
+    /// Every open document's current text, for requests that read the
+    /// workspace (a document without a file is left out: no other file can
+    /// `use` it).
+    pub fn sources(&self) -> Vec<Source> {
+        self.open
+            .values()
+            .filter(|d| uri_to_path(&d.uri).is_some())
+            .map(|d| Source {
+                uri: d.uri.clone(),
+                path: canonical(&d.path),
+                text: d.text.clone(),
+            })
+            .collect()
     }
 
     /// The context of a request about `uri`, checking a pending change

@@ -15,10 +15,17 @@
 //! diagnostics are published at once, and again with shellcheck's findings
 //! when they come, unless the document changed meanwhile.
 //!
+//! A template's references and rename look beyond the document: through
+//! every `*.flow` file of the workspace folders named in `initialize`
+//! (`workspace`), each loaded as its own document would be, open documents'
+//! unsaved texts winning over the disk (`template_refs`). Without a
+//! workspace folder they stay in the document.
+//!
 //! One file per concern: `documents` (open texts), `analysis` (a checked
 //! text), `diagnostics`, `hover`, `navigation` (definition, references,
-//! rename), `completion`, `symbols`, `actions` (quick fixes, formatting),
-//! `text` (positions and URIs).
+//! rename), `template_refs` (a template's, across files), `workspace` (its
+//! folders and flow files), `completion`, `symbols`, `actions` (quick
+//! fixes, formatting), `text` (positions and URIs).
 
 mod actions;
 mod analysis;
@@ -30,7 +37,9 @@ mod keywords;
 mod navigation;
 mod shellcheck_worker;
 mod symbols;
+mod template_refs;
 mod text;
+mod workspace;
 
 use documents::Documents;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
@@ -40,8 +49,10 @@ use lsp_types::{
     HoverProviderCapability, InitializeParams, OneOf, RenameOptions, ServerCapabilities,
     ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
 };
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use text::Encoding;
+use workspace::Workspace;
 
 /// How long a document must stay unchanged before it is checked again.
 /// Short: a check of a 600-line flow takes a few milliseconds, so this only
@@ -74,6 +85,7 @@ pub fn serve_on(connection: &Connection) -> Result<(), String> {
             .as_ref()
             .and_then(|g| g.position_encodings.as_deref()),
     );
+    let roots = Workspace::roots_of(&params);
     let result = serde_json::json!({
         "capabilities": capabilities(encoding),
         "serverInfo": ServerInfo {
@@ -87,6 +99,7 @@ pub fn serve_on(connection: &Connection) -> Result<(), String> {
     let mut server = Server {
         connection,
         docs: Documents::new(encoding, connection.sender.clone()),
+        roots,
         shutdown: false,
     };
     server.run()
@@ -122,6 +135,8 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
 struct Server<'a> {
     connection: &'a Connection,
     docs: Documents,
+    /// The workspace folders from `initialize` (none: documents alone).
+    roots: Vec<PathBuf>,
     /// `shutdown` was asked: only `exit` is expected now.
     shutdown: bool,
 }
@@ -220,19 +235,30 @@ impl Server<'_> {
                         .map(lsp_types::GotoDefinitionResponse::Array),
                 )
             }),
-            References::METHOD => self.on::<References>(req, |ctx, p| {
-                Ok(navigation::references(
-                    ctx,
-                    p.text_document_position.position,
-                    p.context.include_declaration,
-                ))
-            }),
-            PrepareRenameRequest::METHOD => self.on::<PrepareRenameRequest>(req, |ctx, p| {
-                Ok(navigation::prepare_rename(ctx, p.position))
-            }),
-            Rename::METHOD => self.on::<Rename>(req, |ctx, p| {
-                navigation::rename(ctx, p.text_document_position.position, &p.new_name).map(Some)
-            }),
+            References::METHOD => {
+                let ws = self.workspace();
+                self.on::<References>(req, |ctx, p| {
+                    Ok(navigation::references(
+                        ctx,
+                        &ws,
+                        p.text_document_position.position,
+                        p.context.include_declaration,
+                    ))
+                })
+            }
+            PrepareRenameRequest::METHOD => {
+                let ws = self.workspace();
+                self.on::<PrepareRenameRequest>(req, |ctx, p| {
+                    Ok(navigation::prepare_rename(ctx, &ws, p.position))
+                })
+            }
+            Rename::METHOD => {
+                let ws = self.workspace();
+                self.on::<Rename>(req, |ctx, p| {
+                    let pos = p.text_document_position.position;
+                    navigation::rename(ctx, &ws, pos, &p.new_name).map(Some)
+                })
+            }
             Completion::METHOD => self.on::<Completion>(req, |ctx, p| {
                 Ok(completion::complete(ctx, p.text_document_position.position)
                     .map(lsp_types::CompletionResponse::Array))
@@ -263,6 +289,15 @@ impl Server<'_> {
             Err(message) => Response::new_err(id, ErrorCode::RequestFailed as i32, message),
         };
         self.send(resp);
+    }
+
+    /// The workspace as it is now: its folders and the open documents'
+    /// texts (the files are read only if a request needs them).
+    fn workspace(&self) -> Workspace {
+        Workspace {
+            roots: self.roots.clone(),
+            open: self.docs.sources(),
+        }
     }
 
     /// Answers a request about one position or document of an open

@@ -7,8 +7,15 @@
 //! use in the document (a library template: every call of it). Rename: a
 //! stage, param, let, template or template parameter of the document, at
 //! its declaration and every use, expressions included.
+//!
+//! With a workspace (the client named folders), a template's or template
+//! parameter's references and rename span every flow file in it
+//! (`template_refs`); stages, params and lets belong to one flow and stay
+//! in the document.
 
 use super::documents::Context;
+use super::template_refs;
+use super::workspace::Workspace;
 use flow_dsl::index::{Hit, SymbolKind};
 use flow_dsl::{SourceId, Span};
 use lsp_types::{Location, Position, PrepareRenameResponse, Range, TextEdit, WorkspaceEdit};
@@ -54,10 +61,26 @@ pub fn definition(ctx: &Context, pos: Position) -> Option<Vec<Location>> {
     found.map(|l| vec![l])
 }
 
-/// Every use of the thing at `pos` (and its declaration when asked).
-pub fn references(ctx: &Context, pos: Position, declaration: bool) -> Option<Vec<Location>> {
+/// Every use of the thing at `pos` (and its declaration when asked); a
+/// template's and template parameter's across the `workspace`, if any.
+pub fn references(
+    ctx: &Context,
+    workspace: &Workspace,
+    pos: Position,
+    declaration: bool,
+) -> Option<Vec<Location>> {
     let a = ctx.analysis;
     let ix = a.index();
+    if !workspace.is_empty() {
+        if let Some((target, _)) = template_refs::target_at(a, ctx.lines.offset(pos), true) {
+            return Some(template_refs::references(
+                ctx,
+                workspace,
+                &target,
+                declaration,
+            ));
+        }
+    }
     let spans: Vec<Span> = match ix.at(ctx.lines.offset(pos))? {
         Hit::Symbol(i, _) => {
             let sym = &ix.symbols[i];
@@ -91,14 +114,32 @@ pub fn references(ctx: &Context, pos: Position, declaration: bool) -> Option<Vec
 }
 
 /// The name to rename at `pos`, if it can be renamed.
-pub fn prepare_rename(ctx: &Context, pos: Position) -> Option<PrepareRenameResponse> {
-    let (_, span) = renamable(ctx, pos).ok()?;
+pub fn prepare_rename(
+    ctx: &Context,
+    workspace: &Workspace,
+    pos: Position,
+) -> Option<PrepareRenameResponse> {
+    let span = match workspace_target(ctx, workspace, pos) {
+        Some((target, _)) if target.is_embedded() => return None,
+        Some((_, span)) => span,
+        None => renamable(ctx, pos).ok()?.1,
+    };
     Some(PrepareRenameResponse::Range(ctx.lines.range(span)))
 }
 
-/// The edits that rename the symbol at `pos` to `new_name`. `Err` when
-/// nothing renamable is there or the name is not a valid one.
-pub fn rename(ctx: &Context, pos: Position, new_name: &str) -> Result<WorkspaceEdit, String> {
+/// The edits that rename the symbol at `pos` to `new_name` (a template or
+/// template parameter across the `workspace`, if any). `Err` when nothing
+/// renamable is there or the name is not a valid one.
+pub fn rename(
+    ctx: &Context,
+    workspace: &Workspace,
+    pos: Position,
+    new_name: &str,
+) -> Result<WorkspaceEdit, String> {
+    if let Some((target, _)) = workspace_target(ctx, workspace, pos) {
+        valid_name(template_refs::kind(&target), new_name)?;
+        return template_refs::rename(ctx, workspace, &target, new_name);
+    }
     let (i, _) = renamable(ctx, pos)?;
     let ix = ctx.analysis.index();
     let sym = &ix.symbols[i];
@@ -128,6 +169,19 @@ pub fn rename(ctx: &Context, pos: Position, new_name: &str) -> Result<WorkspaceE
         .map(|s| TextEdit::new(ctx.lines.range(s), new_name.to_string()))
         .collect();
     Ok(super::actions::edit_of(ctx.uri, edits))
+}
+
+/// The template or template parameter at `pos` (a declaration, a call, an
+/// argument name), when there is a workspace to rename it across.
+fn workspace_target(
+    ctx: &Context,
+    workspace: &Workspace,
+    pos: Position,
+) -> Option<(template_refs::Target, Span)> {
+    if workspace.is_empty() {
+        return None;
+    }
+    template_refs::target_at(ctx.analysis, ctx.lines.offset(pos), false)
 }
 
 /// The symbol at `pos` that may be renamed, and the span of its name there.

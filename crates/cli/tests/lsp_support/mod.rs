@@ -27,6 +27,12 @@ impl Client {
     /// Starts `flow lsp` in `dir` with `PATH` set to `path` (to hide or
     /// show shellcheck) and initializes it; `utf8` offers UTF-8 positions.
     pub fn start(dir: &Path, path: &str, utf8: bool) -> (Client, Value) {
+        Client::start_with(dir, path, utf8, true)
+    }
+
+    /// [`Client::start`], naming `dir` as the workspace (`rootUri`) only
+    /// when `root` (a client that opened a single file names none).
+    pub fn start_with(dir: &Path, path: &str, utf8: bool, root: bool) -> (Client, Value) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
             .arg("lsp")
             .current_dir(dir)
@@ -76,7 +82,7 @@ impl Client {
         if utf8 {
             caps = json!({ "general": { "positionEncodings": ["utf-8", "utf-16"] } });
         }
-        let root = url(dir);
+        let root = if root { json!(url(dir)) } else { Value::Null };
         let init = client.request(
             "initialize",
             json!({ "processId": null, "rootUri": root, "capabilities": caps }),
