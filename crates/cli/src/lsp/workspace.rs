@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 /// by mistake must not stall the server).
 pub const MAX_FILES: usize = 2000;
 
-/// Folders not walked: build output, version control, packages, and
-/// hidden folders (editor settings, caches).
-const SKIPPED: [&str; 3] = ["target", "node_modules", ".git"];
+/// Folders not walked besides hidden ones (version control, editor
+/// settings, caches): build output and packages.
+const SKIPPED: [&str; 2] = ["target", "node_modules"];
 
 /// One flow file of the workspace and its current text.
 #[derive(Debug, Clone)]
@@ -98,29 +98,26 @@ pub fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Adds the `*.flow` files below `dir` to `out` (until [`MAX_FILES`]).
+/// Adds the `*.flow` files below `dir` to `out` (until [`MAX_FILES`]),
+/// in name order, not entering skipped or hidden folders nor following
+/// symbolic links (no loops).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
+    let entries = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            let skipped = name.starts_with('.') || SKIPPED.contains(&name.as_ref());
+            e.depth() == 0 || !(e.file_type().is_dir() && skipped)
+        });
+    for entry in entries.filter_map(Result::ok) {
         if out.len() >= MAX_FILES {
             return;
         }
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // `file_type` does not follow symbolic links: no loops.
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            if !name.starts_with('.') && !SKIPPED.contains(&name.as_ref()) {
-                walk(&entry.path(), out);
-            }
-        } else if kind.is_file() && name.ends_with(".flow") {
-            out.push(canonical(&entry.path()));
+        let is_flow = entry.file_name().to_string_lossy().ends_with(".flow");
+        if entry.file_type().is_file() && is_flow {
+            out.push(canonical(entry.path()));
         }
     }
 }
