@@ -136,9 +136,24 @@ pub fn kill_children(since: Instant) {
     for pid in &first {
         children::signal_tree_root(*pid, Signal::SIGTERM);
     }
+    let mut termed = first;
     loop {
         let left = reap_children();
-        if left.is_empty() || since.elapsed() >= server::KILL_DEADLINE {
+        // Children adopted since (their parent died first) get their
+        // SIGTERM now, not only the SIGKILL after the grace.
+        for pid in &left {
+            if !termed.contains(pid) {
+                children::signal_tree_root(*pid, Signal::SIGTERM);
+                termed.push(*pid);
+            }
+        }
+        // Done only when a scan after the reaping finds no child at all: a
+        // child that exits between the scan and its reaping hands its own
+        // children (a `setsid` escapee) to this subreaper as it exits, and
+        // they must not outlive it (CI once saw one survive a SIGKILLed
+        // `flow`).
+        let done = left.is_empty() && children::of_process().is_empty();
+        if done || since.elapsed() >= server::KILL_DEADLINE {
             return;
         }
         if since.elapsed() >= server::TERM_GRACE {
